@@ -1,0 +1,39 @@
+# Two commands matter: `make run` and `make test`. Everything else is a step they share.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck pytest setup clean bench
+
+run: setup
+	$(BIN)/juno serve
+
+test: setup lint typecheck pytest
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/find-python.sh
+	@PY="$$(scripts/find-python.sh)" || exit 1; \
+	if [ ! -x $(BIN)/python ] || ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))'; then \
+		rm -rf $(VENV); echo "creating $(VENV) with $$PY"; "$$PY" -m venv $(VENV) || exit 1; \
+	fi
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python bench/storage.py
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache
