@@ -33,7 +33,7 @@ pytest: setup
 	$(BIN)/pytest
 
 bench: setup
-	$(BIN)/python bench/storage.py
+	$(BIN)/python bench/embedded_db.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

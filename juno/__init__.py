@@ -1,0 +1,1 @@
+"""JUNO for Teams: the composition root (settings, CLI, wiring, logging)."""

@@ -1,0 +1,82 @@
+"""The `juno` command: the operators' tool. Tenant admins never need it (they use Teams)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import traceback
+from collections.abc import Coroutine
+from typing import Any
+
+import typer
+from pydantic import ValidationError
+
+from juno.errors import OperationError, UserError
+from juno.logs import configure_logging, redact_value
+from juno.settings import Settings
+from storage import StorageError
+
+app = typer.Typer(
+    name="juno",
+    help="JUNO for Teams: operate the directory bot (serve, tenants, database, privacy records).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    add_completion=False,
+)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UserError(f"invalid setting {where}: {first['msg']}") from None
+
+
+def run(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run one command's coroutine with quiet logs (commands print their own output)."""
+    configure_logging(fmt="console", level="WARNING")
+    return asyncio.run(coro)
+
+
+def _register() -> None:
+    from juno.cli import db, ropa, serve, tenant
+
+    app.command("serve")(serve.serve_command)
+    app.command("ropa")(ropa.ropa_command)
+    app.add_typer(db.app, name="db")
+    app.add_typer(tenant.app, name="tenant")
+    try:
+        from juno.cli import manifest
+    except ImportError:  # pragma: no cover - manifest package is optional during development
+        return
+    app.add_typer(manifest.app, name="manifest")
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=True)
+    except (UserError, OperationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        # A bug, not bad input: one line for the operator, the traceback only when asked for.
+        if os.environ.get("JUNO_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"error: unexpected {type(exc).__name__}: {redact_value(str(exc))[:300]} "
+            "(set JUNO_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        sys.exit(1)

@@ -1,0 +1,292 @@
+"""`juno tenant`: the customer tenant registry."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from juno.errors import UserError
+from privacy.removal_modes import DEFAULT_REMOVAL_MODE, parse_mode
+from storage.collections import Coll
+from storage.repositories import (
+    GraphCredentials,
+    TenantExists,
+    TenantNotFound,
+    TenantRecord,
+    TenantRegistry,
+    TenantStore,
+)
+
+app = typer.Typer(help="Register and configure customer tenants.", no_args_is_help=True)
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+TenantIdOpt = Annotated[
+    str, typer.Option("--tenant-id", "--tenant", help="Entra tenant id (GUID).")
+]
+
+
+def parse_guid(value: str, what: str) -> str:
+    """Entra ids are GUIDs; accept any case/braces, store the canonical lower-case form."""
+    try:
+        parsed = uuid.UUID(value.strip())
+    except (ValueError, AttributeError):
+        raise UserError(
+            f"{what} must be a GUID like 72f988bf-86f1-41af-91ab-2d7cd011db47, got {value!r}"
+        ) from None
+    return str(parsed)
+
+
+def _graph_credentials(
+    client_id: str | None, secret_env: str | None, certificate: Path | None
+) -> GraphCredentials | None:
+    if client_id is None:
+        if secret_env or certificate:
+            raise UserError("--client-secret-env/--certificate need --client-id")
+        return None
+    if bool(secret_env) == bool(certificate):
+        raise UserError("give exactly one of --client-secret-env VAR or --certificate PATH")
+    if secret_env and not _ENV_NAME.match(secret_env):
+        raise UserError(
+            f"--client-secret-env takes the NAME of an environment variable, got {secret_env!r}"
+        )
+    if certificate and not certificate.is_file():
+        raise UserError(f"certificate file {certificate} does not exist")
+    return GraphCredentials(
+        client_id=parse_guid(client_id, "--client-id"),
+        client_secret_env=secret_env,
+        certificate_path=str(certificate.resolve()) if certificate else None,
+    )
+
+
+def _public(record: TenantRecord) -> dict[str, Any]:
+    return record.model_dump(mode="json")
+
+
+@app.command("add")
+def add(
+    tenant_id: TenantIdOpt,
+    name: Annotated[str, typer.Option("--name", help="Customer's display name.")],
+    client_id: Annotated[str | None, typer.Option(help="Entra app (client) id for Graph.")] = None,
+    client_secret_env: Annotated[
+        str | None, typer.Option(help="Name of the env var holding the client secret.")
+    ] = None,
+    certificate: Annotated[
+        Path | None, typer.Option(help="PEM file with the app's certificate and private key.")
+    ] = None,
+    removal_mode: Annotated[str, typer.Option(help="What removing a user does.")] = str(
+        DEFAULT_REMOVAL_MODE
+    ),
+    locale: Annotated[str, typer.Option(help="Default language: tr or en.")] = "tr",
+    admin: Annotated[
+        list[str] | None, typer.Option(help="Entra object id of a tenant admin (repeatable).")
+    ] = None,
+) -> None:
+    """Register a customer tenant."""
+    from juno.cli import load_settings, run
+    from juno.runtime import database
+
+    tid = parse_guid(tenant_id, "--tenant-id")
+    if not name.strip():
+        raise UserError("--name must not be empty")
+    if locale not in ("tr", "en"):
+        raise UserError(f"--locale must be tr or en, got {locale!r}")
+    try:
+        mode = parse_mode(removal_mode)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    record = TenantRecord(
+        tenant_id=tid,
+        name=name.strip(),
+        removal_mode=mode.value,
+        default_locale=locale,
+        graph=_graph_credentials(client_id, client_secret_env, certificate),
+        admins=[parse_guid(a, "--admin") for a in admin or []],
+    )
+    settings = load_settings()
+
+    async def go() -> None:
+        async with database(settings) as db:
+            try:
+                await TenantRegistry(db.db).add(record)
+            except TenantExists as exc:
+                raise UserError(str(exc)) from None
+
+    run(go())
+    typer.echo(f"tenant {tid} ({record.name}) registered")
+    if record.graph is None:
+        typer.echo("no Graph credentials yet: add them with `juno tenant set` before syncing")
+
+
+@app.command("list")
+def list_(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List registered tenants."""
+    from juno.cli import load_settings, run
+    from juno.runtime import database
+
+    settings = load_settings()
+
+    async def go() -> list[TenantRecord]:
+        async with database(settings) as db:
+            return await TenantRegistry(db.db).list_all()
+
+    records: list[TenantRecord] = run(go())
+    if as_json:
+        typer.echo(json.dumps([_public(r) for r in records], indent=2))
+        return
+    table = Table("tenant id", "name", "enabled", "removal mode", "graph")
+    for r in records:
+        table.add_row(
+            r.tenant_id,
+            r.name,
+            "yes" if r.enabled else "no",
+            r.removal_mode,
+            "configured" if r.graph else ("demo" if r.demo else "missing"),
+        )
+    Console().print(table)
+
+
+@app.command("show")
+def show(tenant_id: TenantIdOpt, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show one tenant: settings, and how many records each store holds for it."""
+    from juno.cli import load_settings, run
+    from juno.runtime import database
+
+    tid = parse_guid(tenant_id, "--tenant-id")
+    settings = load_settings()
+
+    async def go() -> tuple[TenantRecord | None, dict[str, int]]:
+        async with database(settings) as db:
+            record = await TenantRegistry(db.db).get(tid)
+            store = TenantStore(db.db, tid)
+            counts = {c.value: await tc.count() for c, tc in store.collections.items()}
+            return record, counts
+
+    record, counts = run(go())
+    if record is None:
+        leftover = sum(counts.values())
+        raise UserError(f"tenant {tid} is not registered ({leftover} records held for it)")
+    if as_json:
+        typer.echo(json.dumps({"tenant": _public(record), "records": counts}, indent=2))
+        return
+    console = Console()
+    table = Table("setting", "value", title=f"{record.name} ({record.tenant_id})")
+    for key, value in _public(record).items():
+        table.add_row(key, json.dumps(value) if not isinstance(value, str) else value)
+    console.print(table)
+    counts_table = Table("store", "records", title="records held")
+    for coll in Coll:
+        if coll.value in counts:
+            counts_table.add_row(coll.value, str(counts[coll.value]))
+    console.print(counts_table)
+
+
+@app.command("set")
+def set_(
+    tenant_id: TenantIdOpt,
+    name: Annotated[str | None, typer.Option()] = None,
+    enabled: Annotated[bool | None, typer.Option("--enabled/--disabled")] = None,
+    removal_mode: Annotated[str | None, typer.Option()] = None,
+    kpi_retention_days: Annotated[int | None, typer.Option()] = None,
+    sync_interval_minutes: Annotated[int | None, typer.Option()] = None,
+    locale: Annotated[str | None, typer.Option()] = None,
+    client_id: Annotated[str | None, typer.Option()] = None,
+    client_secret_env: Annotated[str | None, typer.Option()] = None,
+    certificate: Annotated[Path | None, typer.Option()] = None,
+    add_admin: Annotated[list[str] | None, typer.Option()] = None,
+    remove_admin: Annotated[list[str] | None, typer.Option()] = None,
+) -> None:
+    """Change a tenant's settings; only the options given change."""
+    from juno.cli import load_settings, run
+    from juno.runtime import database
+
+    tid = parse_guid(tenant_id, "--tenant-id")
+    changes: dict[str, Any] = {}
+    if name is not None:
+        if not name.strip():
+            raise UserError("--name must not be empty")
+        changes["name"] = name.strip()
+    if enabled is not None:
+        changes["enabled"] = enabled
+    if removal_mode is not None:
+        try:
+            changes["removal_mode"] = parse_mode(removal_mode).value
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    if kpi_retention_days is not None:
+        changes["kpi_retention_days"] = kpi_retention_days
+    if sync_interval_minutes is not None:
+        changes["sync_interval_minutes"] = sync_interval_minutes
+    if locale is not None:
+        if locale not in ("tr", "en"):
+            raise UserError(f"--locale must be tr or en, got {locale!r}")
+        changes["default_locale"] = locale
+    if client_id or client_secret_env or certificate:
+        changes["graph"] = _graph_credentials(client_id, client_secret_env, certificate)
+    adds = [parse_guid(a, "--add-admin") for a in add_admin or []]
+    removes = {parse_guid(a, "--remove-admin") for a in remove_admin or []}
+    if not changes and not adds and not removes:
+        raise UserError("nothing to change: give at least one option (see --help)")
+    settings = load_settings()
+
+    async def go() -> TenantRecord:
+        async with database(settings) as db:
+            registry = TenantRegistry(db.db)
+            try:
+                current = await registry.require(tid)
+                if adds or removes:
+                    admins = [a for a in current.admins if a not in removes]
+                    admins += [a for a in adds if a not in admins]
+                    changes["admins"] = admins
+                return await registry.update(tid, changes)
+            except TenantNotFound as exc:
+                raise UserError(str(exc)) from None
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                field = ".".join(str(p) for p in first["loc"])
+                raise UserError(f"invalid {field}: {first['msg']}") from None
+
+    record = run(go())
+    typer.echo(f"tenant {tid} updated: {', '.join(sorted(changes)) or 'admins'}")
+    if record.enabled is False:
+        typer.echo("the tenant is disabled: its users get a polite refusal and no data")
+
+
+@app.command("consent-url")
+def consent_url(
+    tenant_id: TenantIdOpt,
+    client_id: Annotated[
+        str | None, typer.Option(help="App id; defaults to the tenant's Graph client id.")
+    ] = None,
+    redirect_uri: Annotated[str | None, typer.Option(help="Where Entra returns after.")] = None,
+) -> None:
+    """Print the admin-consent link a tenant admin opens to grant Graph User.Read.All."""
+    from juno.cli import load_settings, run
+    from juno.runtime import database
+
+    tid = parse_guid(tenant_id, "--tenant-id")
+    settings = load_settings()
+    cid = parse_guid(client_id, "--client-id") if client_id else None
+    if cid is None:
+
+        async def go() -> TenantRecord | None:
+            async with database(settings) as db:
+                return await TenantRegistry(db.db).get(tid)
+
+        record = run(go())
+        if record is None or record.graph is None:
+            raise UserError("give --client-id, or register the tenant with --client-id first")
+        cid = record.graph.client_id
+    query = {"client_id": cid}
+    if redirect_uri:
+        query["redirect_uri"] = redirect_uri
+    base = settings.authority_host.rstrip("/")
+    typer.echo(f"{base}/{tid}/adminconsent?{urlencode(query)}")

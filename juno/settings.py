@@ -1,0 +1,68 @@
+"""Service settings, read once from the environment and `.env`.
+
+Every variable is listed in docs/configuration.md; keep the two in step. Secrets are
+`SecretStr` so they never print in logs, reprs or tracebacks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- HTTP service -----------------------------------------------------------------
+    host: str = Field("127.0.0.1", alias="JUNO_HOST")
+    port: int = Field(3978, alias="JUNO_PORT", ge=0, le=65535)
+
+    # --- Database ---------------------------------------------------------------------
+    mongodb_uri: SecretStr | None = Field(None, alias="MONGODB_URI")
+    db_name: str = Field("juno", alias="JUNO_DB_NAME", pattern=r"^[A-Za-z0-9_-]{1,60}$")
+    data_dir: Path = Field(Path("var"), alias="JUNO_DATA_DIR")
+    embedded_engine: Literal["sqlite", "memory"] = Field("sqlite", alias="JUNO_EMBEDDED_ENGINE")
+    mongo_connect_timeout_ms: int = Field(60_000, alias="JUNO_MONGO_CONNECT_TIMEOUT_MS", gt=0)
+
+    # --- Logging ----------------------------------------------------------------------
+    log_format: Literal["json", "console"] = Field("json", alias="JUNO_LOG_FORMAT")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="JUNO_LOG_LEVEL")
+
+    # --- Microsoft identity platform (national clouds override these) --------------------
+    authority_host: str = Field("https://login.microsoftonline.com", alias="JUNO_AUTHORITY_HOST")
+
+    # --- Privacy ----------------------------------------------------------------------
+    pseudonym_key: SecretStr | None = Field(None, alias="JUNO_PSEUDONYM_KEY")
+
+    # --- Teams app package (manifest) ------------------------------------------------------
+    manifest_developer_name: str = Field("JUNO for Teams", alias="JUNO_MANIFEST_DEVELOPER_NAME")
+    manifest_website_url: str = Field("https://juno.example.com", alias="JUNO_MANIFEST_WEBSITE_URL")
+    manifest_privacy_url: str = Field(
+        "https://juno.example.com/privacy", alias="JUNO_MANIFEST_PRIVACY_URL"
+    )
+    manifest_terms_url: str = Field(
+        "https://juno.example.com/terms", alias="JUNO_MANIFEST_TERMS_URL"
+    )
+    manifest_accent_color: str = Field(
+        "#4B3F9E", alias="JUNO_MANIFEST_ACCENT_COLOR", pattern=r"^#[0-9A-Fa-f]{6}$"
+    )
+    manifest_default_language: Literal["en", "tr"] = Field(
+        "en", alias="JUNO_MANIFEST_DEFAULT_LANGUAGE"
+    )
+
+    @property
+    def embedded(self) -> bool:
+        """True when no external MongoDB is configured and the embedded server is used."""
+        return self.mongodb_uri is None or not self.mongodb_uri.get_secret_value()
+
+
+def load_settings() -> Settings:
+    return Settings()

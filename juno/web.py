@@ -1,0 +1,43 @@
+"""The HTTP application `juno serve` runs: health probes now; the bot and API mount here later."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from storage import Database
+
+
+@dataclass
+class ServiceState:
+    db: Database
+    ready: bool = False
+
+
+STATE = web.AppKey("juno_state", ServiceState)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness plus the database: a load balancer should stop sending to a replica that
+    cannot reach MongoDB."""
+    state = request.app[STATE]
+    if await state.db.ping():
+        return web.json_response({"status": "ok", "database": "reachable"})
+    return web.json_response({"status": "unavailable", "database": "unreachable"}, status=503)
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready once migrations ran and until shutdown begins, so rolling updates drain cleanly."""
+    state = request.app[STATE]
+    if state.ready:
+        return web.json_response({"status": "ready"})
+    return web.json_response({"status": "not ready"}, status=503)
+
+
+def build_app(state: ServiceState) -> web.Application:
+    app = web.Application(client_max_size=1024 * 1024)
+    app[STATE] = state
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app

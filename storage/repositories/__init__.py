@@ -1,0 +1,56 @@
+"""Repositories. All but the tenant registry are built for exactly one tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from storage.collections import Coll
+from storage.repositories.events import EventLog
+from storage.repositories.keyed import KeyedStore
+from storage.repositories.profiles import ProfilesRepo
+from storage.repositories.tenants import (
+    GraphCredentials,
+    TenantExists,
+    TenantNotFound,
+    TenantRecord,
+    TenantRegistry,
+)
+from storage.scoped import TenantCollection
+
+
+class TenantStore:
+    """Every repository of one tenant, so callers cannot reach another tenant by mistake."""
+
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], tenant_id: str) -> None:
+        self.tenant_id = tenant_id
+
+        def scoped(coll: Coll) -> TenantCollection:
+            return TenantCollection(db[coll], tenant_id)
+
+        self.collections: dict[Coll, TenantCollection] = {
+            coll: scoped(coll) for coll in Coll if coll is not Coll.TENANTS
+        }
+        self.profiles = ProfilesRepo(self.collections[Coll.PROFILES])
+        self.sync_state = KeyedStore(self.collections[Coll.SYNC_STATE])
+        self.consents = EventLog(self.collections[Coll.CONSENTS])
+        self.kpi_events = EventLog(self.collections[Coll.KPI_EVENTS])
+        self.dsr_requests = KeyedStore(self.collections[Coll.DSR_REQUESTS])
+        self.conversations = KeyedStore(self.collections[Coll.CONVERSATIONS])
+        self.destruction_log = EventLog(self.collections[Coll.DESTRUCTION_LOG])
+        self.audit_log = EventLog(self.collections[Coll.AUDIT_LOG])
+        self.bot_state = KeyedStore(self.collections[Coll.BOT_STATE])
+
+
+__all__ = [
+    "EventLog",
+    "GraphCredentials",
+    "KeyedStore",
+    "ProfilesRepo",
+    "TenantExists",
+    "TenantNotFound",
+    "TenantRecord",
+    "TenantRegistry",
+    "TenantStore",
+]

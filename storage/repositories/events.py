@@ -1,0 +1,37 @@
+"""Append-only, per-tenant records: consents, usage KPIs, destruction and audit logs.
+
+They share one shape (append, read a subject's entries, newest first) so they share one class;
+what each may hold is the privacy data map's business, not this module's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from storage.scoped import TenantCollection
+
+Document = dict[str, Any]
+
+
+class EventLog:
+    def __init__(self, coll: TenantCollection) -> None:
+        self._c = coll
+
+    async def append(self, entry: Mapping[str, Any]) -> Any:
+        doc = dict(entry)
+        doc.setdefault("at", datetime.now(UTC))
+        return await self._c.insert(doc)
+
+    async def for_user(self, user_id: str, *, limit: int = 0) -> list[Document]:
+        return await self._c.find({"user_id": user_id}, sort=[("at", -1)], limit=limit)
+
+    async def recent(self, *, limit: int = 50) -> list[Document]:
+        return await self._c.find({}, sort=[("at", -1)], limit=limit)
+
+    async def count(self, filter_: Mapping[str, Any] | None = None) -> int:
+        return await self._c.count(filter_)
+
+    async def older_than(self, cutoff: datetime, filter_: Mapping[str, Any]) -> int:
+        return await self._c.count({**filter_, "at": {"$lt": cutoff}})

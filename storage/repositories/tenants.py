@@ -1,0 +1,95 @@
+"""The tenant registry: one record per customer tenant, keyed by its Entra tenant id.
+
+This is the one operator-level collection: it lists tenants, so it is not tenant-scoped. Graph
+credentials are stored by reference (the *name* of an environment variable, or a certificate
+path), never the secret itself.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from storage.collections import Coll
+from storage.errors import StorageError
+
+
+class TenantExists(StorageError):
+    pass
+
+
+class TenantNotFound(StorageError):
+    pass
+
+
+class GraphCredentials(BaseModel):
+    client_id: str
+    client_secret_env: str | None = None
+    certificate_path: str | None = None
+
+
+class TenantRecord(BaseModel):
+    tenant_id: str
+    name: str
+    enabled: bool = True
+    removal_mode: str = "directory_delete_rest_anonymize"
+    kpi_retention_days: int = Field(90, ge=1, le=3650)
+    notice_version: int = 0
+    eula_version: int = 0
+    default_locale: str = "tr"
+    sync_interval_minutes: int = Field(30, ge=1, le=1440)
+    graph: GraphCredentials | None = None
+    admins: list[str] = Field(default_factory=list)
+    demo: bool = False
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    def to_document(self) -> dict[str, Any]:
+        return {"_id": self.tenant_id, **self.model_dump()}
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> TenantRecord:
+        return cls.model_validate({k: v for k, v in doc.items() if k != "_id"})
+
+
+class TenantRegistry:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self._coll = db[Coll.TENANTS]
+
+    async def add(self, record: TenantRecord) -> TenantRecord:
+        try:
+            await self._coll.insert_one(record.to_document())
+        except DuplicateKeyError as exc:
+            raise TenantExists(f"tenant {record.tenant_id} is already registered") from exc
+        return record
+
+    async def get(self, tenant_id: str) -> TenantRecord | None:
+        doc = await self._coll.find_one({"_id": tenant_id})
+        return TenantRecord.from_document(doc) if doc else None
+
+    async def require(self, tenant_id: str) -> TenantRecord:
+        record = await self.get(tenant_id)
+        if record is None:
+            raise TenantNotFound(f"tenant {tenant_id} is not registered")
+        return record
+
+    async def list_all(self) -> list[TenantRecord]:
+        docs = await self._coll.find({}).sort("name", 1).to_list(None)
+        return [TenantRecord.from_document(doc) for doc in docs]
+
+    async def update(self, tenant_id: str, changes: dict[str, Any]) -> TenantRecord:
+        current = await self.require(tenant_id)
+        merged = TenantRecord.model_validate(
+            {**current.model_dump(), **changes, "updated_at": datetime.now(UTC)}
+        )
+        fields = {k: v for k, v in merged.model_dump().items() if k != "tenant_id"}
+        await self._coll.update_one({"_id": tenant_id}, {"$set": fields})
+        return merged
+
+    async def remove(self, tenant_id: str) -> bool:
+        result = await self._coll.delete_one({"_id": tenant_id})
+        return result.deleted_count == 1

@@ -1,0 +1,173 @@
+"""A collection handle bound to one tenant: the only way repositories touch tenant data.
+
+Every read filter, update and aggregation gets `tenant_id` forced in here, so tenant isolation is
+a property of this one class rather than of each query someone writes later. Callers pass plain
+field/value filters; a filter naming another tenant raises instead of silently widening.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+
+from storage.errors import TenantScopeViolation
+from storage.keys import TKEY, scoped_key
+
+Document = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedUpsert:
+    tenant_id: str
+    key: str
+    update: Document
+
+    @property
+    def filter(self) -> Document:
+        return {"_id": self.key, TKEY: self.key}
+
+
+@dataclass(frozen=True, slots=True)
+class BulkOutcome:
+    inserted: int
+    modified: int
+
+
+class TenantCollection:
+    def __init__(self, collection: AsyncCollection[Document], tenant_id: str) -> None:
+        if not tenant_id:
+            raise TenantScopeViolation("a tenant-scoped collection needs a tenant id")
+        self._coll = collection
+        self.tenant_id = tenant_id
+
+    @property
+    def name(self) -> str:
+        return self._coll.name
+
+    def key(self, *parts: str) -> str:
+        return scoped_key(self.tenant_id, *parts)
+
+    def scope(self, filter_: Mapping[str, Any] | None = None) -> Document:
+        scoped: Document = dict(filter_ or {})
+        if "tenant_id" in scoped and scoped["tenant_id"] != self.tenant_id:
+            raise TenantScopeViolation(f"filter names another tenant in {self.name}")
+        if "$where" in scoped:
+            raise TenantScopeViolation("$where is never allowed")
+        scoped["tenant_id"] = self.tenant_id
+        return scoped
+
+    def _guard_update(self, update: Mapping[str, Any]) -> None:
+        for op, fields in update.items():
+            if isinstance(fields, Mapping) and "tenant_id" in fields:
+                if op == "$set" and fields["tenant_id"] == self.tenant_id:
+                    continue
+                raise TenantScopeViolation(f"an update may not change tenant_id in {self.name}")
+
+    async def find(
+        self,
+        filter_: Mapping[str, Any] | None = None,
+        *,
+        projection: Mapping[str, Any] | None = None,
+        sort: Sequence[tuple[str, int]] | None = None,
+        skip: int = 0,
+        limit: int = 0,
+    ) -> list[Document]:
+        cursor = self._coll.find(self.scope(filter_), projection, skip=skip, limit=limit)
+        if sort:
+            cursor = cursor.sort(list(sort))
+        return await cursor.to_list(None)
+
+    async def find_one(
+        self,
+        filter_: Mapping[str, Any] | None = None,
+        *,
+        projection: Mapping[str, Any] | None = None,
+        sort: Sequence[tuple[str, int]] | None = None,
+    ) -> Document | None:
+        return await self._coll.find_one(
+            self.scope(filter_), projection, sort=list(sort) if sort else None
+        )
+
+    async def get(self, *key_parts: str) -> Document | None:
+        """Fetch by natural key: one indexed point read."""
+        key = self.key(*key_parts)
+        return await self._coll.find_one({"_id": key, "tenant_id": self.tenant_id})
+
+    async def count(self, filter_: Mapping[str, Any] | None = None) -> int:
+        return await self._coll.count_documents(self.scope(filter_))
+
+    async def insert(self, document: Mapping[str, Any]) -> Any:
+        doc = dict(document)
+        if doc.get("tenant_id", self.tenant_id) != self.tenant_id:
+            raise TenantScopeViolation(f"document names another tenant in {self.name}")
+        doc["tenant_id"] = self.tenant_id
+        result = await self._coll.insert_one(doc)
+        return result.inserted_id
+
+    def upsert_op(
+        self,
+        key_parts: Sequence[str],
+        set_fields: Mapping[str, Any],
+        set_on_insert: Mapping[str, Any] | None = None,
+        unset: Sequence[str] = (),
+    ) -> KeyedUpsert:
+        """One keyed upsert, for `bulk` (the embedded server's fast path is bulk UpdateOne)."""
+        key = self.key(*key_parts)
+        update: Document = {"$set": {**set_fields, "tenant_id": self.tenant_id, TKEY: key}}
+        if set_on_insert:
+            update["$setOnInsert"] = dict(set_on_insert)
+        if unset:
+            update["$unset"] = dict.fromkeys(unset, "")
+        self._guard_update(update)
+        return KeyedUpsert(tenant_id=self.tenant_id, key=key, update=update)
+
+    async def upsert(
+        self,
+        key_parts: Sequence[str],
+        set_fields: Mapping[str, Any],
+        set_on_insert: Mapping[str, Any] | None = None,
+    ) -> Document:
+        op = self.upsert_op(key_parts, set_fields, set_on_insert)
+        found = await self._coll.find_one_and_update(
+            op.filter, op.update, upsert=True, return_document=ReturnDocument.AFTER
+        )
+        if found is None:  # pragma: no cover - an upsert always returns the document
+            raise TenantScopeViolation(f"upsert returned nothing in {self.name}")
+        return found
+
+    async def bulk(self, operations: Sequence[KeyedUpsert]) -> BulkOutcome:
+        """Apply keyed upserts in one round trip."""
+        if not operations:
+            return BulkOutcome(0, 0)
+        if any(op.tenant_id != self.tenant_id for op in operations):
+            raise TenantScopeViolation(f"bulk write outside the tenant in {self.name}")
+        requests = [UpdateOne(op.filter, op.update, upsert=True) for op in operations]
+        result = await self._coll.bulk_write(requests, ordered=False)
+        return BulkOutcome(result.upserted_count, result.modified_count)
+
+    async def update_many(self, filter_: Mapping[str, Any], update: Mapping[str, Any]) -> int:
+        self._guard_update(update)
+        result = await self._coll.update_many(self.scope(filter_), dict(update))
+        return result.modified_count
+
+    async def update_one(self, filter_: Mapping[str, Any], update: Mapping[str, Any]) -> int:
+        self._guard_update(update)
+        result = await self._coll.update_one(self.scope(filter_), dict(update))
+        return result.modified_count
+
+    async def delete_many(self, filter_: Mapping[str, Any] | None = None) -> int:
+        result = await self._coll.delete_many(self.scope(filter_))
+        return result.deleted_count
+
+    async def aggregate(self, pipeline: Sequence[Mapping[str, Any]]) -> list[Document]:
+        stages: list[Mapping[str, Any]] = [{"$match": {"tenant_id": self.tenant_id}}]
+        for stage in pipeline:
+            if any(op in stage for op in ("$lookup", "$unionWith", "$graphLookup", "$out")):
+                raise TenantScopeViolation("cross-collection stages are not tenant-scoped")
+            stages.append(stage)
+        cursor = await self._coll.aggregate(stages)
+        return await cursor.to_list(None)

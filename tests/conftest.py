@@ -1,0 +1,94 @@
+"""Shared fixtures: one embedded MongoDB wire server per session (memory engine, on its own loop
+in a thread), and a fresh database per test reached through the real PyMongo async driver."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from storage import migrate
+from storage.embedded import EmbeddedMongo
+
+REPO = Path(__file__).resolve().parent.parent
+JUNO = str(Path(sys.executable).with_name("juno"))
+
+
+@pytest.fixture(scope="session")
+def mongo_uri() -> Iterator[str]:
+    server = EmbeddedMongo(engine="memory")
+    uri = server.start()
+    yield uri
+    server.stop()
+
+
+@pytest.fixture
+def db_name() -> str:
+    return f"t_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def db(mongo_uri: str, db_name: str) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        mongo_uri, connectTimeoutMS=60_000, tz_aware=True
+    )
+    database = client[db_name]
+    await migrate(database)
+    yield database
+    await client.drop_database(db_name)
+    await client.close()
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@dataclass
+class Cli:
+    """Runs the real `juno` entry point in a subprocess against the test database."""
+
+    env: dict[str, str]
+    cwd: Path
+
+    def __call__(self, *args: str, timeout: float = 120) -> CliResult:
+        proc = subprocess.run(
+            [JUNO, *args],
+            env=self.env,
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUNO_", "MONGODB_"))}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def cli(mongo_uri: str, db_name: str, tmp_path: Path) -> Cli:
+    return Cli(env=base_env(MONGODB_URI=mongo_uri, JUNO_DB_NAME=db_name), cwd=tmp_path)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port

@@ -1,0 +1,138 @@
+"""Tenant isolation: a repository built for one tenant can neither see nor change another's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pymongo.asynchronous.database import AsyncDatabase
+
+from storage.collections import INDEXES, Coll
+from storage.errors import TenantScopeViolation
+from storage.keys import TKEY
+from storage.repositories import TenantStore
+from storage.scoped import TenantCollection
+
+A = "aaaaaaaa-0000-0000-0000-000000000001"
+B = "bbbbbbbb-0000-0000-0000-000000000002"
+USER = "11111111-1111-1111-1111-111111111111"  # the same object id exists in both tenants
+
+Db = AsyncDatabase[dict[str, Any]]
+
+
+async def seed(store: TenantStore, label: str) -> None:
+    await store.profiles.upsert_many(
+        [{"user_id": USER, "display_name": f"{label} person", "manager_id": "boss"}]
+    )
+    await store.sync_state.put("users", {"delta_link": f"{label}-link"})
+    await store.consents.append({"user_id": USER, "document": "notice", "version": 1})
+    await store.kpi_events.append({"user_id": USER, "kind": f"{label}-search"})
+    await store.dsr_requests.put("req1", {"user_id": USER, "type": "export"})
+    await store.conversations.put(USER, {"user_id": USER, "reference": {"t": label}})
+    await store.destruction_log.append({"subject": "psn_x", "store": label})
+    await store.audit_log.append({"actor": USER, "action": f"{label}-action"})
+    await store.bot_state.put(f"conv/{USER}", {"state": {"label": label}})
+
+
+@pytest.fixture
+async def stores(db: Db) -> tuple[TenantStore, TenantStore]:
+    a, b = TenantStore(db, A), TenantStore(db, B)
+    await seed(a, "A")
+    await seed(b, "B")
+    return a, b
+
+
+async def test_every_read_sees_only_its_own_tenant(stores: tuple[TenantStore, TenantStore]) -> None:
+    a, b = stores
+    for store, label in ((a, "A"), (b, "B")):
+        profile = await store.profiles.get(USER)
+        assert profile is not None and profile["display_name"] == f"{label} person"
+        assert [p["tenant_id"] for p in await store.profiles.reports_of("boss")] == [
+            store.tenant_id
+        ]
+        assert await store.profiles.count() == 1
+        state = await store.sync_state.get("users")
+        assert state is not None and state["delta_link"] == f"{label}-link"
+        for log in (store.consents, store.kpi_events, store.audit_log):
+            entries = await log.for_user(USER) if log is not store.audit_log else []
+            assert all(e["tenant_id"] == store.tenant_id for e in entries)
+            recent = await log.recent()
+            assert len(recent) == 1 and recent[0]["tenant_id"] == store.tenant_id
+        kinds = [e["kind"] for e in await store.kpi_events.for_user(USER)]
+        assert kinds == [f"{label}-search"]
+        assert [e["store"] for e in await store.destruction_log.recent()] == [label]
+        many = await store.bot_state.get_many([f"conv/{USER}", "missing"])
+        assert list(many) == [f"conv/{USER}"]
+        assert many[f"conv/{USER}"]["state"] == {"label": label}
+        assert (await store.dsr_requests.find())[0]["tenant_id"] == store.tenant_id
+        for coll in store.collections.values():
+            assert await coll.count() == 1
+            docs = await coll.find()
+            assert [d["tenant_id"] for d in docs] == [store.tenant_id]
+            agg = await coll.aggregate([{"$project": {"tenant_id": 1}}])
+            assert [d["tenant_id"] for d in agg] == [store.tenant_id]
+
+
+async def test_writes_and_deletes_stay_in_their_tenant(
+    stores: tuple[TenantStore, TenantStore],
+) -> None:
+    a, b = stores
+    for coll_a in a.collections.values():
+        assert await coll_a.update_many({}, {"$set": {"touched": True}}) == 1
+        assert await coll_a.delete_many({}) == 1
+    for coll in Coll:
+        if coll is Coll.TENANTS:
+            continue
+        assert await b.collections[coll].count() == 1, coll
+        assert await b.collections[coll].count({"touched": True}) == 0, coll
+    assert await b.profiles.delete(USER) == 1
+    assert await a.profiles.get(USER) is None
+
+
+async def test_a_scoped_collection_refuses_to_reach_another_tenant(db: Db) -> None:
+    a = TenantCollection(db[Coll.PROFILES], A)
+    b = TenantCollection(db[Coll.PROFILES], B)
+    with pytest.raises(TenantScopeViolation):
+        await a.find({"tenant_id": B})
+    with pytest.raises(TenantScopeViolation):
+        await a.count({"tenant_id": B})
+    with pytest.raises(TenantScopeViolation):
+        await a.update_many({}, {"$set": {"tenant_id": B}})
+    with pytest.raises(TenantScopeViolation):
+        await a.insert({"tenant_id": B, "x": 1})
+    with pytest.raises(TenantScopeViolation):
+        await a.bulk([b.upsert_op(["u"], {"x": 1})])
+    with pytest.raises(TenantScopeViolation):
+        await a.aggregate([{"$lookup": {"from": "profiles", "as": "x", "pipeline": []}}])
+    with pytest.raises(TenantScopeViolation):
+        await a.find({"$where": "true"})
+    with pytest.raises(TenantScopeViolation):
+        TenantCollection(db[Coll.PROFILES], "")
+
+
+async def test_keyed_documents_carry_tenant_prefixed_keys(db: Db) -> None:
+    a = TenantStore(db, A)
+    await a.profiles.upsert_many([{"user_id": USER, "display_name": "x"}])
+    raw = await db[Coll.PROFILES].find_one({})
+    assert raw is not None
+    assert raw["_id"] == raw[TKEY] == f"{A}:{USER}"
+    assert raw["tenant_id"] == A
+
+
+async def test_every_index_is_tenant_scoped(db: Db) -> None:
+    for coll, models in INDEXES.items():
+        for model in models:
+            keys = list(model.document["key"])
+            assert keys[0] in ("tenant_id", TKEY), f"{coll}: index {keys} is not tenant-scoped"
+        info = await db[coll].index_information()
+        for name, spec in info.items():
+            first = spec["key"][0][0]
+            assert first in ("_id", "tenant_id", TKEY), f"{coll}.{name} starts with {first}"
+
+
+async def test_migrate_is_idempotent(db: Db) -> None:
+    from storage import migrate
+
+    assert await migrate(db) == []
+    names = set(await db.list_collection_names())
+    assert {c.value for c in Coll} <= names
