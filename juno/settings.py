@@ -38,6 +38,7 @@ class Settings(BaseSettings):
 
     # --- Microsoft identity platform (national clouds override these) --------------------
     authority_host: str = Field("https://login.microsoftonline.com", alias="JUNO_AUTHORITY_HOST")
+    graph_base_url: str = Field("https://graph.microsoft.com/v1.0", alias="JUNO_GRAPH_BASE_URL")
 
     # --- Privacy ----------------------------------------------------------------------
     pseudonym_key: SecretStr | None = Field(None, alias="JUNO_PSEUDONYM_KEY")
