@@ -1,0 +1,133 @@
+"""`juno manifest build`: make the Teams app package an operator sends to a tenant admin.
+
+Every failure an operator can cause (bad GUID, bad host, schema violation, missing npm) ends
+as one `error: ...` line and exit code 2; a traceback would hide the one thing to fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from juno.settings import Settings, load_settings
+from manifest.builder import build_package, template_manifest_version
+from manifest.errors import ManifestError
+from manifest.schema import NPM_PACKAGE, NPM_SPEC, ensure_schemas, find_schemas
+
+app = typer.Typer(
+    help="Build the Teams app package (manifest, translations, icons) for tenant admins.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_USAGE = 2
+
+
+@app.callback()
+def _group() -> None:
+    """Teams app package commands."""
+
+
+@app.command()
+def build(
+    app_id: Annotated[
+        str | None,
+        typer.Option(
+            "--app-id",
+            help="Required. Application (client) ID of the bot's Entra app registration.",
+            show_default=False,
+        ),
+    ] = None,
+    bot_domain: Annotated[
+        str | None,
+        typer.Option(
+            "--bot-domain",
+            help="Required. Host name that serves /api/messages, e.g. bot.example.com.",
+            show_default=False,
+        ),
+    ] = None,
+    version: Annotated[
+        str, typer.Option("--version", help="App version X.Y.Z; raise it for every upload.")
+    ] = "1.0.0",
+    out: Annotated[Path, typer.Option("--out", help="Where to write the zip.")] = Path(
+        "appPackage.zip"
+    ),
+    schema_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--schema-dir",
+            help=(
+                f"Folder where `npm install --prefix DIR {NPM_SPEC}` was run. "
+                "Default: <JUNO_DATA_DIR>/npm, fetched with npm on first use."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    schema_check: Annotated[
+        bool,
+        typer.Option(
+            "--schema-check/--no-schema-check",
+            help="Validate against Microsoft's official JSON schema (needs npm once).",
+        ),
+    ] = True,
+) -> None:
+    """Write appPackage.zip for upload in the Teams admin center."""
+    try:
+        settings = _settings()
+        if not app_id:
+            raise ManifestError("--app-id is required: the bot's Application (client) ID")
+        if not bot_domain:
+            raise ManifestError(
+                "--bot-domain is required: the bot's host name, e.g. bot.example.com"
+            )
+        manifest_version = template_manifest_version()
+        schema_root: Path | None = None
+        package_note = "schema check skipped (--no-schema-check)"
+        if schema_check:
+            if schema_dir is None:
+                schema_root = settings.data_dir / "npm"
+                schemas = ensure_schemas(schema_root, manifest_version)
+            else:
+                schema_root = schema_dir
+                schemas = find_schemas(schema_root, manifest_version)
+            source = f"{NPM_PACKAGE} {schemas.package_version or '(unknown version)'}"
+            package_note = f"validated against the official schema from {source}"
+        path = build_package(
+            app_id=app_id,
+            bot_domain=bot_domain,
+            version=version,
+            out=out,
+            developer_name=settings.manifest_developer_name,
+            website_url=settings.manifest_website_url,
+            privacy_url=settings.manifest_privacy_url,
+            terms_url=settings.manifest_terms_url,
+            accent_color=settings.manifest_accent_color,
+            default_language=settings.manifest_default_language,
+            schema_dir=schema_root,
+        )
+    except ManifestError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    typer.echo(str(path))
+    typer.echo(
+        f"Teams manifest v{manifest_version}, app {app_id.strip().lower()}, "
+        f"bot {bot_domain.strip().lower()}, version {version.strip()}, "
+        f"default language {settings.manifest_default_language}; {package_note}"
+    )
+
+
+def _settings() -> Settings:
+    """Load settings, turning a bad JUNO_MANIFEST_* value into one readable line."""
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "settings"
+        raise ManifestError(f"invalid setting {where}: {first['msg']}") from None
+
+
+if __name__ == "__main__":
+    app()
