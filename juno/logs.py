@@ -68,6 +68,11 @@ def configure_logging(*, fmt: str = "json", level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # The Agents SDK narrates every reply at INFO; keep its warnings and errors only.
+    logging.getLogger("microsoft_agents").setLevel(max(logging.WARNING, root.level))
+    # It also logs a traceback for each malformed activity it parses; bot.http answers those
+    # with a 400 and a reason before the SDK sees them, so that log would only be noise.
+    logging.getLogger("microsoft_agents.activity.activity").setLevel(logging.CRITICAL)
 
 
 def get_logger(name: str) -> Any:

@@ -9,6 +9,8 @@ import signal
 
 from aiohttp import web
 
+from bot.config import BotConfig
+from bot.http import build_bot_app
 from juno.errors import UserError
 from juno.logs import get_logger
 from juno.runtime import open_db
@@ -28,8 +30,32 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def bot_config(settings: Settings) -> BotConfig | None:
+    """The bot's identity, or None when there is none and dev mode is off (then /api/messages
+    is not served at all rather than served unauthenticated)."""
+    if not settings.bot_app_id and not settings.bot_dev_mode:
+        return None
+    return BotConfig(
+        app_id=settings.bot_app_id or None,
+        app_secret=settings.bot_app_secret.get_secret_value() if settings.bot_app_secret else None,
+        cert_path=str(settings.bot_cert_path) if settings.bot_cert_path else None,
+        tenant_id=settings.bot_tenant_id,
+        openid_metadata_url=settings.bot_openid_metadata_url,
+        authority_host=settings.authority_host,
+        dev_mode=settings.bot_dev_mode,
+        validate_service_url=settings.bot_validate_service_url,
+        default_locale=settings.default_locale,
+    )
+
+
 async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> None:
     validate()
+    if settings.bot_dev_mode and not is_loopback(settings.host):
+        raise UserError(
+            f"JUNO_BOT_DEV_MODE=1 accepts unauthenticated activities, so it only binds to "
+            f"loopback; refusing JUNO_HOST={settings.host}"
+        )
+    config = bot_config(settings)
     db = await open_db(settings)
     if settings.embedded:
         log.warning(
@@ -38,7 +64,20 @@ async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> 
             data_dir=str(settings.data_dir),
         )
     state = ServiceState(db=db)
-    runner = web.AppRunner(build_app(state), handle_signals=False, access_log=None)
+    app = build_app(state)
+    if config is None:
+        log.warning(
+            "no bot identity (JUNO_BOT_APP_ID) and dev mode off: /api/messages is not served"
+        )
+    else:
+        if config.anonymous:
+            log.warning("bot dev mode: /api/messages accepts unauthenticated activities")
+        try:
+            app.add_subapp("/api", build_bot_app(db.db, config, get_logger("juno.bot")))
+        except ValueError as exc:
+            await db.close()
+            raise UserError(str(exc)) from exc
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -36,6 +36,19 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = Field("json", alias="JUNO_LOG_FORMAT")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="JUNO_LOG_LEVEL")
 
+    # --- Teams bot identity -----------------------------------------------------------------
+    bot_app_id: str | None = Field(None, alias="JUNO_BOT_APP_ID")
+    bot_app_secret: SecretStr | None = Field(None, alias="JUNO_BOT_APP_SECRET")
+    bot_cert_path: Path | None = Field(None, alias="JUNO_BOT_CERT_PATH")
+    bot_tenant_id: str | None = Field(None, alias="JUNO_BOT_TENANT_ID")
+    bot_openid_metadata_url: str = Field(
+        "https://login.botframework.com/v1/.well-known/openidconfiguration",
+        alias="JUNO_BOT_OPENID_METADATA_URL",
+    )
+    bot_dev_mode: bool = Field(False, alias="JUNO_BOT_DEV_MODE")
+    bot_validate_service_url: bool = Field(True, alias="JUNO_BOT_VALIDATE_SERVICE_URL")
+    default_locale: Literal["tr", "en"] = Field("tr", alias="JUNO_DEFAULT_LOCALE")
+
     # --- Microsoft identity platform (national clouds override these) --------------------
     authority_host: str = Field("https://login.microsoftonline.com", alias="JUNO_AUTHORITY_HOST")
     graph_base_url: str = Field("https://graph.microsoft.com/v1.0", alias="JUNO_GRAPH_BASE_URL")

@@ -351,6 +351,7 @@ DATA_MAP: dict[Coll, Store] = {
                 "state": "user.communication",
                 "etag": "system.operations",
                 "updated_at": "system.time",
+                "expires_at": "system.time",
             },
             purpose="Remember where a conversation with the bot stands",
             legal_basis="Contract (GDPR Art. 6(1)(b))",
@@ -363,6 +364,33 @@ DATA_MAP: dict[Coll, Store] = {
                 RemovalMode.DELETE_ALL: DELETE,
                 RemovalMode.DIRECTORY_ONLY: KEEP,
                 RemovalMode.DIRECTORY_DELETE_REST_ANONYMIZE: DELETE,
+            },
+        ),
+        Store(
+            collection=Coll.LEGAL_DOCUMENTS,
+            title="Published privacy notices and terms of use",
+            fields={
+                **SYSTEM_FIELDS,
+                "kind": "system.operations",
+                "version": "system.operations",
+                "texts": "system.operations",
+                "hashes": "system.operations",
+                "published_at": "system.time",
+                "published_by": "user.unique_id",
+            },
+            purpose="Show users the exact notice and terms their organization published, and "
+            "prove which text each consent record refers to",
+            legal_basis="Legal obligation (GDPR Art. 13, 7(1); KVKK Art. 10)",
+            retention=Retention(None, "keep", "for the contract term; old versions stay readable"),
+            recipients=(_ADMINS, _OUR_STAFF, "every user of the tenant (the texts)"),
+            source="the tenant admin who publishes a version",
+            subject_key="published_by",
+            removal={
+                RemovalMode.DELETE_ALL: Action("pseudonymize", ("published_by",)),
+                RemovalMode.DIRECTORY_ONLY: KEEP,
+                RemovalMode.DIRECTORY_DELETE_REST_ANONYMIZE: Action(
+                    "pseudonymize", ("published_by",)
+                ),
             },
         ),
     )

@@ -30,6 +30,7 @@ class Coll(StrEnum):
     DESTRUCTION_LOG = "destruction_log"
     AUDIT_LOG = "audit_log"
     BOT_STATE = "bot_state"
+    LEGAL_DOCUMENTS = "legal_documents"
 
 
 ALL_COLLECTIONS: tuple[Coll, ...] = tuple(Coll)
@@ -62,7 +63,8 @@ INDEXES: dict[Coll, list[IndexModel]] = {
     Coll.CONVERSATIONS: [_TKEY, IndexModel([T, ("user_id", ASCENDING)], name="tenant_user")],
     Coll.DESTRUCTION_LOG: [IndexModel([T, ("at", DESCENDING)], name="tenant_at")],
     Coll.AUDIT_LOG: [IndexModel([T, ("at", DESCENDING)], name="tenant_at")],
-    Coll.BOT_STATE: [_TKEY],
+    Coll.BOT_STATE: [_TKEY, IndexModel([T, ("expires_at", ASCENDING)], name="tenant_expires")],
+    Coll.LEGAL_DOCUMENTS: [_TKEY, IndexModel([T, ("kind", ASCENDING)], name="tenant_kind")],
 }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
 from storage.errors import TenantScopeViolation
 from storage.keys import TKEY, scoped_key
@@ -107,6 +108,17 @@ class TenantCollection:
         doc["tenant_id"] = self.tenant_id
         result = await self._coll.insert_one(doc)
         return result.inserted_id
+
+    async def insert_once(self, key_parts: Sequence[str], fields: Mapping[str, Any]) -> bool:
+        """Insert a keyed document unless it exists; True if this call created it. Atomic on
+        any MongoDB because `_id` is unique, so it can de-duplicate across replicas."""
+        key = self.key(*key_parts)
+        doc = {**fields, "_id": key, TKEY: key, "tenant_id": self.tenant_id}
+        try:
+            await self._coll.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
 
     def upsert_op(
         self,

@@ -125,7 +125,7 @@ def test_ropa_prints_every_store(cli: Cli) -> None:
         assert f"(`{coll}`)" in md.out
     as_json = cli("ropa", "--json")
     assert as_json.code == 0
-    assert len(json.loads(as_json.out)["stores"]) == 10
+    assert len(json.loads(as_json.out)["stores"]) == 11
 
 
 def test_db_migrate_is_repeatable(cli: Cli) -> None:

@@ -32,6 +32,7 @@ async def seed(store: TenantStore, label: str) -> None:
     await store.destruction_log.append({"subject": "psn_x", "store": label})
     await store.audit_log.append({"actor": USER, "action": f"{label}-action"})
     await store.bot_state.put(f"conv/{USER}", {"state": {"label": label}})
+    await store.legal_documents.put("notice:2", {"kind": "notice", "texts": {"en": label}})
 
 
 @pytest.fixture

@@ -41,6 +41,7 @@ class TenantStore:
         self.destruction_log = EventLog(self.collections[Coll.DESTRUCTION_LOG])
         self.audit_log = EventLog(self.collections[Coll.AUDIT_LOG])
         self.bot_state = KeyedStore(self.collections[Coll.BOT_STATE])
+        self.legal_documents = KeyedStore(self.collections[Coll.LEGAL_DOCUMENTS])
 
 
 __all__ = [

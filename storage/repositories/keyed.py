@@ -26,6 +26,9 @@ class KeyedStore:
     ) -> Document:
         return await self._c.upsert([key], fields, set_on_insert)
 
+    async def put_once(self, key: str, fields: Mapping[str, Any]) -> bool:
+        return await self._c.insert_once([key], fields)
+
     async def get_many(self, keys: Sequence[str]) -> dict[str, Document]:
         wanted = [self._c.key(k) for k in keys]
         docs = await self._c.find({"_id": {"$in": wanted}})

@@ -1,0 +1,312 @@
+"""JUNO's turn logic: tenant gate, de-duplication, first contact, consent, commands.
+
+Every turn starts by finding the caller's tenant. An unknown or disabled tenant gets one polite
+message and nothing is read or stored for it except an audit entry. Until a user has
+acknowledged the current privacy notice and accepted the current terms, only the always-allowed
+commands run (help, consents, the documents themselves, and data rights).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from microsoft_agents.activity import Activity, Attachment
+from microsoft_agents.hosting.core import MessageFactory, TurnContext
+from pymongo.asynchronous.database import AsyncDatabase
+
+from bot import cards
+from bot.commands import ALWAYS_ALLOWED, Command, Request, parse
+from bot.i18n import pick_locale, t
+from bot.state import MongoStorage, UserState
+from privacy.consent import (
+    ConsentAction,
+    Kind,
+    LegalDocument,
+    Standing,
+    current_document,
+    record,
+    standing,
+)
+from storage.repositories import TenantRecord, TenantRegistry, TenantStore
+
+_TENANT_CACHE_SECONDS = 30.0
+_DEDUPE_HOURS = 24
+_MAX_ECHO = 60
+
+
+def tenant_of(activity: Activity) -> str | None:
+    if activity.conversation and activity.conversation.tenant_id:
+        return str(activity.conversation.tenant_id).lower()
+    data = activity.channel_data
+    if isinstance(data, dict):
+        tenant = data.get("tenant")
+        if isinstance(tenant, dict) and isinstance(tenant.get("id"), str):
+            return str(tenant["id"]).lower()
+    return None
+
+
+def user_of(activity: Activity) -> str | None:
+    sender = activity.from_property
+    if sender is None:
+        return None
+    found = sender.aad_object_id or sender.id
+    return str(found) if found else None
+
+
+def _echo(text: str) -> str:
+    printable = "".join(ch for ch in text if ch.isprintable())
+    return printable[:_MAX_ECHO] + ("…" if len(printable) > _MAX_ECHO else "")
+
+
+class JunoBot:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], *, default_locale: str, log: Any) -> None:
+        self._db = db
+        self._registry = TenantRegistry(db)
+        self._default_locale = default_locale
+        self._log = log
+        self._tenants: dict[str, tuple[float, TenantRecord | None]] = {}
+        self._references: dict[tuple[str, str], str] = {}
+
+    def forget_tenant(self, tenant_id: str) -> None:
+        self._tenants.pop(tenant_id, None)
+
+    async def _tenant(self, tenant_id: str) -> TenantRecord | None:
+        cached = self._tenants.get(tenant_id)
+        now = time.monotonic()
+        if cached and now - cached[0] < _TENANT_CACHE_SECONDS:
+            return cached[1]
+        record_ = await self._registry.get(tenant_id)
+        self._tenants[tenant_id] = (now, record_)
+        return record_
+
+    async def on_turn(self, context: TurnContext) -> None:
+        activity = context.activity
+        tenant_id = tenant_of(activity)
+        tenant = await self._tenant(tenant_id) if tenant_id else None
+        if tenant is None or not tenant.enabled:
+            await self._refuse(context, tenant_id)
+            return
+        store = TenantStore(self._db, tenant.tenant_id)
+        if activity.id:
+            expires = datetime.now(UTC) + timedelta(hours=_DEDUPE_HOURS)
+            fresh = await store.bot_state.put_once(
+                f"activity/{activity.id}", {"expires_at": expires}
+            )
+            if not fresh:
+                self._log.info("duplicate activity ignored", tenant=tenant.tenant_id)
+                return
+        user_id = user_of(activity)
+        if not user_id:
+            return
+        locale = pick_locale(activity.locale, tenant.default_locale)
+        turn = Turn(context, store, user_id, locale)
+        await self._remember_conversation(turn)
+        if activity.type == "message":
+            await self._on_message(turn)
+        elif (activity.type == "conversationUpdate" and self._bot_was_added(activity)) or (
+            activity.type == "installationUpdate" and (activity.action or "").startswith("add")
+        ):
+            await self._first_contact(turn, await standing(store, user_id))
+        elif activity.type == "invoke":
+            context.turn_state[context.adapter.INVOKE_RESPONSE_KEY] = _invoke_ok()
+
+    @staticmethod
+    def _bot_was_added(activity: Activity) -> bool:
+        recipient = activity.recipient.id if activity.recipient else None
+        return any(m.id == recipient for m in activity.members_added or [])
+
+    async def _refuse(self, context: TurnContext, tenant_id: str | None) -> None:
+        activity = context.activity
+        locale = pick_locale(activity.locale, self._default_locale)
+        self._log.warning("activity from an unregistered or disabled tenant", tenant=tenant_id)
+        audit = TenantStore(self._db, tenant_id or "unknown").audit_log
+        await audit.append(
+            {"actor": None, "action": "refused_tenant", "target": tenant_id, "outcome": "refused"}
+        )
+        if activity.type == "invoke":
+            context.turn_state[context.adapter.INVOKE_RESPONSE_KEY] = _invoke_ok()
+        elif activity.type in ("message", "conversationUpdate", "installationUpdate"):
+            await context.send_activity(MessageFactory.text(t(locale, "tenant_refused")))
+
+    async def _remember_conversation(self, turn: Turn) -> None:
+        """Keep the user's latest conversation reference for proactive messages; written only
+        when it changes, so an ordinary turn costs no extra round trip."""
+        activity = turn.context.activity
+        conversation = activity.conversation
+        if conversation is None or conversation.conversation_type not in (None, "personal"):
+            return
+        cache_key = (turn.store.tenant_id, turn.user_id)
+        if self._references.get(cache_key) == conversation.id:
+            return
+        reference = activity.get_conversation_reference().model_dump(
+            mode="json", by_alias=True, exclude_none=True
+        )
+        await turn.store.conversations.put(
+            turn.user_id,
+            {
+                "user_id": turn.user_id,
+                "reference": reference,
+                "locale": turn.locale,
+                "updated_at": datetime.now(UTC),
+            },
+        )
+        self._references[cache_key] = conversation.id
+
+    async def _on_message(self, turn: Turn) -> None:
+        activity = turn.context.activity
+        text = activity.remove_recipient_mention() if activity.text else None
+        request = parse(text, activity.value)
+        current: Standing | None = None
+        if request.command not in ALWAYS_ALLOWED:
+            current = await standing(turn.store, turn.user_id)
+            if not current.complete:
+                await turn.say(t(turn.locale, "needs_consent"))
+                await self._send_documents(turn, current)
+                await turn.kpi("gated")
+                return
+        await self._dispatch(turn, request)
+        await turn.kpi(request.command.value)
+
+    async def _first_contact(self, turn: Turn, current: Standing) -> None:
+        storage = MongoStorage(turn.store.bot_state)
+        key = f"users/{turn.user_id}"
+        found = await storage.read([key], target_cls=UserState)
+        if key not in found:
+            await storage.write({key: UserState(turn.user_id, welcomed=True, locale=turn.locale)})
+        await turn.say(t(turn.locale, "welcome"))
+        await self._send_documents(turn, current)
+        await turn.kpi("first_contact")
+
+    async def _send_documents(self, turn: Turn, current: Standing) -> None:
+        if not current.notice_acknowledged:
+            await turn.card(cards.notice_card(current.notice, turn.locale))
+        if current.eula_state is not ConsentAction.ACCEPTED:
+            await turn.card(cards.eula_card(current.eula, turn.locale))
+
+    async def _dispatch(self, turn: Turn, request: Request) -> None:
+        match request.command:
+            case Command.HELP:
+                await turn.card(cards.help_card(turn.locale))
+            case Command.CONSENTS:
+                await self._show_consents(turn)
+            case Command.SHOW_NOTICE:
+                current = await standing(turn.store, turn.user_id)
+                await turn.card(
+                    cards.notice_card(
+                        current.notice, turn.locale, with_button=not current.notice_acknowledged
+                    )
+                )
+            case Command.SHOW_EULA:
+                doc = await current_document(turn.store, Kind.EULA)
+                await turn.card(cards.eula_card(doc, turn.locale))
+            case Command.ACK_NOTICE:
+                await self._ack_notice(turn, request)
+            case Command.ACCEPT_EULA | Command.DECLINE_EULA:
+                await self._decide_eula(turn, request)
+            case Command.WITHDRAW_EULA:
+                await self._withdraw(turn)
+            case Command.UNKNOWN:
+                key = "unknown" if request.text else "unknown_empty"
+                await turn.say(t(turn.locale, key, text=_echo(request.text)))
+
+    async def _show_consents(self, turn: Turn) -> None:
+        current = await standing(turn.store, turn.user_id)
+        trail = await turn.store.consents.for_user(turn.user_id, limit=20)
+        can_withdraw = current.eula_state is ConsentAction.ACCEPTED
+        await turn.card(cards.consents_card(turn.locale, trail, can_withdraw=can_withdraw))
+
+    async def _current_or_stale(
+        self, turn: Turn, request: Request, kind: Kind
+    ) -> LegalDocument | None:
+        """The card's document if it is still the current version and its text is the one we
+        would show; otherwise re-show the current card and return None."""
+        doc = await current_document(turn.store, kind)
+        shown = doc.locale_of(turn.locale)
+        if request.data.get("version") == doc.version and request.data.get("sha256") in (
+            doc.hash(shown),
+            *(doc.hash(loc) for loc in doc.texts),
+        ):
+            return doc
+        await turn.say(t(turn.locale, "stale_version"))
+        card = cards.notice_card if kind is Kind.NOTICE else cards.eula_card
+        await turn.card(card(doc, turn.locale))
+        return None
+
+    async def _ack_notice(self, turn: Turn, request: Request) -> None:
+        doc = await self._current_or_stale(turn, request, Kind.NOTICE)
+        if doc is None:
+            return
+        current = await standing(turn.store, turn.user_id)
+        if current.notice_acknowledged:
+            await turn.say(t(turn.locale, "already_done"))
+            return
+        await turn.record(doc, ConsentAction.ACKNOWLEDGED)
+        await turn.say(t(turn.locale, "notice_done", version=doc.version))
+        if current.eula_state is not ConsentAction.ACCEPTED:
+            await turn.card(cards.eula_card(current.eula, turn.locale))
+
+    async def _decide_eula(self, turn: Turn, request: Request) -> None:
+        doc = await self._current_or_stale(turn, request, Kind.EULA)
+        if doc is None:
+            return
+        accept = request.command is Command.ACCEPT_EULA
+        action = ConsentAction.ACCEPTED if accept else ConsentAction.DECLINED
+        current = await standing(turn.store, turn.user_id)
+        if current.eula_state is action:
+            await turn.say(t(turn.locale, "already_done"))
+            return
+        await turn.record(doc, action)
+        if accept:
+            await turn.say(t(turn.locale, "eula_accepted", version=doc.version))
+            if not current.notice_acknowledged:
+                await turn.card(cards.notice_card(current.notice, turn.locale))
+        else:
+            await turn.say(t(turn.locale, "eula_declined"))
+
+    async def _withdraw(self, turn: Turn) -> None:
+        current = await standing(turn.store, turn.user_id)
+        if current.eula_state is not ConsentAction.ACCEPTED:
+            await turn.say(t(turn.locale, "already_done"))
+            return
+        await turn.record(current.eula, ConsentAction.WITHDRAWN)
+        await turn.say(t(turn.locale, "eula_withdrawn"))
+
+
+def _invoke_ok() -> Any:
+    from microsoft_agents.activity import InvokeResponse
+
+    return InvokeResponse(status=200, body={})
+
+
+class Turn:
+    """One turn's context: who, in which tenant and language, and how to answer."""
+
+    def __init__(self, context: TurnContext, store: TenantStore, user_id: str, locale: str):
+        self.context = context
+        self.store = store
+        self.user_id = user_id
+        self.locale = locale
+
+    async def say(self, text: str) -> None:
+        await self.context.send_activity(MessageFactory.text(text))
+
+    async def card(self, card: cards.Card) -> None:
+        attachment: Attachment = cards.attachment(card)
+        await self.context.send_activity(MessageFactory.attachment(attachment))
+
+    async def kpi(self, kind: str) -> None:
+        await self.store.kpi_events.append({"user_id": self.user_id, "kind": kind})
+
+    async def record(self, doc: LegalDocument, action: ConsentAction) -> None:
+        activity = self.context.activity
+        await record(
+            self.store,
+            user_id=self.user_id,
+            document=doc,
+            action=action,
+            locale=self.locale,
+            conversation_id=activity.conversation.id if activity.conversation else None,
+            activity_id=activity.id,
+        )

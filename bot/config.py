@@ -1,0 +1,27 @@
+"""What the bot needs to know about its own identity, passed in by `juno` (bot never reads
+settings itself, so tests and other hosts can build it directly)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PUBLIC_OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
+BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    app_id: str | None
+    app_secret: str | None = None
+    cert_path: str | None = None
+    tenant_id: str | None = None  # single-tenant bot registration
+    openid_metadata_url: str = PUBLIC_OPENID_METADATA_URL
+    authority_host: str = "https://login.microsoftonline.com"
+    dev_mode: bool = False
+    validate_service_url: bool = True
+    default_locale: str = "tr"
+
+    @property
+    def anonymous(self) -> bool:
+        return self.dev_mode and not self.app_id

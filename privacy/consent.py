@@ -1,0 +1,156 @@
+"""The privacy notice, the terms of use, and the consent trail.
+
+Under KVKK the notice is *acknowledged* ("read and understood") and the terms are *accepted*;
+they are separate texts and separate records (Board decision 2026/347). The trail is append-only:
+a user's standing is whatever their latest record for the current version says.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from storage.repositories import TenantStore
+
+LOCALES = ("tr", "en")
+
+
+class Kind(StrEnum):
+    NOTICE = "notice"
+    EULA = "eula"
+
+
+class ConsentAction(StrEnum):
+    ACKNOWLEDGED = "acknowledged"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class LegalDocument:
+    kind: Kind
+    version: int
+    texts: dict[str, str]
+
+    def text(self, locale: str) -> str:
+        return self.texts.get(locale) or self.texts.get("en") or next(iter(self.texts.values()))
+
+    def locale_of(self, locale: str) -> str:
+        return locale if locale in self.texts else ("en" if "en" in self.texts else "tr")
+
+    def hash(self, locale: str) -> str:
+        return sha256(self.text(locale))
+
+
+@cache
+def builtin(kind: Kind) -> LegalDocument:
+    """Version 1 of each document ships with JUNO until a tenant publishes its own."""
+    folder = resources.files("privacy") / "documents"
+    texts = {loc: (folder / f"{kind.value}.{loc}.md").read_text("utf-8") for loc in LOCALES}
+    return LegalDocument(kind, 1, texts)
+
+
+async def current_document(store: TenantStore, kind: Kind) -> LegalDocument:
+    published = await store.legal_documents.find({"kind": kind.value})
+    if not published:
+        return builtin(kind)
+    latest = max(published, key=lambda d: int(d["version"]))
+    return LegalDocument(kind, int(latest["version"]), dict(latest["texts"]))
+
+
+async def document_version(store: TenantStore, kind: Kind, version: int) -> LegalDocument | None:
+    if version == 1:
+        found = await store.legal_documents.get(f"{kind.value}:1")
+        return LegalDocument(kind, 1, dict(found["texts"])) if found else builtin(kind)
+    doc = await store.legal_documents.get(f"{kind.value}:{version}")
+    return LegalDocument(kind, version, dict(doc["texts"])) if doc else None
+
+
+async def publish(
+    store: TenantStore, kind: Kind, texts: dict[str, str], *, published_by: str | None
+) -> LegalDocument:
+    """Publish the next version; users are asked again on their next contact."""
+    if not texts or any(loc not in LOCALES or not t.strip() for loc, t in texts.items()):
+        raise ValueError("a document needs non-empty texts for tr and/or en")
+    current = await current_document(store, kind)
+    version = current.version + 1
+    await store.legal_documents.put(
+        f"{kind.value}:{version}",
+        {
+            "kind": kind.value,
+            "version": version,
+            "texts": texts,
+            "hashes": {loc: sha256(t) for loc, t in texts.items()},
+            "published_at": datetime.now(UTC),
+            "published_by": published_by,
+        },
+    )
+    return LegalDocument(kind, version, texts)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a user stands against the current versions."""
+
+    notice: LegalDocument
+    eula: LegalDocument
+    notice_acknowledged: bool
+    eula_state: ConsentAction | None  # latest action on the current EULA version
+
+    @property
+    def complete(self) -> bool:
+        return self.notice_acknowledged and self.eula_state is ConsentAction.ACCEPTED
+
+
+async def standing(store: TenantStore, user_id: str) -> Standing:
+    notice = await current_document(store, Kind.NOTICE)
+    eula = await current_document(store, Kind.EULA)
+    trail = await store.consents.for_user(user_id, limit=200)
+    acknowledged = any(
+        e["document"] == Kind.NOTICE
+        and e["version"] == notice.version
+        and e["action"] == ConsentAction.ACKNOWLEDGED
+        for e in trail
+    )
+    eula_state: ConsentAction | None = None
+    for entry in trail:  # newest first
+        if entry["document"] == Kind.EULA and entry["version"] == eula.version:
+            eula_state = ConsentAction(entry["action"])
+            break
+    return Standing(notice, eula, acknowledged, eula_state)
+
+
+async def record(
+    store: TenantStore,
+    *,
+    user_id: str,
+    document: LegalDocument,
+    action: ConsentAction,
+    locale: str,
+    conversation_id: str | None,
+    activity_id: str | None,
+) -> dict[str, Any]:
+    shown_locale = document.locale_of(locale)
+    entry = {
+        "user_id": user_id,
+        "document": document.kind.value,
+        "version": document.version,
+        "text_sha256": document.hash(shown_locale),
+        "action": action.value,
+        "at": datetime.now(UTC),
+        "conversation_id": conversation_id,
+        "activity_id": activity_id,
+        "locale": shown_locale,
+    }
+    await store.consents.append(entry)
+    return entry

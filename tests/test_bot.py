@@ -1,0 +1,410 @@
+"""The bot end to end: `juno serve` as a subprocess, real HTTP, real JWT validation against the
+test's JWKS, replies through a fake Bot Connector, outbound tokens from an HTTPS fake authority."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from pymongo import MongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from privacy.consent import Kind, builtin, publish, sha256
+from storage.repositories import TenantRecord, TenantStore
+from tests.bot_harness import BOT_APP_ID, BOT_SECRET, Peers, activity, new_key
+from tests.conftest import JUNO, base_env, free_port
+from tests.datamap_checks import undeclared
+
+TENANT = "c0ffee00-0000-4000-8000-000000000001"
+DISABLED = "c0ffee00-0000-4000-8000-000000000002"
+UNKNOWN = "c0ffee00-0000-4000-8000-00000000dead"
+
+
+@dataclass
+class BotServer:
+    url: str
+    peers: Peers
+    db_name: str
+    proc: subprocess.Popen[str]
+
+
+@pytest.fixture(scope="module")
+def bot_server(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServer]:
+    peers = Peers()
+    peers.start()
+    db_name = f"bot_{uuid.uuid4().hex[:10]}"
+    with MongoClient(mongo_uri) as client:
+        tenants = client[db_name]["tenants"]
+        tenants.insert_one(TenantRecord(tenant_id=TENANT, name="Contoso").to_document())
+        tenants.insert_one(
+            TenantRecord(tenant_id=DISABLED, name="Fabrikam", enabled=False).to_document()
+        )
+    tmp = tmp_path_factory.mktemp("bot")
+    port = free_port()
+    env = base_env(
+        MONGODB_URI=mongo_uri,
+        JUNO_DB_NAME=db_name,
+        JUNO_PORT=str(port),
+        JUNO_BOT_APP_ID=BOT_APP_ID,
+        JUNO_BOT_APP_SECRET=BOT_SECRET,
+        JUNO_BOT_OPENID_METADATA_URL=peers.metadata_url,
+        JUNO_BOT_VALIDATE_SERVICE_URL="0",
+        JUNO_AUTHORITY_HOST=peers.authority_host,
+        REQUESTS_CA_BUNDLE=peers.ca_file(str(tmp / "ca.pem")),
+    )
+    proc = subprocess.Popen(
+        [JUNO, "serve"], env=env, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    import urllib.request
+
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2):  # noqa: S310 - loopback
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(proc.stderr.read() if proc.stderr else "serve died") from None
+            time.sleep(0.2)
+    yield BotServer(url, peers, db_name, proc)
+    proc.terminate()
+    _, err = proc.communicate(timeout=30)
+    peers.stop()
+    assert "Traceback" not in err, err
+
+
+@pytest.fixture
+async def bot_db(
+    mongo_uri: str, bot_server: BotServer
+) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
+    from pymongo import AsyncMongoClient
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri, tz_aware=True)
+    yield client[bot_server.db_name]
+    await client.close()
+
+
+class Chat:
+    """One user's personal conversation with the bot."""
+
+    def __init__(self, server: BotServer, tenant: str = TENANT, locale: str = "en-US"):
+        self.server = server
+        self.tenant = tenant
+        self.user = str(uuid.uuid4())
+        self.conversation = f"a:{uuid.uuid4().hex}"
+        self.locale = locale
+        self.seen = 0
+
+    def activity(self, **kw: Any) -> dict[str, Any]:
+        return activity(
+            tenant=self.tenant,
+            user=self.user,
+            conversation=self.conversation,
+            service_url=self.server.peers.service_url,
+            locale=self.locale,
+            **kw,
+        )
+
+    async def post(
+        self, body: Any, *, token: str | None = "valid", raw: bytes | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        headers = {"Content-Type": "application/json"}
+        if token == "valid":
+            token = self.server.peers.token()
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        async with aiohttp.ClientSession() as session:
+            kwargs: dict[str, Any] = {"data": raw} if raw is not None else {"json": body}
+            async with session.post(
+                f"{self.server.url}/api/messages", headers=headers, **kwargs
+            ) as resp:
+                text = await resp.text()
+                try:
+                    payload = await resp.json(content_type=None) if text else {}
+                except ValueError:
+                    payload = {"text": text}
+                return resp.status, payload
+
+    async def send(self, expect: int, **kw: Any) -> list[dict[str, Any]]:
+        status, body = await self.post(self.activity(**kw))
+        assert status in (200, 202), body
+        replies = await self.server.peers.wait_replies(self.conversation, self.seen + expect)
+        new = replies[self.seen :]
+        self.seen = len(replies)
+        return new
+
+    async def quiet(self, seconds: float = 0.5) -> None:
+        await _sleep(seconds)
+        assert len(self.server.peers.take(self.conversation)) == self.seen
+
+
+async def _sleep(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(seconds)
+
+
+def card(reply: dict[str, Any]) -> dict[str, Any]:
+    [attachment] = reply["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    content: dict[str, Any] = attachment["content"]
+    assert content["version"] == "1.5"
+    return content
+
+
+def action(content: dict[str, Any], command: str) -> dict[str, Any]:
+    for act in content.get("actions", []):
+        if act["data"]["juno"] == command:
+            data: dict[str, Any] = act["data"]
+            return data
+    raise AssertionError(f"no {command} action in {content}")
+
+
+async def consent_fully(chat: Chat) -> None:
+    first = await chat.send(3, type_="conversationUpdate", membersAdded=[
+        {"id": f"28:{BOT_APP_ID}"}
+    ])  # fmt: skip
+    notice, eula = card(first[1]), card(first[2])
+    await chat.send(1, value=action(notice, "ack_notice"))
+    await chat.send(1, value=action(eula, "accept_eula"))
+
+
+async def test_first_contact_in_english_records_separate_declarations(
+    bot_server: BotServer, bot_db: AsyncDatabase[dict[str, Any]]
+) -> None:
+    chat = Chat(bot_server)
+    first = await chat.send(3, type_="conversationUpdate", membersAdded=[
+        {"id": f"28:{BOT_APP_ID}"}
+    ])  # fmt: skip
+    assert "employee directory assistant" in first[0]["text"]
+    notice, eula = card(first[1]), card(first[2])
+    assert notice["body"][0]["text"] == "Privacy notice (version 1)"
+    assert notice["body"][1]["text"] == builtin(Kind.NOTICE).texts["en"]
+    assert [a["title"] for a in notice["actions"]] == ["I have read and understood"]
+    assert [a["title"] for a in eula["actions"]] == ["I accept", "I decline"]
+
+    gated = await chat.send(3, text="show me the org chart")
+    assert gated[0]["text"].startswith("Before I can help with that")
+
+    ack = await chat.send(2, value=action(notice, "ack_notice"))
+    assert "acknowledgement of the privacy notice (version 1)" in ack[0]["text"]
+    accepted = await chat.send(1, value=action(eula, "accept_eula"))
+    assert "you accepted the terms of use (version 1)" in accepted[0]["text"]
+
+    unknown = await chat.send(1, text="show me the org chart")
+    assert unknown[0]["text"].startswith('I did not understand "show me the org chart"')
+
+    store = TenantStore(bot_db, TENANT)
+    trail = sorted(await store.consents.for_user(chat.user), key=lambda e: e["at"])
+    assert [(e["document"], e["action"], e["version"]) for e in trail] == [
+        ("notice", "acknowledged", 1),
+        ("eula", "accepted", 1),
+    ]
+    assert trail[0]["text_sha256"] == sha256(builtin(Kind.NOTICE).texts["en"])
+    assert trail[1]["text_sha256"] == sha256(builtin(Kind.EULA).texts["en"])
+    assert all(e["conversation_id"] == chat.conversation and e["locale"] == "en" for e in trail)
+    assert all(e["activity_id"] for e in trail)
+    kinds = {e["kind"] for e in await store.kpi_events.for_user(chat.user)}
+    assert {"first_contact", "gated", "ack_notice", "accept_eula", "unknown"} <= kinds
+    ref = await store.conversations.get(chat.user)
+    assert ref is not None and ref["reference"]["conversation"]["id"] == chat.conversation
+    assert any(auth == "Bearer outbound-token" for auth in bot_server.peers.reply_auth)
+    assert await undeclared(bot_db) == []
+
+
+async def test_turkish_user_gets_turkish_text(bot_server: BotServer) -> None:
+    chat = Chat(bot_server, locale="tr-TR")
+    replies = await chat.send(3, text="merhaba")
+    assert replies[0]["text"].startswith("Bu konuda yardımcı olabilmem için")
+    notice = card(replies[1])
+    assert notice["body"][0]["text"] == "Aydınlatma metni (sürüm 1)"
+    assert notice["body"][1]["text"] == builtin(Kind.NOTICE).texts["tr"]
+    assert notice["actions"][0]["title"] == "Okudum, anladım"
+    help_ = await chat.send(1, text="YARDIM")
+    assert card(help_[0])["body"][0]["text"] == "Neler yapabilirim"
+    consents = await chat.send(1, text="Onaylarım")
+    assert card(consents[0])["body"][1]["text"] == "Henüz onay kaydınız yok."
+
+
+async def test_decline_is_respected_then_accept(
+    bot_server: BotServer, bot_db: AsyncDatabase[dict[str, Any]]
+) -> None:
+    chat = Chat(bot_server)
+    replies = await chat.send(3, text="hi")
+    notice, eula = card(replies[1]), card(replies[2])
+    await chat.send(2, value=action(notice, "ack_notice"))
+    declined = await chat.send(1, value=action(eula, "decline_eula"))
+    assert "you declined the terms of use" in declined[0]["text"]
+    gated = await chat.send(2, text="anything")
+    assert gated[0]["text"].startswith("Before I can help")
+    assert [a["data"]["juno"] for a in card(gated[1])["actions"]] == [
+        "accept_eula",
+        "decline_eula",
+    ]
+    await chat.send(1, value=action(card(gated[1]), "accept_eula"))
+    ok = await chat.send(1, text="anything")
+    assert ok[0]["text"].startswith("I did not understand")
+    trail = await TenantStore(bot_db, TENANT).consents.for_user(chat.user)
+    assert [e["action"] for e in reversed(trail)] == ["acknowledged", "declined", "accepted"]
+
+
+async def test_withdraw_then_gated_again(bot_server: BotServer) -> None:
+    chat = Chat(bot_server)
+    await consent_fully(chat)
+    consents = card((await chat.send(1, text="my consents"))[0])
+    rows = [b["text"] for b in consents["body"][1:]]
+    assert len(rows) == 2 and "terms of use v1 accepted" in rows[0]
+    withdrawn = await chat.send(1, value=action(consents, "withdraw_eula"))
+    assert "acceptance of the terms of use is withdrawn" in withdrawn[0]["text"]
+    gated = await chat.send(2, text="anything")
+    assert gated[0]["text"].startswith("Before I can help")
+    again = card((await chat.send(1, text="my consents"))[0])
+    assert "withdraw_eula" not in [a["data"]["juno"] for a in again["actions"]]
+
+
+async def test_new_notice_version_asks_again(
+    bot_server: BotServer, bot_db: AsyncDatabase[dict[str, Any]]
+) -> None:
+    tenant = "c0ffee00-0000-4000-8000-000000000003"
+    await bot_db["tenants"].insert_one(
+        TenantRecord(tenant_id=tenant, name="Northwind").to_document()
+    )
+    chat = Chat(bot_server, tenant=tenant)
+    await consent_fully(chat)
+    assert (await chat.send(1, text="xyz"))[0]["text"].startswith("I did not understand")
+    old_notice = card((await chat.send(1, text="privacy"))[0])
+    assert "actions" not in old_notice  # already acknowledged: nothing to click
+    await publish(
+        TenantStore(bot_db, tenant),
+        Kind.NOTICE,
+        {"en": "Notice v2: we now also keep X.", "tr": "Aydınlatma s2."},
+        published_by=None,
+    )
+    gated = await chat.send(2, text="xyz")
+    assert gated[0]["text"].startswith("Before I can help")
+    v2 = card(gated[1])
+    assert v2["body"][0]["text"] == "Privacy notice (version 2)"
+    stale = dict(action(old_notice, "ack_notice")) if "actions" in old_notice else None
+    assert stale is None
+    done = await chat.send(1, value=action(v2, "ack_notice"))
+    assert "(version 2)" in done[0]["text"]
+    assert (await chat.send(1, text="xyz"))[0]["text"].startswith("I did not understand")
+
+
+async def test_a_stale_card_is_not_recorded(bot_server: BotServer) -> None:
+    chat = Chat(bot_server)
+    replies = await chat.send(3, text="hi")
+    forged = {**action(card(replies[1]), "ack_notice"), "version": 7}
+    resent = await chat.send(2, value=forged)
+    assert resent[0]["text"].startswith("That card showed an older version")
+    assert card(resent[1])["body"][0]["text"] == "Privacy notice (version 1)"
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["missing", "garbage", "wrong_key", "expired", "unknown_kid", "wrong_audience", "wrong_issuer",
+     "not_yet_valid", "hs256"],
+)  # fmt: skip
+async def test_bad_tokens_are_rejected_and_nothing_runs(
+    bot_server: BotServer, bot_db: AsyncDatabase[dict[str, Any]], case: str
+) -> None:
+    import jwt as pyjwt
+
+    peers = bot_server.peers
+    now = int(time.time())
+    tokens: dict[str, str | None] = {
+        "missing": None,
+        "garbage": "not.a.jwt",
+        "wrong_key": peers.token(key=new_key()),
+        "expired": peers.token(exp=now - 3600, nbf=now - 7200),
+        "unknown_kid": peers.token(kid="nobody"),
+        "wrong_audience": peers.token(aud="00000000-0000-0000-0000-000000000000"),
+        "wrong_issuer": peers.token(iss="https://evil.example.com"),
+        "not_yet_valid": peers.token(nbf=now + 3600),
+        "hs256": pyjwt.encode(
+            {"iss": "https://api.botframework.com", "aud": BOT_APP_ID, "exp": now + 60},
+            "x" * 32,
+            algorithm="HS256",
+            headers={"kid": peers.kid},
+        ),
+    }
+    chat = Chat(bot_server)
+    status, body = await chat.post(chat.activity(text="help"), token=tokens[case])
+    assert status == 401, body
+    assert "error" in body and "Traceback" not in str(body)
+    await chat.quiet(0.3)
+    assert await TenantStore(bot_db, TENANT).kpi_events.for_user(chat.user) == []
+
+
+async def test_service_url_must_match_the_token(bot_server: BotServer) -> None:
+    chat = Chat(bot_server)
+    token = bot_server.peers.token(serviceurl="https://smba.trafficmanager.net/emea/")
+    status, _ = await chat.post(chat.activity(text="help"), token=token)
+    assert status == 401
+    await chat.quiet(0.3)
+
+
+async def test_unknown_and_disabled_tenants_get_one_polite_message(
+    bot_server: BotServer, bot_db: AsyncDatabase[dict[str, Any]]
+) -> None:
+    for tenant in (UNKNOWN, DISABLED):
+        chat = Chat(bot_server, tenant=tenant, locale="tr-TR")
+        replies = await chat.send(1, text="yardım")
+        assert replies[0]["text"].startswith("Üzgünüm, JUNO kuruluşunuz için etkin değil")
+        await chat.quiet(0.3)
+        store = TenantStore(bot_db, tenant)
+        assert await store.kpi_events.count() == 0
+        assert await store.conversations.count() == 0
+        assert await store.consents.count() == 0
+        audit = await store.audit_log.recent()
+        assert audit and audit[0]["action"] == "refused_tenant" and audit[0]["actor"] is None
+
+
+async def test_duplicate_activity_is_handled_once(bot_server: BotServer) -> None:
+    chat = Chat(bot_server)
+    body = chat.activity(text="help")
+    for _ in range(3):
+        status, _ = await chat.post(body)
+        assert status in (200, 202)
+    await bot_server.peers.wait_replies(chat.conversation, 1)
+    chat.seen = 1
+    await chat.quiet(0.5)
+
+
+async def test_malformed_requests_get_400_with_a_reason(bot_server: BotServer) -> None:
+    chat = Chat(bot_server)
+    status, body = await chat.post(None, raw=b"{not json")
+    assert status == 400 and body["error"] == "the body must be a JSON activity"
+    status, body = await chat.post([1, 2])
+    assert status == 400 and "JSON object" in body["error"]
+    bad = chat.activity(text="help")
+    bad["conversation"] = "not-an-object"
+    status, body = await chat.post(bad)
+    assert status == 400 and body["error"].startswith("invalid activity: conversation")
+    no_conv = chat.activity(text="help")
+    del no_conv["conversation"]
+    status, body = await chat.post(no_conv)
+    assert status == 400 and "conversation" in body["error"]
+
+
+def test_dev_mode_refuses_a_non_loopback_bind(tmp_path: Path, mongo_uri: str) -> None:
+    env = base_env(
+        MONGODB_URI=mongo_uri, JUNO_BOT_DEV_MODE="1", JUNO_HOST="0.0.0.0", JUNO_PORT="0"
+    )
+    proc = subprocess.run(
+        [JUNO, "serve"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: JUNO_BOT_DEV_MODE=1 accepts unauthenticated activities")
+    assert "Traceback" not in proc.stderr
