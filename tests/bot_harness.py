@@ -96,9 +96,9 @@ class Peers:
             return list(self.replies.get(conversation_id, []))
 
     async def wait_replies(
-        self, conversation_id: str, count: int, timeout: float = 15
+        self, conversation_id: str, count: int, within: float = 15
     ) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             got = self.take(conversation_id)
             if len(got) >= count:

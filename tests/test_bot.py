@@ -40,6 +40,7 @@ def bot_server(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     peers = Peers()
     peers.start()
     db_name = f"bot_{uuid.uuid4().hex[:10]}"
+    client: MongoClient[dict[str, Any]]
     with MongoClient(mongo_uri) as client:
         tenants = client[db_name]["tenants"]
         tenants.insert_one(TenantRecord(tenant_id=TENANT, name="Contoso").to_document())
@@ -397,9 +398,7 @@ async def test_malformed_requests_get_400_with_a_reason(bot_server: BotServer) -
 
 
 def test_dev_mode_refuses_a_non_loopback_bind(tmp_path: Path, mongo_uri: str) -> None:
-    env = base_env(
-        MONGODB_URI=mongo_uri, JUNO_BOT_DEV_MODE="1", JUNO_HOST="0.0.0.0", JUNO_PORT="0"
-    )
+    env = base_env(MONGODB_URI=mongo_uri, JUNO_BOT_DEV_MODE="1", JUNO_HOST="0.0.0.0", JUNO_PORT="0")
     proc = subprocess.run(
         [JUNO, "serve"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
         check=False,
