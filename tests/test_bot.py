@@ -40,8 +40,8 @@ def bot_server(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     peers = Peers()
     peers.start()
     db_name = f"bot_{uuid.uuid4().hex[:10]}"
-    client: MongoClient[dict[str, Any]]
-    with MongoClient(mongo_uri) as client:
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
+    with client:
         tenants = client[db_name]["tenants"]
         tenants.insert_one(TenantRecord(tenant_id=TENANT, name="Contoso").to_document())
         tenants.insert_one(
