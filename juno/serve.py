@@ -43,7 +43,8 @@ def bot_config(settings: Settings) -> BotConfig | None:
         openid_metadata_url=settings.bot_openid_metadata_url,
         authority_host=settings.authority_host,
         dev_mode=settings.bot_dev_mode,
-        validate_service_url=settings.bot_validate_service_url,
+        # Dev mode serves only loopback clients such as `juno chat`, whose serviceUrl is local.
+        validate_service_url=settings.bot_validate_service_url and not settings.bot_dev_mode,
         default_locale=settings.default_locale,
     )
 

@@ -92,3 +92,22 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def wait_ready(base_url: str, proc: subprocess.Popen[str], within: float = 60) -> None:
+    """Poll /readyz of a `juno serve` subprocess until it answers 200."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            urllib.request.urlopen(f"{base_url}/readyz", timeout=2).close()  # noqa: S310
+            return
+        except OSError:
+            if proc.poll() is not None:
+                err = proc.stderr.read() if proc.stderr else ""
+                raise AssertionError(f"juno serve exited: {err}") from None
+            if time.monotonic() > deadline:
+                raise AssertionError("juno serve did not become ready") from None
+            time.sleep(0.2)

@@ -19,7 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from privacy.consent import Kind, builtin, publish, sha256
 from storage.repositories import TenantRecord, TenantStore
 from tests.bot_harness import BOT_APP_ID, BOT_SECRET, Peers, activity, new_key
-from tests.conftest import JUNO, base_env, free_port
+from tests.conftest import JUNO, base_env, free_port, wait_ready
 from tests.datamap_checks import undeclared
 
 TENANT = "c0ffee00-0000-4000-8000-000000000001"
@@ -65,17 +65,7 @@ def bot_server(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         text=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    import urllib.request
-
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=2):  # noqa: S310 - loopback
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(proc.stderr.read() if proc.stderr else "serve died") from None
-            time.sleep(0.2)
+    wait_ready(url, proc)
     yield BotServer(url, peers, db_name, proc)
     proc.terminate()
     _, err = proc.communicate(timeout=30)

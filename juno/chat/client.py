@@ -1,0 +1,126 @@
+"""The chat session: a local connector endpoint that receives the bot's replies (the
+`serviceUrl` Teams would provide) and a loop that posts the user's messages and button picks."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import uuid
+from typing import Any, TextIO
+
+import aiohttp
+from aiohttp import web
+
+from juno.chat.render import render_activity
+
+_QUIET = 0.8
+_MAX_WAIT = 15.0
+
+
+class ChatError(Exception):
+    pass
+
+
+class ChatSession:
+    def __init__(
+        self, *, url: str, tenant: str, user: str, locale: str, out: TextIO = sys.stdout
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.tenant = tenant
+        self.user = user
+        self.locale = locale
+        self.out = out
+        self.conversation = f"a:juno-chat-{uuid.uuid4().hex[:12]}"
+        self._inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._actions: list[dict[str, Any]] = []
+        self._runner: web.AppRunner | None = None
+        self.service_url = ""
+
+    async def start(self) -> None:
+        app = web.Application()
+
+        async def receive(request: web.Request) -> web.Response:
+            await self._inbox.put(await request.json())
+            return web.json_response({"id": uuid.uuid4().hex})
+
+        app.router.add_route("*", "/v3/conversations/{tail:.*}", receive)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.service_url = f"http://127.0.0.1:{port}/"
+
+    async def close(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    def _activity(self, **fields: Any) -> dict[str, Any]:
+        return {
+            "id": uuid.uuid4().hex,
+            "channelId": "msteams",
+            "serviceUrl": self.service_url,
+            "from": {"id": f"29:{self.user}", "aadObjectId": self.user, "name": "juno chat"},
+            "recipient": {"id": "28:juno", "name": "JUNO"},
+            "conversation": {
+                "id": self.conversation,
+                "conversationType": "personal",
+                "tenantId": self.tenant,
+            },
+            "channelData": {"tenant": {"id": self.tenant}},
+            "locale": self.locale,
+            **fields,
+        }
+
+    async def _post(self, activity: dict[str, Any]) -> None:
+        try:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.post(f"{self.url}/api/messages", json=activity) as resp,
+            ):
+                if resp.status == 401:
+                    raise ChatError(
+                        "the bot asks for a Bot Framework token: run `juno serve` with "
+                        "JUNO_BOT_DEV_MODE=1 (make run does) to chat locally"
+                    )
+                if resp.status == 404:
+                    raise ChatError(
+                        f"{self.url} serves no bot: set JUNO_BOT_DEV_MODE=1 for `juno serve`"
+                    )
+                if resp.status >= 400:
+                    body = await resp.text()
+                    raise ChatError(f"the bot answered {resp.status}: {body[:200]}")
+        except aiohttp.ClientConnectionError as exc:
+            raise ChatError(f"cannot reach {self.url}: is `juno serve` running?") from exc
+        await self._print_replies()
+
+    async def _print_replies(self) -> None:
+        started = time.monotonic()
+        got_any = False
+        self._actions = []
+        while time.monotonic() - started < _MAX_WAIT:
+            try:
+                reply = await asyncio.wait_for(self._inbox.get(), _QUIET if got_any else _MAX_WAIT)
+            except TimeoutError:
+                break
+            got_any = True
+            rendered = render_activity(reply, len(self._actions) + 1)
+            self._actions.extend(data for _, data in rendered.actions)
+            for line in rendered.lines:
+                print(line, file=self.out)
+            print(file=self.out)
+        self.out.flush()
+
+    async def open(self) -> None:
+        """Install the bot in a personal chat, as Teams does on first use."""
+        await self._post(
+            self._activity(type="conversationUpdate", membersAdded=[{"id": "28:juno"}])
+        )
+
+    async def say(self, line: str) -> None:
+        line = line.strip()
+        if line.isdigit() and 1 <= int(line) <= len(self._actions):
+            await self._post(self._activity(type="message", value=self._actions[int(line) - 1]))
+        else:
+            await self._post(self._activity(type="message", text=line))

@@ -1,0 +1,59 @@
+"""Adaptive Cards as readable terminal text, with numbered actions the user can pick."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
+@dataclass
+class Rendered:
+    lines: list[str] = field(default_factory=list)
+    actions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+def _text(block: dict[str, Any]) -> str:
+    return _BOLD.sub(r"\1", str(block.get("text", "")))
+
+
+def _walk(items: list[dict[str, Any]], out: Rendered) -> None:
+    for item in items:
+        kind = item.get("type")
+        if kind == "TextBlock":
+            text = _text(item)
+            out.lines.append(text.upper() if item.get("weight") == "Bolder" else text)
+        elif kind == "FactSet":
+            for fact in item.get("facts", []):
+                out.lines.append(f"  {fact.get('title', '')}: {fact.get('value', '')}")
+        elif kind in ("Container", "Column"):
+            _walk(item.get("items", []), out)
+        elif kind == "ColumnSet":
+            _walk(item.get("columns", []), out)
+        elif kind == "ActionSet":
+            _actions(item.get("actions", []), out)
+
+
+def _actions(actions: list[dict[str, Any]], out: Rendered) -> None:
+    for act in actions:
+        if act.get("type") == "Action.Submit" and isinstance(act.get("data"), dict):
+            out.actions.append((str(act.get("title", "")), act["data"]))
+        elif act.get("type") == "Action.OpenUrl":
+            out.lines.append(f"  {act.get('title', '')}: {act.get('url', '')}")
+
+
+def render_activity(activity: dict[str, Any], first_action_number: int) -> Rendered:
+    out = Rendered()
+    if activity.get("text"):
+        out.lines.append(_BOLD.sub(r"\1", str(activity["text"])))
+    for attachment in activity.get("attachments") or []:
+        content = attachment.get("content")
+        if not isinstance(content, dict):
+            continue
+        _walk(content.get("body", []), out)
+        _actions(content.get("actions", []), out)
+    for offset, (title, _) in enumerate(out.actions):
+        out.lines.append(f"  [{first_action_number + offset}] {title}")
+    return out

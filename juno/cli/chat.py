@@ -1,0 +1,66 @@
+"""`juno chat`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from typing import Annotated
+
+import typer
+
+from juno.errors import OperationError, UserError
+
+DEMO_USER = "0de70000-0000-4000-8000-0000000000a1"
+
+
+def chat_command(
+    tenant: Annotated[
+        str | None, typer.Option(help="Tenant id (default: the demo tenant).")
+    ] = None,
+    user: Annotated[str, typer.Option(help="Entra object id to chat as.")] = DEMO_USER,
+    locale: Annotated[str, typer.Option(help="tr or en.")] = "tr",
+    url: Annotated[str | None, typer.Option(help="Where `juno serve` listens.")] = None,
+) -> None:
+    """Chat with a running `juno serve` from the terminal, as a Teams user would.
+
+    Type a message, or the number of a card button; an empty line or Ctrl-D quits.
+    """
+    from juno.chat.client import ChatError, ChatSession
+    from juno.cli import load_settings
+    from juno.cli.tenant import parse_guid
+
+    settings = load_settings()
+    if locale not in ("tr", "en"):
+        raise UserError(f"--locale must be tr or en, got {locale!r}")
+    try:
+        uuid.UUID(user)
+    except ValueError:
+        raise UserError(f"--user must be a GUID, got {user!r}") from None
+    tenant_id = parse_guid(tenant, "--tenant") if tenant else _demo_tenant()
+    base = url or f"http://{settings.host}:{settings.port}"
+
+    async def go() -> None:
+        session = ChatSession(url=base, tenant=tenant_id, user=user, locale=locale)
+        await session.start()
+        try:
+            await session.open()
+            while True:
+                line = await asyncio.to_thread(sys.stdin.readline)
+                if not line.strip():
+                    return
+                await session.say(line)
+        except ChatError as exc:
+            raise OperationError(str(exc)) from None
+        finally:
+            await session.close()
+
+    asyncio.run(go())
+
+
+def _demo_tenant() -> str:
+    try:
+        from graph_sync.demo import DEMO_TENANT_ID
+    except ImportError:  # pragma: no cover - graph_sync always ships the demo
+        raise UserError("give --tenant") from None
+    return str(DEMO_TENANT_ID)
