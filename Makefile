@@ -6,8 +6,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck pytest setup clean bench
 
+# The demo needs no Bot Framework identity: dev mode (loopback only) lets `juno chat` talk to it.
 run: setup
-	$(BIN)/juno serve
+	JUNO_BOT_DEV_MODE=$${JUNO_BOT_DEV_MODE:-1} JUNO_LOG_FORMAT=$${JUNO_LOG_FORMAT:-console} $(BIN)/juno serve
 
 test: setup lint typecheck pytest
 
@@ -34,6 +35,7 @@ pytest: setup
 
 bench: setup
 	$(BIN)/python bench/embedded_db.py
+	$(BIN)/python bench/bot.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache
