@@ -19,6 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from bot import cards
 from bot.commands import ALWAYS_ALLOWED, Command, Request, parse
 from bot.i18n import pick_locale, t
+from bot.kpi import KpiRecorder
 from bot.state import MongoStorage, UserState
 from privacy.consent import (
     ConsentAction,
@@ -61,8 +62,16 @@ def _echo(text: str) -> str:
 
 
 class JunoBot:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]], *, default_locale: str, log: Any) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase[dict[str, Any]],
+        *,
+        default_locale: str,
+        log: Any,
+        kpis: KpiRecorder,
+    ) -> None:
         self._db = db
+        self._kpis = kpis
         self._registry = TenantRegistry(db)
         self._default_locale = default_locale
         self._log = log
@@ -101,7 +110,7 @@ class JunoBot:
         if not user_id:
             return
         locale = pick_locale(activity.locale, tenant.default_locale)
-        turn = Turn(context, store, user_id, locale)
+        turn = Turn(context, store, user_id, locale, self._kpis)
         await self._remember_conversation(turn)
         if activity.type == "message":
             await self._on_message(turn)
@@ -213,9 +222,10 @@ class JunoBot:
 
     async def _show_consents(self, turn: Turn) -> None:
         current = await standing(turn.store, turn.user_id)
-        trail = await turn.store.consents.for_user(turn.user_id, limit=20)
         can_withdraw = current.eula_state is ConsentAction.ACCEPTED
-        await turn.card(cards.consents_card(turn.locale, trail, can_withdraw=can_withdraw))
+        await turn.card(
+            cards.consents_card(turn.locale, current.trail[:20], can_withdraw=can_withdraw)
+        )
 
     async def _current_or_stale(
         self, turn: Turn, request: Request, kind: Kind
@@ -283,11 +293,19 @@ def _invoke_ok() -> Any:
 class Turn:
     """One turn's context: who, in which tenant and language, and how to answer."""
 
-    def __init__(self, context: TurnContext, store: TenantStore, user_id: str, locale: str):
+    def __init__(
+        self,
+        context: TurnContext,
+        store: TenantStore,
+        user_id: str,
+        locale: str,
+        kpis: KpiRecorder,
+    ):
         self.context = context
         self.store = store
         self.user_id = user_id
         self.locale = locale
+        self._kpis = kpis
 
     async def say(self, text: str) -> None:
         await self.context.send_activity(MessageFactory.text(text))
@@ -297,7 +315,7 @@ class Turn:
         await self.context.send_activity(MessageFactory.attachment(attachment))
 
     async def kpi(self, kind: str) -> None:
-        await self.store.kpi_events.append({"user_id": self.user_id, "kind": kind})
+        self._kpis.record(self.store.tenant_id, self.user_id, kind)
 
     async def record(self, doc: LegalDocument, action: ConsentAction) -> None:
         activity = self.context.activity

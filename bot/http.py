@@ -19,6 +19,7 @@ from bot.agent import JunoBot, tenant_of
 from bot.auth import jwt_middleware
 from bot.config import BotConfig
 from bot.i18n import pick_locale, t
+from bot.kpi import KpiRecorder
 from bot.outbound import BotConnections
 
 MAX_ACTIVITY_BYTES = 256 * 1024
@@ -50,8 +51,18 @@ def build_bot_app(
         connection_manager=BotConnections(config),
         host_validator=OutboundHostValidator(enabled=config.validate_service_url),
     )
-    agent = JunoBot(db, default_locale=config.default_locale, log=log)
+    kpis = KpiRecorder(db, log)
+    agent = JunoBot(db, default_locale=config.default_locale, log=log, kpis=kpis)
     app[BOT] = agent
+
+    async def start_kpis(_: web.Application) -> None:
+        kpis.start()
+
+    async def stop_kpis(_: web.Application) -> None:
+        await kpis.stop()
+
+    app.on_startup.append(start_kpis)
+    app.on_cleanup.append(stop_kpis)
 
     async def on_turn_error(context: TurnContext, error: Exception) -> None:
         log.error(

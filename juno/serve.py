@@ -13,6 +13,7 @@ from bot.config import BotConfig
 from bot.http import build_bot_app
 from juno.errors import UserError
 from juno.logs import get_logger
+from juno.metrics import Metrics
 from juno.runtime import open_db
 from juno.settings import Settings
 from juno.web import ServiceState, build_app
@@ -57,14 +58,15 @@ async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> 
             f"loopback; refusing JUNO_HOST={settings.host}"
         )
     config = bot_config(settings)
-    db = await open_db(settings)
+    metrics = Metrics()
+    db = await open_db(settings, listeners=[metrics.db])
     if settings.embedded:
         log.warning(
             "no MONGODB_URI configured: using the embedded database, for trying JUNO only",
             server=db.server_name,
             data_dir=str(settings.data_dir),
         )
-    state = ServiceState(db=db)
+    state = ServiceState(db=db, metrics=metrics)
     app = build_app(state)
     if config is None:
         log.warning(

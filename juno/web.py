@@ -6,12 +6,14 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from juno.metrics import Metrics
 from storage import Database
 
 
 @dataclass
 class ServiceState:
     db: Database
+    metrics: Metrics
     ready: bool = False
 
 
@@ -35,9 +37,14 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "not ready"}, status=503)
 
 
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(text=request.app[STATE].metrics.render(), content_type="text/plain")
+
+
 def build_app(state: ServiceState) -> web.Application:
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[state.metrics.middleware()])
     app[STATE] = state
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app

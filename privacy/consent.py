@@ -60,12 +60,19 @@ def builtin(kind: Kind) -> LegalDocument:
     return LegalDocument(kind, 1, texts)
 
 
+async def current_documents(store: TenantStore) -> dict[Kind, LegalDocument]:
+    """Both current documents in one round trip (a tenant has a handful of versions at most)."""
+    published = await store.legal_documents.find({}, projection={"hashes": 0})
+    current = {kind: builtin(kind) for kind in Kind}
+    for doc in published:
+        kind = Kind(doc["kind"])
+        if int(doc["version"]) >= current[kind].version:
+            current[kind] = LegalDocument(kind, int(doc["version"]), dict(doc["texts"]))
+    return current
+
+
 async def current_document(store: TenantStore, kind: Kind) -> LegalDocument:
-    published = await store.legal_documents.find({"kind": kind.value})
-    if not published:
-        return builtin(kind)
-    latest = max(published, key=lambda d: int(d["version"]))
-    return LegalDocument(kind, int(latest["version"]), dict(latest["texts"]))
+    return (await current_documents(store))[kind]
 
 
 async def document_version(store: TenantStore, kind: Kind, version: int) -> LegalDocument | None:
@@ -106,6 +113,7 @@ class Standing:
     eula: LegalDocument
     notice_acknowledged: bool
     eula_state: ConsentAction | None  # latest action on the current EULA version
+    trail: list[dict[str, Any]]  # the user's records, newest first
 
     @property
     def complete(self) -> bool:
@@ -113,8 +121,8 @@ class Standing:
 
 
 async def standing(store: TenantStore, user_id: str) -> Standing:
-    notice = await current_document(store, Kind.NOTICE)
-    eula = await current_document(store, Kind.EULA)
+    documents = await current_documents(store)
+    notice, eula = documents[Kind.NOTICE], documents[Kind.EULA]
     trail = await store.consents.for_user(user_id, limit=200)
     acknowledged = any(
         e["document"] == Kind.NOTICE
@@ -127,7 +135,7 @@ async def standing(store: TenantStore, user_id: str) -> Standing:
         if entry["document"] == Kind.EULA and entry["version"] == eula.version:
             eula_state = ConsentAction(entry["action"])
             break
-    return Standing(notice, eula, acknowledged, eula_state)
+    return Standing(notice, eula, acknowledged, eula_state, trail)
 
 
 async def record(

@@ -102,3 +102,24 @@ def test_busy_port_is_one_readable_line(mongo_uri: str, db_name: str, tmp_path: 
         proc.stderr.strip().splitlines()[-1].startswith(f"error: cannot listen on 127.0.0.1:{port}")
     )
     assert "Traceback" not in proc.stderr
+
+
+def test_metrics_count_requests_and_database_commands(
+    mongo_uri: str, db_name: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = base_env(MONGODB_URI=mongo_uri, JUNO_DB_NAME=db_name, JUNO_PORT=str(port))
+    proc = start(env, tmp_path)
+    try:
+        wait_healthy(port, proc)
+        for _ in range(3):
+            get(f"http://127.0.0.1:{port}/healthz")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+    finally:
+        stop(proc)
+    values = dict(
+        line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#")
+    )
+    assert int(values['juno_http_requests_total{path="/healthz",status="200"}']) >= 4
+    assert int(values["juno_db_commands_total"]) >= 4  # a ping per probe, plus start-up

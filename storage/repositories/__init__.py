@@ -43,6 +43,10 @@ class TenantStore:
         self.bot_state = KeyedStore(self.collections[Coll.BOT_STATE])
         self.legal_documents = KeyedStore(self.collections[Coll.LEGAL_DOCUMENTS])
 
+    def collections_for_kpi(self) -> TenantCollection:
+        """Raw keyed access for batched KPI writes (see bot.kpi)."""
+        return self.collections[Coll.KPI_EVENTS]
+
 
 __all__ = [
     "EventLog",

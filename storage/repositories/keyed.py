@@ -38,8 +38,13 @@ class KeyedStore:
     async def delete(self, key: str) -> int:
         return await self._c.delete_many({"_id": self._c.key(key)})
 
-    async def find(self, filter_: Mapping[str, Any] | None = None) -> list[Document]:
-        return await self._c.find(filter_)
+    async def find(
+        self,
+        filter_: Mapping[str, Any] | None = None,
+        *,
+        projection: Mapping[str, Any] | None = None,
+    ) -> list[Document]:
+        return await self._c.find(filter_, projection=projection)
 
     async def count(self, filter_: Mapping[str, Any] | None = None) -> int:
         return await self._c.count(filter_)
