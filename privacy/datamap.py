@@ -127,6 +127,7 @@ DATA_MAP: dict[Coll, Store] = {
                 "user_type": "user.employment.account",
                 "hidden": "user.employment.account",
                 "search_keys": "user.name.search_key",
+                "search_prefixes": "user.name.search_key",
                 "overrides": "user.request",
                 "synced_at": "system.time",
                 "seen_in_round": "system.operations",

@@ -46,6 +46,8 @@ INDEXES: dict[Coll, list[IndexModel]] = {
         _TKEY,
         IndexModel([T, ("user_id", ASCENDING)], name="tenant_user"),
         IndexModel([T, ("search_keys", ASCENDING)], name="tenant_search"),
+        # Values are "<tenant_id>:<prefix>", so this single-field index is tenant-scoped too.
+        IndexModel([("search_prefixes", ASCENDING)], name="search_prefixes"),
         IndexModel([T, ("manager_id", ASCENDING)], name="tenant_manager"),
     ],
     Coll.SYNC_STATE: [_TKEY],

@@ -54,10 +54,27 @@ def search_keys(values: Iterable[str | None]) -> list[str]:
     return sorted(keys)
 
 
-def prefix_pattern(term: str) -> str | None:
-    """An anchored, escaped regular expression for an indexed prefix match, or None for input
-    that folds to nothing. User text is never used as a pattern itself."""
+MIN_PREFIX = 2
+MAX_PREFIX = 12
+
+
+def prefix_keys(tenant_id: str, keys: Iterable[str]) -> list[str]:
+    """Tenant-scoped prefixes of every folded word, for an *equality* index lookup.
+
+    Why not a regex on `search_keys`: the embedded server can only use single-field equality
+    indexes, so a prefix regex scans the tenant; storing `<tenant>:<prefix>` for prefixes of
+    2..12 characters turns "ays" into one indexed equality match on any MongoDB, and the
+    tenant id inside the value keeps the index tenant-scoped.
+    """
+    out: set[str] = set()
+    for key in keys:
+        for word in key.split(" "):
+            for end in range(MIN_PREFIX, min(len(word), MAX_PREFIX) + 1):
+                out.add(f"{tenant_id}:{word[:end]}")
+    return sorted(out)
+
+
+def query_tokens(term: str) -> list[str]:
+    """Folded words of a search term; user text only ever becomes equality values."""
     folded = fold(term[:MAX_TERM])
-    if not folded:
-        return None
-    return "^" + re.escape(folded)
+    return [w for w in folded.split(" ") if w][:6]

@@ -1,0 +1,149 @@
+"""People search: Turkish-aware folding, ranking, stable paging, tenant isolation, hidden
+accounts, and hostile input answered safely (never an operator, never a regex)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pymongo.asynchronous.database import AsyncDatabase
+
+from storage.repositories import TenantStore
+from storage.search_keys import fold, search_keys
+
+A = "aaaaaaaa-0000-4000-8000-000000000001"
+B = "bbbbbbbb-0000-4000-8000-000000000002"
+Db = AsyncDatabase[dict[str, Any]]
+
+FOLDING = [
+    ("İSMAİL", "ismail"),
+    ("Ismail", "ismail"),
+    ("ısmaıl", "ismail"),
+    ("IŞIK", "isik"),
+    ("ışık", "isik"),
+    ("Işık", "isik"),
+    ("ÇAĞLAR", "caglar"),
+    ("çağlar", "caglar"),
+    ("ĞÖÜŞ", "gous"),
+    ("Gökçe", "gokce"),
+    ("GÖKÇE", "gokce"),
+    ("Şükrü", "sukru"),
+    ("ŞÜKRÜ", "sukru"),
+    ("Ümit", "umit"),
+    ("Öztürk", "ozturk"),
+    ("Ayşe Yılmaz", "ayse yilmaz"),
+    ("AYŞE  YILMAZ", "ayse yilmaz"),
+    ("Doğan-Ünal", "dogan unal"),
+    ("İnsan Kaynakları", "insan kaynaklari"),
+    ("José Müller", "jose muller"),
+    ("ÎNCE", "ince"),
+    ("Ağrı", "agri"),
+]
+
+
+@pytest.mark.parametrize(("raw", "folded"), FOLDING)
+def test_turkish_folding(raw: str, folded: str) -> None:
+    assert fold(raw) == folded
+
+
+def person(user_id: str, given: str, surname: str, **extra: Any) -> dict[str, Any]:
+    display = f"{given} {surname}"
+    keys = search_keys([given, surname, display, extra.get("job_title"), extra.get("department")])
+    return {
+        "user_id": user_id,
+        "given_name": given,
+        "surname": surname,
+        "display_name": display,
+        "search_keys": keys,
+        **extra,
+    }
+
+
+@pytest.fixture
+async def people(db: Db) -> TenantStore:
+    a = TenantStore(db, A)
+    await a.profiles.upsert_many(
+        [
+            person("u1", "Ayşe", "Yılmaz", department="Finans"),
+            person("u2", "Ayşegül", "Demir", department="İnsan Kaynakları"),
+            person("u3", "Işık", "Kaya", job_title="Yazılım Mühendisi"),
+            person("u4", "İsmail", "Işıklı", department="Finans"),
+            person("u5", "Mehmet", "Ayşeoğlu"),
+            person("u6", "Gizli", "Kişi", hidden=True),
+            person("u7", "Misafir", "Ayşe", hidden=True, user_type="Guest"),
+            *[
+                person(f"f{i:02d}", f"Finansçı{i:02d}", "Test", department="Finans")
+                for i in range(20)
+            ],
+        ]
+    )
+    await TenantStore(db, B).profiles.upsert_many([person("b1", "Ayşe", "Başka")])
+    return a
+
+
+async def names(store: TenantStore, term: str, **kw: Any) -> list[str]:
+    page = await store.profiles.search(term, **kw)
+    return [p["display_name"] for p in page.items]
+
+
+@pytest.mark.parametrize("term", ["IŞIK", "ışık", "isik", "Isik", "IŞ"])
+async def test_every_spelling_finds_the_same_person(people: TenantStore, term: str) -> None:
+    found = await names(people, term)
+    assert "Işık Kaya" in found
+
+
+async def test_ranking_is_exact_then_prefix_then_contains(people: TenantStore) -> None:
+    # "ayse": exact word for Ayşe Yılmaz, prefix of Ayşegül and Ayşeoğlu.
+    assert await names(people, "ayse") == ["Ayşe Yılmaz", "Ayşegül Demir", "Mehmet Ayşeoğlu"]
+    # two words: both must match, the exact phrase first.
+    assert await names(people, "ayse yil") == ["Ayşe Yılmaz"]
+    # "isik" is exact for Işık Kaya, a prefix of Işıklı.
+    assert await names(people, "isik") == ["Işık Kaya", "İsmail Işıklı"]
+    # second token only contained (oglu inside aysegul? no; inside ayseoglu yes).
+    assert await names(people, "mehmet oglu") == ["Mehmet Ayşeoğlu"]
+
+
+async def test_search_by_department_and_title(people: TenantStore) -> None:
+    finance = await people.profiles.search("finans", limit=100)
+    assert {p["user_id"] for p in finance.items} >= {"u1", "u4"}
+    assert (await names(people, "yazılım"))[:1] == ["Işık Kaya"]
+
+
+async def test_paging_is_stable_and_complete(people: TenantStore) -> None:
+    seen: list[str] = []
+    offset = 0
+    while True:
+        page = await people.profiles.search("finans", offset=offset, limit=8)
+        seen += [p["user_id"] for p in page.items]
+        if not page.has_more:
+            break
+        offset += len(page.items)
+    assert len(seen) == len(set(seen)) == 22
+    assert page.total == 22
+    again = await people.profiles.search("finans", offset=8, limit=8)
+    assert [p["user_id"] for p in again.items] == seen[8:16]
+
+
+async def test_hidden_guests_and_other_tenants_never_show(people: TenantStore, db: Db) -> None:
+    assert await names(people, "gizli") == []
+    assert await names(people, "misafir") == []
+    assert "Ayşe Başka" not in await names(people, "ayse")
+    assert await names(TenantStore(db, B), "ayse") == ["Ayşe Başka"]
+    assert await names(TenantStore(db, "cccccccc-0000-4000-8000-000000000003"), "ayse") == []
+
+
+@pytest.mark.parametrize(
+    "term",
+    ['{"$gt": ""}', ".*", "(a+)+$", "^a", "a" * 10_000, "\x00\x1f\x7f", "$where", "[a-z]*",
+     "\\", "' OR 1=1 --", "🙂🙂", "", "   "],
+)  # fmt: skip
+async def test_hostile_input_is_answered_safely(people: TenantStore, term: str) -> None:
+    page = await people.profiles.search(term)
+    assert page.total <= 22
+    for item in page.items:
+        assert item["user_id"] in {"u1", "u2", "u3", "u4", "u5"} or item["user_id"].startswith("f")
+
+
+async def test_a_regex_looking_term_matches_literally(people: TenantStore) -> None:
+    assert await names(people, ".*") == []
+    assert (await people.profiles.search("a")).too_short
