@@ -28,18 +28,13 @@ from pymongo import MongoClient
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench._shared import EMBEDDED_NAME, start_embedded_db  # noqa: E402
 from storage.repositories import TenantRecord  # noqa: E402
 from tests.bot_harness import BOT_APP_ID, BOT_SECRET, Peers, activity  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 
 TENANT = "be4c0000-0000-4000-8000-000000000001"
 JUNO = str(Path(sys.executable).with_name("juno"))
-DB_SERVER = (
-    "import sys, time\n"
-    "from storage.embedded import EmbeddedMongo\n"
-    "s = EmbeddedMongo(engine='memory'); print(s.start(), flush=True)\n"
-    "sys.stdin.read()\n"
-)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -143,22 +138,13 @@ def main() -> None:
     db_proc = None
     uri = args.mongodb_uri
     if uri is None:
-        db_proc = subprocess.Popen(
-            [sys.executable, "-c", DB_SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            text=True, cwd=REPO,
-        )  # fmt: skip
-        assert db_proc.stdout is not None
-        uri = db_proc.stdout.readline().strip()
+        db_proc, uri = start_embedded_db()
     db_name = f"bench_{uuid.uuid4().hex[:8]}"
     client: MongoClient[dict[str, Any]] = MongoClient(uri)
     with client:
         record = TenantRecord(tenant_id=TENANT, name="Bench", default_locale="en")
         client[db_name]["tenants"].insert_one(record.to_document())
-    server = (
-        "embedded mongoeco wire server (memory engine, separate process)"
-        if db_proc
-        else "MongoDB at --mongodb-uri"
-    )
+    server = EMBEDDED_NAME if db_proc else "MongoDB at --mongodb-uri"
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         env = {

@@ -12,11 +12,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from microsoft_agents.activity import Activity, Attachment
+from microsoft_agents.activity import Activity, Attachment, InvokeResponse
 from microsoft_agents.hosting.core import MessageFactory, TurnContext
 from pymongo.asynchronous.database import AsyncDatabase
 
-from bot import cards
+from bot import cards, directory
 from bot.commands import ALWAYS_ALLOWED, Command, Request, parse
 from bot.i18n import pick_locale, t
 from bot.kpi import KpiRecorder
@@ -119,7 +119,7 @@ class JunoBot:
         ):
             await self._first_contact(turn, await standing(store, user_id))
         elif activity.type == "invoke":
-            context.turn_state[context.adapter.INVOKE_RESPONSE_KEY] = _invoke_ok()
+            await _answer_invoke(context, await self._on_invoke(turn))
 
     @staticmethod
     def _bot_was_added(activity: Activity) -> bool:
@@ -135,7 +135,7 @@ class JunoBot:
             {"actor": None, "action": "refused_tenant", "target": tenant_id, "outcome": "refused"}
         )
         if activity.type == "invoke":
-            context.turn_state[context.adapter.INVOKE_RESPONSE_KEY] = _invoke_ok()
+            await _answer_invoke(context, {})
         elif activity.type in ("message", "conversationUpdate", "installationUpdate"):
             await context.send_activity(MessageFactory.text(t(locale, "tenant_refused")))
 
@@ -178,6 +178,22 @@ class JunoBot:
         await self._dispatch(turn, request)
         await turn.kpi(request.command.value)
 
+    async def _on_invoke(self, turn: Turn) -> dict[str, Any]:
+        """Compose-box people search. Teams waits at most 5 s: one indexed query, no chain."""
+        activity = turn.context.activity
+        if activity.name != "composeExtension/query":
+            return {}
+        current = await standing(turn.store, turn.user_id)
+        if not current.complete:
+            return directory.compose_message(t(turn.locale, "me_needs_consent"))
+        term = ""
+        value = activity.value if isinstance(activity.value, dict) else {}
+        for parameter in value.get("parameters") or []:
+            if isinstance(parameter, dict) and parameter.get("name") == "query":
+                term = str(parameter.get("value") or "")
+        await turn.kpi("compose_search")
+        return await directory.compose_results(turn.store.profiles, term[:100], turn.locale)
+
     async def _first_contact(self, turn: Turn, current: Standing) -> None:
         storage = MongoStorage(turn.store.bot_state)
         key = f"users/{turn.user_id}"
@@ -216,9 +232,47 @@ class JunoBot:
                 await self._decide_eula(turn, request)
             case Command.WITHDRAW_EULA:
                 await self._withdraw(turn)
+            case Command.SEARCH:
+                offset = request.data.get("offset", 0)
+                term = request.data.get("term", "")
+                text, card = await directory.search_reply(
+                    turn.store.profiles,
+                    term if isinstance(term, str) else "",
+                    offset if isinstance(offset, int) and offset >= 0 else 0,
+                    turn.locale,
+                )
+                if text:
+                    await turn.say(text)
+                if card:
+                    await turn.card(card)
+            case Command.PERSON:
+                await self._show_person(turn, request.data.get("user_id"))
+            case Command.MY_PROFILE:
+                profile = await turn.store.profiles.get_visible(turn.user_id)
+                if profile is None:
+                    await turn.say(t(turn.locale, "profile_missing"))
+                else:
+                    await turn.card(
+                        await directory.person_card(
+                            turn.store.profiles,
+                            profile,
+                            turn.locale,
+                            provenance=True,
+                            title=t(turn.locale, "my_profile_title"),
+                        )
+                    )
             case Command.UNKNOWN:
                 key = "unknown" if request.text else "unknown_empty"
                 await turn.say(t(turn.locale, key, text=_echo(request.text)))
+
+    async def _show_person(self, turn: Turn, user_id: Any) -> None:
+        profile = (
+            await turn.store.profiles.get_visible(user_id) if isinstance(user_id, str) else None
+        )
+        if profile is None:
+            await turn.say(t(turn.locale, "person_gone"))
+            return
+        await turn.card(await directory.person_card(turn.store.profiles, profile, turn.locale))
 
     async def _show_consents(self, turn: Turn) -> None:
         current = await standing(turn.store, turn.user_id)
@@ -284,10 +338,11 @@ class JunoBot:
         await turn.say(t(turn.locale, "eula_withdrawn"))
 
 
-def _invoke_ok() -> Any:
-    from microsoft_agents.activity import InvokeResponse
-
-    return InvokeResponse(status=200, body={})
+async def _answer_invoke(context: TurnContext, body: dict[str, Any]) -> None:
+    """Invokes are answered in the HTTP response; the SDK takes it from an invokeResponse
+    activity sent on the turn."""
+    response = InvokeResponse(status=200, body=body)
+    await context.send_activity(Activity(type="invokeResponse", value=response))
 
 
 class Turn:

@@ -128,3 +128,166 @@ def consents_card(locale: str, trail: list[dict[str, Any]], *, can_withdraw: boo
         [{"type": "TextBlock", "text": t(locale, "consents_title"), "weight": "Bolder"}, *rows],
         actions,
     )
+
+
+def _field(profile: dict[str, Any], name: str) -> tuple[Any, dict[str, Any] | None]:
+    """The value shown for a field: an approved correction wins over the synced value."""
+    override = (profile.get("overrides") or {}).get(name)
+    if isinstance(override, dict) and "value" in override:
+        return override["value"], override
+    return profile.get(name), None
+
+
+def person_card(
+    profile: dict[str, Any],
+    locale: str,
+    *,
+    manager: dict[str, Any] | None,
+    chain: list[dict[str, Any]],
+    reports: list[dict[str, Any]],
+    provenance: bool = False,
+    title: str | None = None,
+) -> Card:
+    body: list[dict[str, Any]] = []
+    if title:
+        body.append({"type": "TextBlock", "text": title, "weight": "Bolder", "size": "Small"})
+    name = profile.get("display_name") or " ".join(
+        p for p in (profile.get("given_name"), profile.get("surname")) if p
+    )
+    heading = name + (f"  ·  {t(locale, 'intern_badge')}" if profile.get("is_intern") else "")
+    body.append(
+        {"type": "TextBlock", "text": heading, "weight": "Bolder", "size": "Large", "wrap": True}
+    )
+    facts = []
+    for field, key in (
+        ("job_title", "field_title"),
+        ("department", "field_department"),
+        ("office_location", "field_location"),
+        ("mail", "field_mail"),
+        ("employee_id", "field_employee_id"),
+    ):
+        value, override = _field(profile, field)
+        if not value:
+            continue
+        text = str(value)
+        if provenance:
+            source = (
+                t(locale, "source_override", date=str(override.get("approved_at", ""))[:10])
+                if override
+                else t(locale, "source_entra")
+            )
+            text = f"{text} ({source})"
+        facts.append({"title": t(locale, key), "value": text})
+    if facts:
+        body.append({"type": "FactSet", "facts": facts})
+    if chain:
+        names = " → ".join(str(p.get("display_name", "?")) for p in chain)
+        body.append(
+            {"type": "TextBlock", "text": t(locale, "chain", chain=names), "wrap": True,
+             "isSubtle": True, "spacing": "Small"}
+        )  # fmt: skip
+    actions: list[dict[str, Any]] = []
+    if manager:
+        actions.append(
+            submit(
+                t(locale, "manager_button", name=manager.get("display_name", "?")),
+                "person",
+                user_id=manager["user_id"],
+            )
+        )
+    if reports:
+        shown = reports[:10]
+        body.append(
+            {
+                "type": "TextBlock",
+                "text": t(locale, "reports_title", count=len(reports)),
+                "weight": "Bolder",
+                "spacing": "Medium",
+            }
+        )
+        body.append(
+            {
+                "type": "ActionSet",
+                "actions": [
+                    submit(str(r.get("display_name", "?")), "person", user_id=r["user_id"])
+                    for r in shown
+                ],
+            }
+        )
+        if len(reports) > len(shown):
+            body.append(
+                {
+                    "type": "TextBlock",
+                    "text": t(locale, "reports_more", count=len(reports) - len(shown)),
+                    "isSubtle": True,
+                }
+            )
+    return _card(body, actions or None)
+
+
+def search_card(
+    locale: str,
+    term: str,
+    people: list[dict[str, Any]],
+    *,
+    total: int,
+    offset: int,
+    capped: bool = False,
+) -> Card:
+    body: list[dict[str, Any]] = [
+        {
+            "type": "TextBlock",
+            "text": t(locale, "search_title", text=term, shown=offset + len(people), total=total),
+            "weight": "Bolder",
+            "wrap": True,
+        }
+    ]
+    rows = []
+    for person in people:
+        subtitle = " · ".join(
+            str(v) for v in (_field(person, "job_title")[0], _field(person, "department")[0]) if v
+        )
+        label = str(person.get("display_name", "?")) + (f" — {subtitle}" if subtitle else "")
+        rows.append(submit(label, "person", user_id=person["user_id"]))
+    body.append({"type": "ActionSet", "actions": rows})
+    if capped:
+        body.append(
+            {
+                "type": "TextBlock",
+                "text": t(locale, "search_capped", count=total),
+                "wrap": True,
+                "isSubtle": True,
+            }
+        )
+    actions = None
+    if offset + len(people) < total:
+        actions = [
+            submit(t(locale, "search_more"), "search", term=term, offset=offset + len(people))
+        ]
+    return _card(body, actions)
+
+
+def search_prompt_card(locale: str) -> Card:
+    return _card(
+        [
+            {"type": "TextBlock", "text": t(locale, "search_prompt"), "wrap": True},
+            {
+                "type": "Input.Text",
+                "id": "term",
+                "placeholder": t(locale, "search_placeholder"),
+                "maxLength": 100,
+            },
+        ],
+        [submit(t(locale, "search_button"), "search")],
+    )
+
+
+def preview(profile: dict[str, Any]) -> dict[str, Any]:
+    """The thumbnail a message-extension result list shows."""
+    subtitle = " · ".join(
+        str(v) for v in (_field(profile, "job_title")[0], _field(profile, "department")[0]) if v
+    )
+    return {
+        "contentType": "application/vnd.microsoft.card.thumbnail",
+        "content": {"title": profile.get("display_name", "?"), "text": subtitle},
+    }

@@ -19,11 +19,28 @@ class Command(StrEnum):
     ACCEPT_EULA = "accept_eula"
     DECLINE_EULA = "decline_eula"
     WITHDRAW_EULA = "withdraw_eula"
+    SEARCH = "search"
+    PERSON = "person"
+    MY_PROFILE = "my_profile"
     UNKNOWN = "unknown"
 
 
 # Commands a user may use before acknowledging the notice and accepting the terms.
-ALWAYS_ALLOWED = frozenset(Command) - {Command.UNKNOWN}
+ALWAYS_ALLOWED = frozenset(
+    {
+        Command.HELP,
+        Command.CONSENTS,
+        Command.SHOW_NOTICE,
+        Command.SHOW_EULA,
+        Command.ACK_NOTICE,
+        Command.ACCEPT_EULA,
+        Command.DECLINE_EULA,
+        Command.WITHDRAW_EULA,
+    }
+)
+# A message that is no command and at most this many words is taken as a name to look up.
+BARE_SEARCH_WORDS = 4
+_SEARCH_VERBS = {"ara", "bul", "find", "search", "kim", "who", "lookup"}
 
 _PHRASES: dict[str, Command] = {
     "help": Command.HELP,
@@ -44,6 +61,11 @@ _PHRASES: dict[str, Command] = {
     "eula": Command.SHOW_EULA,
     "kosullar": Command.SHOW_EULA,
     "kullanim kosullari": Command.SHOW_EULA,
+    "my profile": Command.MY_PROFILE,
+    "profile": Command.MY_PROFILE,
+    "profilim": Command.MY_PROFILE,
+    "me": Command.MY_PROFILE,
+    "ben": Command.MY_PROFILE,
 }
 
 
@@ -63,4 +85,14 @@ def parse(text: str | None, value: Any) -> Request:
         return Request(command, {k: v for k, v in value.items() if k != "juno"})
     raw = (text or "").strip()
     key = "?" if raw == "?" else fold(raw[:200])
-    return Request(_PHRASES.get(key, Command.UNKNOWN), text=raw)
+    if key in _PHRASES:
+        return Request(_PHRASES[key], text=raw)
+    words = raw.split()
+    if words and fold(words[0]) in _SEARCH_VERBS:
+        rest = words[1:]
+        if rest and fold(words[0]) == "who" and fold(rest[0]) in ("is", "s"):
+            rest = rest[1:]
+        return Request(Command.SEARCH, {"term": " ".join(rest)}, text=raw)
+    if 0 < len(words) <= BARE_SEARCH_WORDS:
+        return Request(Command.SEARCH, {"term": raw, "bare": True}, text=raw)
+    return Request(Command.UNKNOWN, text=raw)

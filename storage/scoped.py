@@ -77,7 +77,10 @@ class TenantCollection:
         skip: int = 0,
         limit: int = 0,
     ) -> list[Document]:
-        cursor = self._coll.find(self.scope(filter_), projection, skip=skip, limit=limit)
+        # One batch up to `limit` (or the driver's default) so a bounded read is one round trip.
+        cursor = self._coll.find(
+            self.scope(filter_), projection, skip=skip, limit=limit, batch_size=limit
+        )
         if sort:
             cursor = cursor.sort(list(sort))
         return await cursor.to_list(None)

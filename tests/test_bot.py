@@ -249,7 +249,7 @@ async def test_decline_is_respected_then_accept(
     ]
     await chat.send(1, value=action(card(gated[1]), "accept_eula"))
     ok = await chat.send(1, text="anything")
-    assert ok[0]["text"].startswith("I did not understand")
+    assert ok[0]["text"].startswith('I found no one for "anything"')
     trail = await TenantStore(bot_db, TENANT).consents.for_user(chat.user)
     assert [e["action"] for e in reversed(trail)] == ["acknowledged", "declined", "accepted"]
 
@@ -277,7 +277,7 @@ async def test_new_notice_version_asks_again(
     )
     chat = Chat(bot_server, tenant=tenant)
     await consent_fully(chat)
-    assert (await chat.send(1, text="xyz"))[0]["text"].startswith("I did not understand")
+    assert (await chat.send(1, text="xyz"))[0]["text"].startswith("I found no one")
     old_notice = card((await chat.send(1, text="privacy"))[0])
     assert "actions" not in old_notice  # already acknowledged: nothing to click
     await publish(
@@ -294,7 +294,7 @@ async def test_new_notice_version_asks_again(
     assert stale is None
     done = await chat.send(1, value=action(v2, "ack_notice"))
     assert "(version 2)" in done[0]["text"]
-    assert (await chat.send(1, text="xyz"))[0]["text"].startswith("I did not understand")
+    assert (await chat.send(1, text="xyz"))[0]["text"].startswith("I found no one")
 
 
 async def test_a_stale_card_is_not_recorded(bot_server: BotServer) -> None:

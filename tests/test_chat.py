@@ -50,7 +50,7 @@ def test_chat_walks_through_first_contact(mongo_uri: str, db_name: str, tmp_path
     assert "you accepted the terms of use (version 1)" in out
     assert "YOUR CONSENT RECORD" in out
     assert "terms of use v1 accepted" in out and "privacy notice v1 acknowledged" in out
-    assert 'I did not understand "nonsense words"' in out
+    assert 'I found no one for "nonsense words"' in out
     assert out.index("is recorded") < out.index("you accepted") < out.index("YOUR CONSENT")
 
 

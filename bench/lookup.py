@@ -1,0 +1,173 @@
+"""People-search latency: N profiles in one tenant, C concurrent searches of realistic
+prefixes for S seconds, through the product's own search (ProfilesRepo.search) and driver.
+
+Prints p50/p99 latency, searches/s, database round trips per search (command monitoring), the
+query plan of the search shape (explain), and which MongoDB.
+Run: `.venv/bin/python bench/lookup.py [--profiles 100000] [--seconds 20] [--concurrency 100]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from pymongo import AsyncMongoClient, monitoring
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._shared import EMBEDDED_NAME, start_embedded_db
+from storage import migrate
+from storage.repositories import TenantStore
+from storage.search_keys import fold, search_keys
+
+TENANT = "10040000-0000-4000-8000-000000000001"
+GIVEN = ["Ayşe", "Mehmet", "Fatma", "Mustafa", "Emine", "Ahmet", "Hatice", "Ali", "Zeynep",
+         "Hüseyin", "Elif", "İbrahim", "Özge", "Çağrı", "Şule", "Gökhan", "Işıl", "Ümit",
+         "Burak", "Cem", "Deniz", "Ebru", "Ferhat", "Gül", "Hakan", "İrem", "Kemal", "Leyla",
+         "Murat", "Nazlı", "Onur", "Pınar", "Rıza", "Selin", "Tuğba", "Uğur", "Volkan", "Yasemin",
+         "Oliver", "Emma", "James", "Sophia", "William", "Olivia", "Lucas", "Mia", "Noah",
+         "Ava", "Ethan", "Chloe", "Henry", "Grace", "Jack", "Ruby", "Leo", "Ivy"]  # fmt: skip
+SURNAMES = ["Yılmaz", "Kaya", "Demir", "Şahin", "Çelik", "Yıldız", "Yıldırım", "Öztürk",
+            "Aydın", "Özdemir", "Arslan", "Doğan", "Kılıç", "Aslan", "Çetin", "Kara", "Koç",
+            "Kurt", "Özkan", "Şimşek", "Polat", "Erdoğan", "Güneş", "Bulut", "Tekin", "Avcı",
+            "Ekinci", "Bozkurt", "Uçar", "Sezer", "Tuncer", "Karaca", "Işık", "Ünal", "Gündoğdu",
+            "Smith", "Jones", "Taylor", "Brown", "Wilson", "Evans", "Thomas", "Roberts",
+            "Walker", "Wright", "Hughes", "Green", "Hall", "Wood", "Clarke", "Morgan"]  # fmt: skip
+DEPARTMENTS = ["Finans", "İnsan Kaynakları", "Engineering", "Sales", "Hukuk", "Pazarlama",
+               "Operations", "Bilgi Teknolojileri", "Satın Alma", "Customer Success"]  # fmt: skip
+TITLES = ["Uzman", "Müdür", "Analist", "Engineer", "Manager", "Direktör", "Stajyer", "Lead"]
+
+
+class Counter(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.finds = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name in ("find", "getMore"):
+            self.finds += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        return None
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        return None
+
+
+def people(count: int, rng: random.Random) -> list[dict[str, Any]]:
+    out = []
+    for i in range(count):
+        given, surname = rng.choice(GIVEN), rng.choice(SURNAMES)
+        department, title = rng.choice(DEPARTMENTS), rng.choice(TITLES)
+        display = f"{given} {surname}"
+        out.append(
+            {
+                "user_id": f"user-{i}",
+                "given_name": given,
+                "surname": surname,
+                "display_name": display,
+                "department": department,
+                "job_title": title,
+                "employee_id": f"E{i:06d}",
+                "search_keys": search_keys([given, surname, display, department, title]),
+            }
+        )
+    return out
+
+
+def terms(rng: random.Random, n: int) -> list[str]:
+    words = [fold(w) for w in GIVEN + SURNAMES]
+    out = []
+    for _ in range(n):
+        word = rng.choice(words)
+        prefix = word[: rng.randint(2, max(2, len(word)))]
+        out.append(prefix if rng.random() < 0.7 else f"{prefix} {rng.choice(words)[:3]}")
+    return out
+
+
+async def run(args: argparse.Namespace, uri: str, server: str) -> None:
+    counter = Counter()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        uri, connectTimeoutMS=60_000, event_listeners=[counter], maxPoolSize=args.concurrency
+    )
+    db = client[f"lookup_{uuid.uuid4().hex[:8]}"]
+    await migrate(db)
+    store = TenantStore(db, TENANT)
+    rng = random.Random(7)
+    load_start = time.perf_counter()
+    batch = 1_000
+    for start in range(0, args.profiles, batch):
+        chunk = people(min(batch, args.profiles - start), rng)
+        for j, p in enumerate(chunk):
+            p["user_id"] = f"user-{start + j}"
+        await store.profiles.upsert_many(chunk)
+    load = time.perf_counter() - load_start
+    print(f"loaded {args.profiles} profiles in {load:.1f} s ({args.profiles / load:.0f}/s)")
+
+    sample = terms(rng, 20_000)
+    before = counter.finds
+    for term in sample[:200]:
+        await store.profiles.search(term)
+    per_search = (counter.finds - before) / 200
+
+    latencies: list[float] = []
+    deadline = time.monotonic() + args.seconds
+
+    async def worker(k: int) -> None:
+        i = k
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            await store.profiles.search(sample[i % len(sample)])
+            latencies.append(time.perf_counter() - started)
+            i += args.concurrency
+
+    wall_start = time.perf_counter()
+    await asyncio.gather(*(worker(k) for k in range(args.concurrency)))
+    wall = time.perf_counter() - wall_start
+    lat = sorted(latencies)
+    anchor = f"{TENANT}:{fold(GIVEN[0])[:3]}"
+    try:
+        plan = await db.command(
+            "explain",
+            {"find": "profiles", "filter": {"tenant_id": TENANT, "search_prefixes": anchor}},
+            verbosity="queryPlanner",
+        )
+        winning = plan.get("queryPlanner", {}).get("winningPlan", plan)
+    except Exception as exc:  # the embedded server may not implement explain
+        winning = f"explain unavailable: {exc}"
+    print(f"database              {server}")
+    print(f"searches              {len(lat)} in {wall:.1f} s at concurrency {args.concurrency}")
+    print(f"throughput            {len(lat) / wall:.0f} searches/s")
+    print(f"latency p50 / p99     {lat[len(lat) // 2] * 1000:.1f} / "
+          f"{lat[int(len(lat) * 0.99)] * 1000:.1f} ms")  # fmt: skip
+    print(f"DB round trips        {per_search:.2f} per search")
+    print(f"query plan            {winning}")
+    await client.drop_database(db.name)
+    await client.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--profiles", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--concurrency", type=int, default=100)
+    parser.add_argument("--mongodb-uri", default=None)
+    args = parser.parse_args()
+    proc = None
+    uri = args.mongodb_uri
+    if uri is None:
+        proc, uri = start_embedded_db()
+    try:
+        asyncio.run(run(args, uri, EMBEDDED_NAME if proc else "MongoDB at --mongodb-uri"))
+    finally:
+        if proc:
+            proc.terminate()
+
+
+if __name__ == "__main__":
+    main()

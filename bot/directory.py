@@ -1,0 +1,106 @@
+"""Directory lookups in Teams: people search, person cards with the org chart, "my profile",
+and the compose-box message extension. Search terms are never stored or logged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import cards
+from bot.i18n import t
+from storage.repositories import ProfilesRepo
+
+PAGE = 8
+MAX_CHAIN = 12
+ME_RESULTS = 10
+
+
+async def manager_chain(profiles: ProfilesRepo, profile: dict[str, Any]) -> list[dict[str, Any]]:
+    """From the person's manager up to the top, stopping at cycles or hidden managers."""
+    chain: list[dict[str, Any]] = []
+    seen = {profile["user_id"]}
+    manager_id = profile.get("manager_id")
+    while manager_id and manager_id not in seen and len(chain) < MAX_CHAIN:
+        manager = await profiles.get_visible(manager_id)
+        if manager is None:
+            break
+        chain.append(manager)
+        seen.add(manager_id)
+        manager_id = manager.get("manager_id")
+    return chain
+
+
+async def person_card(
+    profiles: ProfilesRepo,
+    profile: dict[str, Any],
+    locale: str,
+    *,
+    provenance: bool = False,
+    title: str | None = None,
+) -> cards.Card:
+    chain = await manager_chain(profiles, profile)
+    reports = await profiles.reports_of(profile["user_id"])
+    reports.sort(key=lambda r: str(r.get("display_name", "")))
+    return cards.person_card(
+        profile,
+        locale,
+        manager=chain[0] if chain else None,
+        chain=list(reversed(chain)),
+        reports=reports,
+        provenance=provenance,
+        title=title,
+    )
+
+
+async def search_reply(
+    profiles: ProfilesRepo, term: str, offset: int, locale: str
+) -> tuple[str | None, cards.Card | None]:
+    """A text, or a card: one person is shown directly, several as a list."""
+    term = term.strip()
+    if not term:
+        return None, cards.search_prompt_card(locale)
+    page = await profiles.search(term, offset=offset, limit=PAGE)
+    if page.too_short:
+        return t(locale, "search_too_short"), None
+    if page.total == 0:
+        return t(locale, "search_none", text=_clean(term)), None
+    if page.total == 1 and offset == 0:
+        return None, await person_card(profiles, page.items[0], locale)
+    return None, cards.search_card(
+        locale,
+        _clean(term),
+        page.items,
+        total=page.total,
+        offset=page.offset,
+        capped=page.capped,
+    )
+
+
+async def compose_results(profiles: ProfilesRepo, term: str, locale: str) -> dict[str, Any]:
+    """The body Teams expects for `composeExtension/query`."""
+    page = await profiles.search(term, limit=ME_RESULTS) if term.strip() else None
+    attachments = []
+    for person in page.items if page else []:
+        card = cards.person_card(person, locale, manager=None, chain=[], reports=[])
+        attachments.append(
+            {
+                "contentType": cards.CARD_TYPE,
+                "content": card,
+                "preview": cards.preview(person),
+            }
+        )
+    return {
+        "composeExtension": {
+            "type": "result",
+            "attachmentLayout": "list",
+            "attachments": attachments,
+        }
+    }
+
+
+def compose_message(text: str) -> dict[str, Any]:
+    return {"composeExtension": {"type": "message", "text": text}}
+
+
+def _clean(text: str) -> str:
+    printable = "".join(ch for ch in text if ch.isprintable())
+    return printable[:60] + ("…" if len(printable) > 60 else "")

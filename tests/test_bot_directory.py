@@ -1,0 +1,197 @@
+"""Directory lookups through the bot over real HTTP: search, person card with org chart,
+paging, my profile with provenance, the compose-box message extension, and hostile input."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from pymongo.asynchronous.database import AsyncDatabase
+
+from storage.repositories import TenantRecord, TenantStore
+from storage.search_keys import search_keys
+from tests.test_bot import BotServer, Chat, action, bot_db, bot_server, card, consent_fully
+
+__all__ = ["bot_db", "bot_server"]  # fixtures shared with test_bot
+
+Db = AsyncDatabase[dict[str, Any]]
+
+
+def profile(user_id: str, given: str, surname: str, **extra: Any) -> dict[str, Any]:
+    display = f"{given} {surname}"
+    values = [given, surname, display, extra.get("job_title"), extra.get("department")]
+    return {
+        "user_id": user_id,
+        "given_name": given,
+        "surname": surname,
+        "display_name": display,
+        "search_keys": search_keys(values),
+        **extra,
+    }
+
+
+@pytest.fixture
+async def org(bot_db: Db) -> tuple[str, dict[str, str]]:
+    """A fresh tenant with a small org chart: CEO <- CFO <- Ayşe (+ 12 finance staff)."""
+    tenant = str(uuid.uuid4())
+    await bot_db["tenants"].insert_one(TenantRecord(tenant_id=tenant, name="Org").to_document())
+    ids = {name: str(uuid.uuid4()) for name in ("ceo", "cfo", "ayse", "isik", "hidden")}
+    store = TenantStore(bot_db, tenant)
+    await store.profiles.upsert_many(
+        [
+            profile(ids["ceo"], "Zeynep", "Kurucu", job_title="CEO"),
+            profile(ids["cfo"], "Can", "Öztürk", job_title="CFO", manager_id=ids["ceo"]),
+            profile(
+                ids["ayse"], "Ayşe", "Yılmaz", job_title="Analist", department="Finans",
+                manager_id=ids["cfo"], mail="ayse@example.com", is_intern=True,
+            ),
+            profile(ids["isik"], "Işık", "Kaya", job_title="Yazılım Mühendisi"),
+            profile(ids["hidden"], "Gizli", "Ayşe", hidden=True),
+            *[
+                profile(str(uuid.uuid4()), f"Finansçı{i:02d}", "Ekip", department="Finans",
+                        manager_id=ids["cfo"])
+                for i in range(12)
+            ],
+        ]
+    )  # fmt: skip
+    return tenant, ids
+
+
+async def ready_chat(server: BotServer, tenant: str, user: str | None = None) -> Chat:
+    chat = Chat(server, tenant=tenant)
+    if user:
+        chat.user = user
+    await consent_fully(chat)
+    return chat
+
+
+async def test_search_finds_one_person_and_shows_the_org_chart(
+    bot_server: BotServer, org: tuple[str, dict[str, str]]
+) -> None:
+    tenant, ids = org
+    chat = await ready_chat(bot_server, tenant)
+    [reply] = await chat.send(1, text="ara AYŞE YIL")
+    person = card(reply)
+    assert person["body"][0]["text"] == "Ayşe Yılmaz  ·  Intern"
+    facts = {f["title"]: f["value"] for f in person["body"][1]["facts"]}
+    assert facts == {
+        "Title": "Analist",
+        "Department": "Finans",
+        "E-mail": "ayse@example.com",
+    }
+    assert person["body"][2]["text"] == "Reporting line: Zeynep Kurucu → Can Öztürk"
+    manager = action(person, "person")
+    assert manager["user_id"] == ids["cfo"]
+    [cfo_reply] = await chat.send(1, value=manager)
+    cfo = card(cfo_reply)
+    assert cfo["body"][0]["text"] == "Can Öztürk"
+    reports = next(b for b in cfo["body"] if b["type"] == "ActionSet")["actions"]
+    assert len(reports) == 10  # 13 reports, 10 shown
+    assert any(b.get("text") == "and 3 more" for b in cfo["body"])
+    assert reports[0]["title"] == "Ayşe Yılmaz"
+
+
+async def test_search_list_pages_through_all_results(
+    bot_server: BotServer, org: tuple[str, dict[str, str]]
+) -> None:
+    tenant, _ = org
+    chat = await ready_chat(bot_server, tenant)
+    [first] = await chat.send(1, text="find finans")
+    page1 = card(first)
+    assert page1["body"][0]["text"] == 'People matching "finans" (8 of 13)'
+    names = [a["title"].split(" — ")[0] for a in page1["body"][1]["actions"]]
+    [second] = await chat.send(1, value=action(page1, "search"))
+    page2 = card(second)
+    assert page2["body"][0]["text"] == 'People matching "finans" (13 of 13)'
+    names += [a["title"].split(" — ")[0] for a in page2["body"][1]["actions"]]
+    assert "actions" not in page2
+    assert len(names) == len(set(names)) == 13
+    assert names[0] == "Ayşe Yılmaz"  # exact department word match, then by name
+
+
+async def test_bare_name_and_turkish_folding(
+    bot_server: BotServer, org: tuple[str, dict[str, str]]
+) -> None:
+    tenant, _ = org
+    chat = await ready_chat(bot_server, tenant)
+    for text in ("IŞIK", "isik", "Işık Kaya", "who is isik"):
+        [reply] = await chat.send(1, text=text)
+        assert card(reply)["body"][0]["text"] == "Işık Kaya", text
+
+
+@pytest.mark.parametrize(
+    "text", ['ara {"$gt": ""}', "ara .*", "ara (a+)+$", "find " + "a" * 5000, "ara \x00\x07"]
+)
+async def test_hostile_search_text_is_answered_safely(
+    bot_server: BotServer, org: tuple[str, dict[str, str]], text: str
+) -> None:
+    tenant, _ = org
+    chat = await ready_chat(bot_server, tenant)
+    [reply] = await chat.send(1, text=text)
+    assert reply.get("text", "").startswith(("I found no one", "Please type at least two"))
+
+
+async def test_hidden_people_are_never_shown(
+    bot_server: BotServer, org: tuple[str, dict[str, str]]
+) -> None:
+    tenant, ids = org
+    chat = await ready_chat(bot_server, tenant)
+    [reply] = await chat.send(1, text="gizli")
+    assert reply["text"].startswith("I found no one")
+    [gone] = await chat.send(1, value={"juno": "person", "user_id": ids["hidden"]})
+    assert gone["text"] == "That person is no longer in the directory."
+
+
+async def test_my_profile_shows_where_each_field_comes_from(
+    bot_server: BotServer, bot_db: Db, org: tuple[str, dict[str, str]]
+) -> None:
+    tenant, ids = org
+    store = TenantStore(bot_db, tenant)
+    await store.profiles.upsert_many(
+        [
+            {
+                **(await store.profiles.get(ids["ayse"]) or {}),
+                "overrides": {
+                    "office_location": {"value": "İstanbul HQ", "approved_at": "2026-11-20"}
+                },
+            }
+        ]
+    )
+    chat = await ready_chat(bot_server, tenant, user=ids["ayse"])
+    [reply] = await chat.send(1, text="my profile")
+    mine = card(reply)
+    assert mine["body"][0]["text"] == "My profile"
+    facts = {f["title"]: f["value"] for f in mine["body"][2]["facts"]}
+    assert facts["Title"] == "Analist (from Entra ID)"
+    assert facts["Location"] == "İstanbul HQ (corrected on 2026-11-20 (approved request))"
+    stranger = await ready_chat(bot_server, tenant)
+    [missing] = await stranger.send(1, text="profilim")
+    assert missing["text"].startswith("I could not find your directory profile yet")
+
+
+async def test_message_extension_query_round_trip(
+    bot_server: BotServer, org: tuple[str, dict[str, str]]
+) -> None:
+    tenant, _ = org
+    chat = await ready_chat(bot_server, tenant)
+    query = chat.activity(
+        type_="invoke",
+        name="composeExtension/query",
+        value={"commandId": "searchPeople", "parameters": [{"name": "query", "value": "ayşe"}]},
+    )
+    status, body = await chat.post(query)
+    assert status == 200
+    result = body["composeExtension"]
+    assert result["type"] == "result" and result["attachmentLayout"] == "list"
+    [hit] = result["attachments"]
+    assert hit["preview"]["content"] == {"title": "Ayşe Yılmaz", "text": "Analist · Finans"}
+    assert hit["content"]["body"][0]["text"] == "Ayşe Yılmaz  ·  Intern"
+
+    newcomer = Chat(bot_server, tenant=tenant)
+    status, body = await newcomer.post(newcomer.activity(
+        type_="invoke", name="composeExtension/query",
+        value={"commandId": "searchPeople", "parameters": [{"name": "query", "value": "ayşe"}]},
+    ))  # fmt: skip
+    assert status == 200 and body["composeExtension"]["type"] == "message"
+    assert "accept the terms of use" in body["composeExtension"]["text"]
