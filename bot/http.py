@@ -94,8 +94,19 @@ def build_bot_app(
             return web.json_response({"error": _reason(exc)}, status=400)
         if not activity.conversation or not activity.conversation.id:
             return web.json_response({"error": "invalid activity: conversation.id"}, status=400)
-        if activity.type == "message" and not activity.service_url:
-            return web.json_response({"error": "invalid activity: serviceUrl"}, status=400)
+        missing = [
+            name
+            for name, present in (
+                ("serviceUrl", activity.service_url),
+                ("from", activity.from_property and activity.from_property.id),
+                ("recipient", activity.recipient and activity.recipient.id),
+            )
+            if not present
+        ]
+        if missing:
+            return web.json_response(
+                {"error": f"invalid activity: missing {', '.join(missing)}"}, status=400
+            )
         if not _service_url_matches(request.get("jwt_claims"), activity.service_url):
             # Bot Framework binds a token to one serviceUrl; replies must not go elsewhere.
             return web.json_response({"error": "serviceUrl does not match the token"}, status=401)
