@@ -20,7 +20,9 @@ from bot import cards, directory
 from bot.commands import ALWAYS_ALLOWED, Command, Request, parse
 from bot.i18n import pick_locale, t
 from bot.kpi import KpiRecorder
+from bot.proactive import Notifier
 from bot.state import MongoStorage, UserState
+from privacy import rectification
 from privacy.consent import (
     ConsentAction,
     Kind,
@@ -30,6 +32,7 @@ from privacy.consent import (
     record,
     standing,
 )
+from privacy.dsr import DsrError
 from storage.repositories import TenantRecord, TenantRegistry, TenantStore
 
 _TENANT_CACHE_SECONDS = 30.0
@@ -69,9 +72,11 @@ class JunoBot:
         default_locale: str,
         log: Any,
         kpis: KpiRecorder,
+        notifier: Notifier | None = None,
     ) -> None:
         self._db = db
         self._kpis = kpis
+        self._notifier = notifier
         self._registry = TenantRegistry(db)
         self._default_locale = default_locale
         self._log = log
@@ -259,11 +264,57 @@ class JunoBot:
                             turn.locale,
                             provenance=True,
                             title=t(turn.locale, "my_profile_title"),
+                            can_correct=True,
                         )
                     )
+            case Command.CORRECT:
+                await turn.card(cards.correction_card(turn.locale, rectification.CORRECTABLE))
+            case Command.PROPOSE:
+                await self._propose(turn, request)
             case Command.UNKNOWN:
                 key = "unknown" if request.text else "unknown_empty"
                 await turn.say(t(turn.locale, key, text=_echo(request.text)))
+
+    async def _propose(self, turn: Turn, request: Request) -> None:
+        field, value = request.data.get("field"), request.data.get("value")
+        profile = await turn.store.profiles.get_visible(turn.user_id)
+        if profile is None:
+            await turn.say(t(turn.locale, "profile_missing"))
+            return
+        try:
+            dsr = await rectification.propose(
+                turn.store, turn.user_id, str(field or ""), str(value or "")
+            )
+        except DsrError as exc:
+            await turn.say(t(turn.locale, "correct_invalid", reason=str(exc)))
+            return
+        due = dsr.due_at.strftime("%Y-%m-%d")
+        await turn.say(t(turn.locale, "request_recorded", id=dsr.id, due=due))
+        proposal = rectification.Proposal.from_request(dsr)
+        await self._tell_admins(
+            turn.store.tenant_id,
+            "admin_rectification",
+            id=dsr.id,
+            name=str(profile.get("display_name", turn.user_id)),
+            field=proposal.field,
+            old=str(profile.get(proposal.field) or ""),
+            new=proposal.value,
+            due=due,
+        )
+
+    async def _tell_admins(self, tenant_id: str, key: str, **values: str) -> None:
+        tenant = await self._registry.get(tenant_id)
+        if tenant is None or self._notifier is None:
+            return
+        for admin in tenant.admins:
+            admin_id = admin if isinstance(admin, str) else getattr(admin, "user_id", None)
+            if not admin_id:
+                continue
+
+            async def compose(context: TurnContext, locale: str) -> None:
+                await context.send_activity(MessageFactory.text(t(locale, key, **values)))
+
+            await self._notifier.send(tenant_id, str(admin_id), compose)
 
     async def _show_person(self, turn: Turn, user_id: Any) -> None:
         profile = (

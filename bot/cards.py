@@ -147,6 +147,7 @@ def person_card(
     reports: list[dict[str, Any]],
     provenance: bool = False,
     title: str | None = None,
+    can_correct: bool = False,
 ) -> Card:
     body: list[dict[str, Any]] = []
     if title:
@@ -222,6 +223,8 @@ def person_card(
                     "isSubtle": True,
                 }
             )
+    if can_correct:
+        actions.append(submit(t(locale, "correct_button"), "correct"))
     return _card(body, actions or None)
 
 
@@ -291,3 +294,37 @@ def preview(profile: dict[str, Any]) -> dict[str, Any]:
         "contentType": "application/vnd.microsoft.card.thumbnail",
         "content": {"title": profile.get("display_name", "?"), "text": subtitle},
     }
+
+
+FIELD_LABELS = {
+    "job_title": "field_title",
+    "department": "field_department",
+    "office_location": "field_location",
+    "given_name": "field_given_name",
+    "surname": "field_surname",
+}
+
+
+def correction_card(locale: str, fields: tuple[str, ...]) -> Card:
+    return _card(
+        [
+            {"type": "TextBlock", "text": t(locale, "correct_title"), "weight": "Bolder"},
+            {
+                "type": "Input.ChoiceSet",
+                "id": "field",
+                "label": t(locale, "correct_field"),
+                "value": fields[0],
+                "choices": [
+                    {"title": t(locale, FIELD_LABELS.get(f, f)), "value": f} for f in fields
+                ],
+            },
+            {
+                "type": "Input.Text",
+                "id": "value",
+                "label": t(locale, "correct_value"),
+                "maxLength": 120,
+                "isRequired": True,
+            },
+        ],
+        [submit(t(locale, "correct_submit"), "propose")],
+    )

@@ -22,6 +22,8 @@ class Command(StrEnum):
     SEARCH = "search"
     PERSON = "person"
     MY_PROFILE = "my_profile"
+    CORRECT = "correct"
+    PROPOSE = "propose"
     UNKNOWN = "unknown"
 
 

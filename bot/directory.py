@@ -36,6 +36,7 @@ async def person_card(
     *,
     provenance: bool = False,
     title: str | None = None,
+    can_correct: bool = False,
 ) -> cards.Card:
     chain = await manager_chain(profiles, profile)
     reports = await profiles.reports_of(profile["user_id"])
@@ -48,6 +49,7 @@ async def person_card(
         reports=reports,
         provenance=provenance,
         title=title,
+        can_correct=can_correct,
     )
 
 

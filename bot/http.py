@@ -21,6 +21,7 @@ from bot.config import BotConfig
 from bot.i18n import pick_locale, t
 from bot.kpi import KpiRecorder
 from bot.outbound import BotConnections
+from bot.proactive import Notifier
 
 MAX_ACTIVITY_BYTES = 256 * 1024
 BOT = web.AppKey("juno_bot", JunoBot)
@@ -52,7 +53,8 @@ def build_bot_app(
         host_validator=OutboundHostValidator(enabled=config.validate_service_url),
     )
     kpis = KpiRecorder(db, log)
-    agent = JunoBot(db, default_locale=config.default_locale, log=log, kpis=kpis)
+    notifier = Notifier(adapter, config.app_id, db, log)
+    agent = JunoBot(db, default_locale=config.default_locale, log=log, kpis=kpis, notifier=notifier)
     app[BOT] = agent
 
     async def start_kpis(_: web.Application) -> None:

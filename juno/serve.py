@@ -11,9 +11,10 @@ from aiohttp import web
 
 from bot.config import BotConfig
 from bot.http import build_bot_app
-from juno.errors import UserError
+from juno.errors import OperationError, UserError
 from juno.logs import get_logger
 from juno.metrics import Metrics
+from juno.rights import attach_rights
 from juno.runtime import open_db
 from juno.settings import Settings
 from juno.web import ServiceState, build_app
@@ -80,6 +81,12 @@ async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> 
         except ValueError as exc:
             await db.close()
             raise UserError(str(exc)) from exc
+    # Data-subject rights: /api/v1 and the daily retention job (juno/rights.py).
+    try:
+        attach_rights(app, db, settings, get_logger("juno.rights"))
+    except (UserError, OperationError):
+        await db.close()
+        raise
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     stop = asyncio.Event()

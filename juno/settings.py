@@ -55,6 +55,16 @@ class Settings(BaseSettings):
 
     # --- Privacy ----------------------------------------------------------------------
     pseudonym_key: SecretStr | None = Field(None, alias="JUNO_PSEUDONYM_KEY")
+    # Data-subject rights and retention (juno.keys, juno.api, juno.jobs).
+    signing_key: SecretStr | None = Field(None, alias="JUNO_SIGNING_KEY")
+    public_base_url: str | None = Field(
+        None, alias="JUNO_PUBLIC_BASE_URL", pattern=r"^https?://[^\s/]+(/[^\s]*)?$"
+    )
+    api_audience: str | None = Field(None, alias="JUNO_API_AUDIENCE")
+    export_link_ttl_hours: int = Field(24, alias="JUNO_EXPORT_LINK_TTL_HOURS", ge=1, le=24)
+    soft_delete_grace_days: int = Field(30, alias="JUNO_SOFT_DELETE_GRACE_DAYS", ge=0, le=150)
+    retention_job: bool = Field(True, alias="JUNO_RETENTION_JOB")
+    retention_interval_hours: int = Field(24, alias="JUNO_RETENTION_INTERVAL_HOURS", ge=1, le=24)
 
     # --- Teams app package (manifest) ------------------------------------------------------
     manifest_developer_name: str = Field("JUNO for Teams", alias="JUNO_MANIFEST_DEVELOPER_NAME")
@@ -71,6 +81,16 @@ class Settings(BaseSettings):
     manifest_default_language: Literal["en", "tr"] = Field(
         "en", alias="JUNO_MANIFEST_DEFAULT_LANGUAGE"
     )
+
+    @property
+    def api_audiences(self) -> tuple[str, ...]:
+        """Who a user's access token for the API must be issued to: JUNO_API_AUDIENCE, or the
+        bot's app id in both forms Entra uses (v2 tokens carry the id, v1 the app id URI)."""
+        if self.api_audience:
+            return tuple(a.strip() for a in self.api_audience.split(",") if a.strip())
+        if self.bot_app_id:
+            return (self.bot_app_id, f"api://botid-{self.bot_app_id}")
+        return ()
 
     @property
     def embedded(self) -> bool:

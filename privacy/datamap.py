@@ -16,13 +16,31 @@ from privacy.strategies import STRATEGIES
 from privacy.taxonomy import is_known, is_personal
 from storage.collections import ALL_COLLECTIONS, Coll
 from storage.keys import TKEY
+from storage.repositories import TenantRecord
 
 
 @dataclass(frozen=True)
 class Retention:
+    """How long a store's records live and what the sweep does at the end.
+
+    `clock` names the field whose age counts against `days`; `expires` a field holding an
+    absolute expiry; `fields` what an anonymizing `at_end` acts on; `tenant_days` a tenant
+    record field that replaces `days`; `erase_after` a timestamp after which the subject is
+    erased in full (after a grace period set by the operator).
+    """
+
     days: int | None
     at_end: str
     rule: str
+    clock: str | None = None
+    expires: str | None = None
+    fields: tuple[str, ...] = ()
+    tenant_days: str | None = None
+    erase_after: str | None = None
+
+    @property
+    def swept(self) -> bool:
+        return (self.days is not None and self.clock is not None) or self.expires is not None
 
 
 @dataclass(frozen=True)
@@ -47,6 +65,14 @@ class Store:
     subject_key: str | None = None
     export_fields: tuple[str, ...] = ()
     removal: Mapping[RemovalMode, Action] = field(default_factory=dict)
+    # Why a personal store is left out of a user's export (it must say, or export it).
+    export_exempt: str | None = None
+    # What the store is about, for a tenant's per-category removal overrides; None: fixed.
+    about: str | None = None
+    # The fields an anonymizing override (nullify, pseudonymize) acts on.
+    identifiers: tuple[str, ...] = ()
+    # A boolean field set on records once they are anonymized.
+    anonymized_flag: str | None = None
 
     @property
     def personal(self) -> bool:
@@ -65,6 +91,11 @@ SYSTEM_FIELDS: dict[str, str] = {
 _OUR_STAFF = "JUNO operators (processor), for support and security only"
 _ADMINS = "the customer's tenant admins"
 _COWORKERS = "colleagues in the same tenant, through directory lookups"
+
+
+def top(name: str) -> str:
+    """The stored top-level field a (possibly dotted) name lives in."""
+    return name.split(".", 1)[0]
 
 
 def _every_mode(action: Action) -> dict[RemovalMode, Action]:
@@ -91,7 +122,8 @@ DATA_MAP: dict[Coll, Store] = {
                 "default_locale": "system.operations",
                 "sync_interval_minutes": "system.operations",
                 "graph": "system.operations",
-                "admins": "user.unique_id",
+                "admins": "user.role",
+                "removal_overrides": "system.operations",
                 "demo": "system.operations",
                 "created_at": "system.time",
                 "updated_at": "system.time",
@@ -102,9 +134,10 @@ DATA_MAP: dict[Coll, Store] = {
             retention=Retention(None, "delete", "for the contract term, purged at its end"),
             recipients=(_OUR_STAFF,),
             source="the customer, at onboarding",
-            subject_key="admins",
+            subject_key="admins.user_id",
             export_fields=("name", "admins"),
-            removal=_every_mode(KEEP),
+            # Someone erased holds no role any more, in any mode; the list keeps the others.
+            removal=_every_mode(Action("pull", ("admins",))),
         ),
         Store(
             collection=Coll.PROFILES,
@@ -126,6 +159,7 @@ DATA_MAP: dict[Coll, Store] = {
                 "account_enabled": "user.employment.account",
                 "user_type": "user.employment.account",
                 "hidden": "user.employment.account",
+                "soft_deleted_at": "system.time",
                 "search_keys": "user.name.search_key",
                 "search_prefixes": "user.name.search_key",
                 "overrides": "user.request",
@@ -136,7 +170,11 @@ DATA_MAP: dict[Coll, Store] = {
             legal_basis="Legitimate interest of the employer in an internal directory "
             "(GDPR Art. 6(1)(f); KVKK Art. 5(2)(f))",
             retention=Retention(
-                None, "delete", "while the person is in the customer's Entra ID directory"
+                None,
+                "delete",
+                "while the person is in the customer's Entra ID directory; an account deleted "
+                "there (soft-deleted) is erased after a grace period (30 days by default)",
+                erase_after="soft_deleted_at",
             ),
             recipients=(_COWORKERS, _ADMINS, _OUR_STAFF),
             source="the customer's Microsoft Entra ID, through Microsoft Graph",
@@ -204,6 +242,8 @@ DATA_MAP: dict[Coll, Store] = {
             source="the user, in the bot",
             subject_key="user_id",
             export_fields=("document", "version", "text_sha256", "action", "at", "locale"),
+            about="user.consent",
+            identifiers=("user_id", "conversation_id", "activity_id"),
             removal={
                 RemovalMode.DELETE_ALL: Action(
                     "pseudonymize", ("user_id", "conversation_id", "activity_id")
@@ -228,12 +268,20 @@ DATA_MAP: dict[Coll, Store] = {
             "customer (no message text, no search terms)",
             legal_basis="Legitimate interest (GDPR Art. 6(1)(f); KVKK Art. 5(2)(f))",
             retention=Retention(
-                90, "nullify", "3 months (tenant setting), then anonymized by removing the user id"
+                90,
+                "nullify",
+                "3 months (tenant setting), then anonymized by removing the user id",
+                clock="at",
+                fields=("user_id",),
+                tenant_days="kpi_retention_days",
             ),
             recipients=(_ADMINS, _OUR_STAFF),
             source="the bot, from the user's use of it",
             subject_key="user_id",
             export_fields=("kind", "at"),
+            about="user.behavior",
+            identifiers=("user_id",),
+            anonymized_flag="anonymized",
             removal={
                 RemovalMode.DELETE_ALL: DELETE,
                 RemovalMode.DIRECTORY_ONLY: KEEP,
@@ -254,17 +302,37 @@ DATA_MAP: dict[Coll, Store] = {
                 "decided_at": "system.time",
                 "decided_by": "user.unique_id",
                 "reason": "user.request",
+                "note": "user.request",
+                "channel": "system.operations",
+                "closed_at": "system.time",
+                "run_id": "system.operations",
             },
             purpose="Handle access, rectification and erasure requests within the legal "
             "deadlines (30 days under KVKK Art. 13, one month under GDPR Art. 12(3))",
             legal_basis="Legal obligation (GDPR Art. 6(1)(c), 12; KVKK Art. 13)",
             retention=Retention(
-                1095, "pseudonymize", "3 years after the request, for accountability"
+                1095,
+                "pseudonymize",
+                "3 years after the request is closed, for accountability; then pseudonymized",
+                clock="closed_at",
+                fields=("user_id", "details"),
             ),
             recipients=(_ADMINS, _OUR_STAFF),
             source="the user, in the bot; the tenant admin's decision",
             subject_key="user_id",
-            export_fields=("type", "status", "details", "created_at", "due_at", "decided_at"),
+            export_fields=(
+                "type",
+                "status",
+                "details",
+                "created_at",
+                "due_at",
+                "decided_at",
+                "reason",
+                "note",
+                "closed_at",
+            ),
+            about="user.request",
+            identifiers=("user_id", "details"),
             removal={
                 RemovalMode.DELETE_ALL: Action("pseudonymize", ("user_id", "details")),
                 RemovalMode.DIRECTORY_ONLY: KEEP,
@@ -291,6 +359,7 @@ DATA_MAP: dict[Coll, Store] = {
             source="Microsoft Teams, when the user talks to the bot",
             subject_key="user_id",
             export_fields=("locale", "updated_at"),
+            about="user.communication",
             removal={
                 RemovalMode.DELETE_ALL: DELETE,
                 RemovalMode.DIRECTORY_ONLY: KEEP,
@@ -308,15 +377,18 @@ DATA_MAP: dict[Coll, Store] = {
                 "method": "system.operations",
                 "reason": "system.operations",
                 "run_id": "system.operations",
+                "status": "system.operations",
                 "at": "system.time",
             },
             purpose="Prove every deletion and anonymization (KVKK destruction regulation)",
             legal_basis="Legal obligation (KVKK Regulation on Deletion, Destruction or "
             "Anonymization, Art. 7; GDPR Art. 5(2))",
-            retention=Retention(1095, "delete", "at least 3 years"),
+            retention=Retention(1095, "delete", "at least 3 years", clock="at"),
             recipients=(_ADMINS, _OUR_STAFF, "supervisory authorities on request"),
             source="the erasure and retention jobs",
             subject_key="subject",
+            export_exempt="entries exist only once a person's data was erased and name them "
+            "only by a keyed hash",
             removal=_every_mode(KEEP),
         ),
         Store(
@@ -332,7 +404,7 @@ DATA_MAP: dict[Coll, Store] = {
             },
             purpose="Security and accountability: who did what to whose data",
             legal_basis="Legal obligation / legitimate interest (GDPR Art. 32; KVKK Art. 12)",
-            retention=Retention(1095, "delete", "3 years"),
+            retention=Retention(1095, "delete", "3 years", clock="at"),
             recipients=(_ADMINS, _OUR_STAFF),
             source="the service",
             subject_key="actor",
@@ -356,11 +428,18 @@ DATA_MAP: dict[Coll, Store] = {
             },
             purpose="Remember where a conversation with the bot stands",
             legal_basis="Contract (GDPR Art. 6(1)(b))",
-            retention=Retention(90, "delete", "90 days after the last change"),
+            retention=Retention(
+                90,
+                "delete",
+                "90 days after the last change, or earlier at its expiry",
+                clock="updated_at",
+                expires="expires_at",
+            ),
             recipients=(_OUR_STAFF,),
             source="the bot",
             subject_key="user_id",
             export_fields=("state", "updated_at"),
+            about="user.communication",
             removal={
                 RemovalMode.DELETE_ALL: DELETE,
                 RemovalMode.DIRECTORY_ONLY: KEEP,
@@ -386,6 +465,7 @@ DATA_MAP: dict[Coll, Store] = {
             recipients=(_ADMINS, _OUR_STAFF, "every user of the tenant (the texts)"),
             source="the tenant admin who publishes a version",
             subject_key="published_by",
+            export_fields=("kind", "version", "published_at"),
             removal={
                 RemovalMode.DELETE_ALL: Action("pseudonymize", ("published_by",)),
                 RemovalMode.DIRECTORY_ONLY: KEEP,
@@ -394,8 +474,94 @@ DATA_MAP: dict[Coll, Store] = {
                 ),
             },
         ),
+        Store(
+            collection=Coll.EXPORTS,
+            title="Prepared exports awaiting download",
+            fields={
+                **SYSTEM_FIELDS,
+                "user_id": "user.unique_id",
+                "zip": "user.export",
+                "filename": "system.operations",
+                "size": "system.operations",
+                "created_at": "system.time",
+                "expires_at": "system.time",
+                "used_at": "system.time",
+            },
+            purpose="Hand users the copy of their data they asked for, through a signed, "
+            "single-use download link",
+            legal_basis="Legal obligation (GDPR Art. 15, 20; KVKK Art. 11)",
+            retention=Retention(
+                None,
+                "delete",
+                "at most 24 hours; the file is removed at the first download",
+                expires="expires_at",
+            ),
+            recipients=("the user themself",),
+            source="the export builder, from the user's own records",
+            subject_key="user_id",
+            export_exempt="a prepared export is itself a copy of what the export contains",
+            removal=_every_mode(DELETE),
+        ),
+        Store(
+            collection=Coll.DESTRUCTION_RUNS,
+            title="Erasure and retention runs in progress",
+            fields={
+                **SYSTEM_FIELDS,
+                "run_id": "system.operations",
+                "kind": "system.operations",
+                "user_id": "user.unique_id",
+                "subject": "user.unique_id.pseudonymous",
+                "mode": "system.operations",
+                "reason": "system.operations",
+                "steps": "system.operations",
+                "done": "system.operations",
+                "started_at": "system.time",
+                "updated_at": "system.time",
+            },
+            purpose="Finish an erasure or retention run that was interrupted, exactly once",
+            legal_basis="Legal obligation (GDPR Art. 17; KVKK Art. 7)",
+            retention=Retention(
+                None, "delete", "only while the run is in progress; deleted when it completes"
+            ),
+            recipients=(_OUR_STAFF,),
+            source="the erasure and retention jobs",
+            subject_key="user_id",
+            export_exempt="a run document exists only while that person's erasure is running",
+            # The engine deletes its own run document when the run completes.
+            removal=_every_mode(KEEP),
+        ),
+        Store(
+            collection=Coll.ACCESS_REVIEWS,
+            title="Access reviews of tenant admin rights",
+            fields={
+                **SYSTEM_FIELDS,
+                "at": "system.time",
+                "reviewer": "user.name",
+                "admins": "user.role",
+                "note": "system.operations",
+            },
+            purpose="Show that who holds admin rights is reviewed regularly (GDPR Art. 32; "
+            "KVKK Art. 12 technical and organizational measures)",
+            legal_basis="Legal obligation (GDPR Art. 32; KVKK Art. 12)",
+            retention=Retention(1095, "delete", "3 years", clock="at"),
+            recipients=(_ADMINS, _OUR_STAFF, "auditors on request"),
+            source="the operator or tenant admin who records the review",
+            subject_key="admins.user_id",
+            export_fields=("at", "admins"),
+            removal=_every_mode(Action("pseudonymize", ("admins.user_id",))),
+        ),
     )
 }
+
+
+def retention_days(decl: Store, record: TenantRecord | None) -> int | None:
+    """The store's retention in days, the tenant's own setting first where the map allows."""
+    rule = decl.retention
+    if rule.tenant_days and record is not None:
+        value = getattr(record, rule.tenant_days, None)
+        if isinstance(value, int):
+            return value
+    return rule.days
 
 
 class DataMapError(ValueError):
@@ -409,26 +575,56 @@ def validate(data_map: Mapping[Coll, Store] = DATA_MAP) -> None:
         if coll not in data_map:
             problems.append(f"{coll}: collection is not declared in the data map")
     for coll, store in data_map.items():
-        where = coll.value
-        for name, category in store.fields.items():
-            if not is_known(category):
-                problems.append(f"{where}.{name}: unknown category {category!r}")
-        for name in store.export_fields:
-            if name not in store.fields:
-                problems.append(f"{where}: export field {name!r} is not declared")
-        if store.personal:
-            if store.subject_key is None or store.subject_key not in store.fields:
-                problems.append(f"{where}: personal store needs a declared subject key")
-            missing = [m.value for m in RemovalMode if m not in store.removal]
-            if missing:
-                problems.append(f"{where}: no removal action for {', '.join(missing)}")
-        for mode, action in store.removal.items():
-            if action.strategy not in STRATEGIES:
-                problems.append(f"{where}/{mode}: unknown strategy {action.strategy!r}")
-            for name in action.fields:
-                if name not in store.fields:
-                    problems.append(f"{where}/{mode}: field {name!r} is not declared")
-        if store.retention.at_end not in STRATEGIES:
-            problems.append(f"{where}: unknown retention action {store.retention.at_end!r}")
+        problems += _store_problems(coll.value, store)
     if problems:
         raise DataMapError("; ".join(problems))
+
+
+def _store_problems(where: str, store: Store) -> list[str]:
+    problems: list[str] = []
+
+    def declared(name: str | None, what: str) -> None:
+        if name is not None and top(name) not in store.fields:
+            problems.append(f"{where}: {what} {name!r} is not declared")
+
+    for name, category in store.fields.items():
+        if not is_known(category):
+            problems.append(f"{where}.{name}: unknown category {category!r}")
+    for name in store.export_fields:
+        if name not in store.fields:
+            problems.append(f"{where}: export field {name!r} is not declared")
+    if store.personal:
+        if store.subject_key is None or top(store.subject_key) not in store.fields:
+            problems.append(f"{where}: personal store needs a declared subject key")
+        missing = [m.value for m in RemovalMode if m not in store.removal]
+        if missing:
+            problems.append(f"{where}: no removal action for {', '.join(missing)}")
+        if not store.export_fields and not store.export_exempt:
+            problems.append(f"{where}: personal store has no export fields and no exemption")
+    if store.export_fields and store.export_exempt:
+        problems.append(f"{where}: export fields and an export exemption contradict each other")
+    for mode, action in store.removal.items():
+        if action.strategy not in STRATEGIES:
+            problems.append(f"{where}/{mode}: unknown strategy {action.strategy!r}")
+        for name in action.fields:
+            if top(name) not in store.fields:
+                problems.append(f"{where}/{mode}: field {name!r} is not declared")
+    if store.about is not None and not (is_known(store.about) and is_personal(store.about)):
+        problems.append(f"{where}: 'about' must be a personal category, got {store.about!r}")
+    for name in store.identifiers:
+        declared(name, "identifier")
+    declared(store.anonymized_flag, "anonymized flag")
+    retention = store.retention
+    if retention.at_end not in STRATEGIES:
+        problems.append(f"{where}: unknown retention action {retention.at_end!r}")
+    for optional, what in (
+        (retention.clock, "retention clock"),
+        (retention.expires, "expiry field"),
+        (retention.erase_after, "erase-after field"),
+    ):
+        declared(optional, what)
+    for name in retention.fields:
+        declared(name, "retention field")
+    if retention.days is not None and retention.at_end != "keep" and not retention.swept:
+        problems.append(f"{where}: a retention limit needs a clock or expiry field to enforce it")
+    return problems

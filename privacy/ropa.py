@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from privacy.datamap import DATA_MAP, Store
-from privacy.removal_modes import MODE_SUMMARIES, RemovalMode
+from privacy.datamap import DATA_MAP, Store, retention_days
+from privacy.policy import RemovalPolicy
+from privacy.removal_modes import MODE_SUMMARIES, RemovalMode, parse_mode
 from privacy.taxonomy import CATEGORIES
 from storage.collections import Coll
+from storage.repositories import TenantRecord
 
 CONTROLLER = "Each customer organization (tenant) is the data controller for its employees' data."
 PROCESSOR = "The JUNO for Teams operator processes it on the customer's behalf."
@@ -98,4 +100,66 @@ def record_as_markdown(
             lines.append("- **When a user is removed:**")
             for mode_name, what in store["on_user_removal"].items():
                 lines.append(f"  - `{mode_name}`: {what}")
+    return "\n".join(lines) + "\n"
+
+
+def record_for_tenant(
+    record: TenantRecord, data_map: Mapping[Coll, Store] = DATA_MAP
+) -> dict[str, Any]:
+    """The record of processing as it applies to one tenant: the removal mode in force with
+    the tenant's per-category overrides resolved store by store, and its own retention."""
+    policy = RemovalPolicy(parse_mode(record.removal_mode), dict(record.removal_overrides))
+    base = record_as_dict(data_map, mode=policy.mode)
+    for entry in base["stores"]:
+        store = data_map[Coll(entry["collection"])]
+        entry["retention"]["days"] = retention_days(store, record)
+        if store.personal and policy.mode in store.removal:
+            branch = policy.overridden(store)
+            entry["on_user_removal"] = {
+                "in_force": policy.action_for(store).describe(),
+                "decided_by": f"override {branch}" if branch else f"mode {policy.mode.value}",
+            }
+    base["tenant"] = {
+        "id": record.tenant_id,
+        "name": record.name,
+        "enabled": record.enabled,
+        "removal_mode": policy.mode.value,
+        "removal_overrides": dict(record.removal_overrides),
+        "kpi_retention_days": record.kpi_retention_days,
+    }
+    return base
+
+
+def tenant_record_as_markdown(
+    record: TenantRecord, data_map: Mapping[Coll, Store] = DATA_MAP
+) -> str:
+    data = record_for_tenant(record, data_map)
+    tenant = data["tenant"]
+    overrides = ", ".join(f"`{k}={v}`" for k, v in tenant["removal_overrides"].items())
+    lines = [
+        f"# Record of processing activities — {tenant['name']} ({tenant['id']})",
+        "",
+        f"- **Controller:** {tenant['name']}. {data['controller']}",
+        f"- **Processor:** {data['processor']}",
+        f"- **Data subjects' rights:** {data['rights']}",
+        f"- **Removal mode in force:** `{tenant['removal_mode']}` — "
+        f"{data['removal_modes'][tenant['removal_mode']]}",
+        f"- **Per-category overrides:** {overrides or 'none'}",
+        "",
+        "| store | personal data | recipients | retention | when a user is removed |",
+        "|---|---|---|---|---|",
+    ]
+    for store in data["stores"]:
+        removal = store["on_user_removal"]
+        in_force = (
+            f"{removal['in_force']} ({removal['decided_by']})" if "in_force" in removal else "—"
+        )
+        days = store["retention"]["days"]
+        rule = store["retention"]["rule"]
+        retention = f"{rule} ({days} days)" if days is not None else rule
+        cats = ", ".join(c["category"] for c in store["categories"]) or "none"
+        lines.append(
+            f"| {store['title']} (`{store['collection']}`) | {cats} | "
+            f"{'; '.join(store['recipients'])} | {retention} | {in_force} |"
+        )
     return "\n".join(lines) + "\n"

@@ -25,6 +25,8 @@ CATEGORIES: dict[str, str] = {
     "user.request": "Data-subject requests and their outcome",
     "user.communication": "Conversation references and bot dialog state",
     "user.preference.locale": "Preferred language",
+    "user.role": "Roles the person holds in JUNO (tenant admin) and since when",
+    "user.export": "A copy of the person's own data, prepared for them to download",
     "system": "Operational data about no one",
     "system.tenant": "Customer tenant id",
     "system.key": "Technical document keys",

@@ -31,6 +31,9 @@ class Coll(StrEnum):
     AUDIT_LOG = "audit_log"
     BOT_STATE = "bot_state"
     LEGAL_DOCUMENTS = "legal_documents"
+    EXPORTS = "exports"
+    DESTRUCTION_RUNS = "destruction_runs"
+    ACCESS_REVIEWS = "access_reviews"
 
 
 ALL_COLLECTIONS: tuple[Coll, ...] = tuple(Coll)
@@ -55,6 +58,8 @@ INDEXES: dict[Coll, list[IndexModel]] = {
         IndexModel([T, ("user_id", ASCENDING), ("at", DESCENDING)], name="tenant_user_at"),
     ],
     Coll.KPI_EVENTS: [
+        # The bot writes KPIs as keyed upserts (bot.kpi): without this each one scans.
+        _TKEY,
         IndexModel([T, ("at", ASCENDING)], name="tenant_at"),
         IndexModel([T, ("user_id", ASCENDING)], name="tenant_user"),
     ],
@@ -63,10 +68,15 @@ INDEXES: dict[Coll, list[IndexModel]] = {
         IndexModel([T, ("user_id", ASCENDING)], name="tenant_user"),
     ],
     Coll.CONVERSATIONS: [_TKEY, IndexModel([T, ("user_id", ASCENDING)], name="tenant_user")],
-    Coll.DESTRUCTION_LOG: [IndexModel([T, ("at", DESCENDING)], name="tenant_at")],
+    # Keyed per (run, store) so an interrupted run rewrites its own entry instead of adding one.
+    Coll.DESTRUCTION_LOG: [_TKEY, IndexModel([T, ("at", DESCENDING)], name="tenant_at")],
     Coll.AUDIT_LOG: [IndexModel([T, ("at", DESCENDING)], name="tenant_at")],
     Coll.BOT_STATE: [_TKEY, IndexModel([T, ("expires_at", ASCENDING)], name="tenant_expires")],
     Coll.LEGAL_DOCUMENTS: [_TKEY, IndexModel([T, ("kind", ASCENDING)], name="tenant_kind")],
+    Coll.EXPORTS: [_TKEY, IndexModel([T, ("expires_at", ASCENDING)], name="tenant_expires")],
+    # One document per erasure or retention run *in progress*; deleted when the run completes.
+    Coll.DESTRUCTION_RUNS: [_TKEY, IndexModel([T, ("kind", ASCENDING)], name="tenant_kind")],
+    Coll.ACCESS_REVIEWS: [IndexModel([T, ("at", DESCENDING)], name="tenant_at")],
 }
 
 

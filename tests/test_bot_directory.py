@@ -195,3 +195,27 @@ async def test_message_extension_query_round_trip(
     ))  # fmt: skip
     assert status == 200 and body["composeExtension"]["type"] == "message"
     assert "accept the terms of use" in body["composeExtension"]["text"]
+
+
+async def test_rectification_request_from_my_profile_reaches_the_admins(
+    bot_server: BotServer, bot_db: Db, org: tuple[str, dict[str, str]]
+) -> None:
+    tenant, ids = org
+    admin = await ready_chat(bot_server, tenant, user=ids["ceo"])
+    await bot_db["tenants"].update_one({"_id": tenant}, {"$set": {"admins": [ids["ceo"]]}})
+    chat = await ready_chat(bot_server, tenant, user=ids["ayse"])
+    mine = card((await chat.send(1, text="profilim"))[0])
+    form = card((await chat.send(1, value=action(mine, "correct")))[0])
+    choices = [c["value"] for c in form["body"][1]["choices"]]
+    assert choices == ["job_title", "department", "office_location", "given_name", "surname"]
+    propose = {**action(form, "propose"), "field": "department", "value": "Hazine"}
+    [recorded] = await chat.send(1, value=propose)
+    assert recorded["text"].startswith("Your correction request r")
+    request_id = recorded["text"].split()[3]
+    told = await bot_server.peers.wait_replies(admin.conversation, admin.seen + 1)
+    assert told[-1]["text"].startswith(f"Correction request {request_id} from Ayşe Yılmaz")
+    assert '"Finans" → "Hazine"' in told[-1]["text"]
+    doc = await TenantStore(bot_db, tenant).dsr_requests.get(request_id)
+    assert doc is not None and doc["type"] == "rectification" and doc["user_id"] == ids["ayse"]
+    [bad] = await chat.send(1, value={**propose, "field": "mail"})
+    assert bad["text"].startswith("I could not record that: 'mail' cannot be corrected")

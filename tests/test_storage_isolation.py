@@ -33,6 +33,9 @@ async def seed(store: TenantStore, label: str) -> None:
     await store.audit_log.append({"actor": USER, "action": f"{label}-action"})
     await store.bot_state.put(f"conv/{USER}", {"state": {"label": label}})
     await store.legal_documents.put("notice:2", {"kind": "notice", "texts": {"en": label}})
+    await store.exports.put_once("x1", {"user_id": USER, "filename": f"{label}.zip"})
+    await store.destruction_runs.put("retention", {"kind": "retention", "reason": label})
+    await store.access_reviews.append({"reviewer": label, "admins": [{"user_id": USER}]})
 
 
 @pytest.fixture

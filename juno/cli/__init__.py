@@ -50,6 +50,14 @@ def _register() -> None:
     app.command("ropa")(ropa.ropa_command)
     app.add_typer(db.app, name="db")
     app.add_typer(tenant.app, name="tenant")
+    # Data-subject rights and retention.
+    from juno.cli import access_review, dsr, retention, tenant_admins, tenant_removal
+
+    tenant.app.add_typer(tenant_admins.app, name="admins")
+    tenant.app.add_typer(tenant_removal.app, name="removal")
+    app.add_typer(dsr.app, name="dsr")
+    app.add_typer(retention.app, name="retention")
+    app.command("access-review")(access_review.access_review_command)
     try:
         from juno.cli import manifest
     except ImportError:  # pragma: no cover - manifest package is optional during development

@@ -109,8 +109,8 @@ def add(
         removal_mode=mode.value,
         default_locale=locale,
         graph=_graph_credentials(client_id, client_secret_env, certificate),
-        admins=[parse_guid(a, "--admin") for a in admin or []],
     )
+    record.admins = record.with_admins([parse_guid(a, "--admin") for a in admin or []])
     settings = load_settings()
 
     async def go() -> None:
@@ -243,9 +243,7 @@ def set_(
             try:
                 current = await registry.require(tid)
                 if adds or removes:
-                    admins = [a for a in current.admins if a not in removes]
-                    admins += [a for a in adds if a not in admins]
-                    changes["admins"] = admins
+                    changes["admins"] = current.with_admins(adds, removes)
                 return await registry.update(tid, changes)
             except TenantNotFound as exc:
                 raise UserError(str(exc)) from None

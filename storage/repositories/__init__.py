@@ -11,7 +11,9 @@ from storage.repositories.events import EventLog
 from storage.repositories.keyed import KeyedStore
 from storage.repositories.profiles import ProfilesRepo
 from storage.repositories.tenants import (
+    AdminGrant,
     GraphCredentials,
+    OwnTenantRecord,
     TenantExists,
     TenantNotFound,
     TenantRecord,
@@ -42,6 +44,11 @@ class TenantStore:
         self.audit_log = EventLog(self.collections[Coll.AUDIT_LOG])
         self.bot_state = KeyedStore(self.collections[Coll.BOT_STATE])
         self.legal_documents = KeyedStore(self.collections[Coll.LEGAL_DOCUMENTS])
+        # Data-subject rights and retention (privacy.export, privacy.runs, privacy.access).
+        self.exports = KeyedStore(self.collections[Coll.EXPORTS])
+        self.destruction_runs = KeyedStore(self.collections[Coll.DESTRUCTION_RUNS])
+        self.access_reviews = EventLog(self.collections[Coll.ACCESS_REVIEWS])
+        self.own_record = OwnTenantRecord(TenantCollection(db[Coll.TENANTS], tenant_id))
 
     def collections_for_kpi(self) -> TenantCollection:
         """Raw keyed access for batched KPI writes (see bot.kpi)."""
@@ -49,9 +56,11 @@ class TenantStore:
 
 
 __all__ = [
+    "AdminGrant",
     "EventLog",
     "GraphCredentials",
     "KeyedStore",
+    "OwnTenantRecord",
     "ProfilesRepo",
     "TenantExists",
     "TenantNotFound",

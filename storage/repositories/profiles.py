@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from storage.scoped import BulkOutcome, KeyedUpsert, TenantCollection
-from storage.search_keys import MAX_PREFIX, MIN_PREFIX, fold, prefix_keys, query_tokens
+from storage.search_keys import (
+    MAX_PREFIX,
+    MIN_PREFIX,
+    fold,
+    prefix_keys,
+    query_tokens,
+    search_keys,
+)
 
 Document = dict[str, Any]
 # Each candidate costs the server ~25 µs to return (measured on the embedded engine), so a very
@@ -119,6 +126,18 @@ class ProfilesRepo:
         start = max(0, offset)
         page = [r[3] for r in ranked[start : start + limit]]
         return SearchPage(page, len(ranked), start, capped=len(candidates) >= MAX_CANDIDATES)
+
+    async def set_override(self, user_id: str, field: str, override: Mapping[str, Any]) -> int:
+        """An approved correction, kept beside (never instead of) the synced value. The value's
+        words become searchable too."""
+        folded = search_keys([str(override.get("value", ""))])
+        update: Document = {"$set": {f"overrides.{field}": dict(override)}}
+        if folded:
+            update["$addToSet"] = {
+                "search_keys": {"$each": folded},
+                "search_prefixes": {"$each": prefix_keys(self._c.tenant_id, folded)},
+            }
+        return await self._c.update_one({"user_id": user_id}, update)
 
     async def count(self) -> int:
         return await self._c.count()

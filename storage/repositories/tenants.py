@@ -7,15 +7,17 @@ path), never the secret itself.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from storage.collections import Coll
 from storage.errors import StorageError
+from storage.scoped import TenantCollection
 
 
 class TenantExists(StorageError):
@@ -32,6 +34,14 @@ class GraphCredentials(BaseModel):
     certificate_path: str | None = None
 
 
+class AdminGrant(BaseModel):
+    """One tenant admin and since when they hold the role (None: granted before JUNO kept
+    dates, i.e. read from the older plain-id form)."""
+
+    user_id: str
+    since: datetime | None = None
+
+
 class TenantRecord(BaseModel):
     tenant_id: str
     name: str
@@ -43,10 +53,42 @@ class TenantRecord(BaseModel):
     default_locale: str = "tr"
     sync_interval_minutes: int = Field(30, ge=1, le=1440)
     graph: GraphCredentials | None = None
-    admins: list[str] = Field(default_factory=list)
+    admins: list[AdminGrant] = Field(default_factory=list)
+    # Category branch -> strategy, applied over the removal mode's preset (privacy.removal_modes).
+    removal_overrides: dict[str, str] = Field(default_factory=dict)
     demo: bool = False
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _migrate_plain_ids(cls, value: Any) -> Any:
+        """Records written before admins had dates hold plain ids; read them as grants."""
+        if isinstance(value, list):
+            return [{"user_id": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    def is_admin(self, user_id: str) -> bool:
+        return any(grant.user_id == user_id for grant in self.admins)
+
+    @property
+    def admin_ids(self) -> list[str]:
+        return [grant.user_id for grant in self.admins]
+
+    def with_admins(
+        self, add: Iterable[str] = (), remove: Iterable[str] = (), *, now: datetime | None = None
+    ) -> list[AdminGrant]:
+        """The admin list after granting `add` (dated now) and revoking `remove`; existing
+        grants keep their date."""
+        gone = set(remove)
+        grants = [g for g in self.admins if g.user_id not in gone]
+        held = {g.user_id for g in grants}
+        at = now or datetime.now(UTC)
+        for user_id in add:
+            if user_id not in held and user_id not in gone:
+                grants.append(AdminGrant(user_id=user_id, since=at))
+                held.add(user_id)
+        return grants
 
     def to_document(self) -> dict[str, Any]:
         return {"_id": self.tenant_id, **self.model_dump()}
@@ -93,3 +135,16 @@ class TenantRegistry:
     async def remove(self, tenant_id: str) -> bool:
         result = await self._coll.delete_one({"_id": tenant_id})
         return result.deleted_count == 1
+
+
+class OwnTenantRecord:
+    """A tenant's own registry entry, reachable from its `TenantStore` without exposing the
+    registry (which lists every tenant). Privacy code reads the removal mode and admins here,
+    and erasure takes a departed admin off the list through `collection`."""
+
+    def __init__(self, coll: TenantCollection) -> None:
+        self.collection = coll
+
+    async def get(self) -> TenantRecord | None:
+        doc = await self.collection.find_one({"_id": self.collection.tenant_id})
+        return TenantRecord.from_document(doc) if doc else None

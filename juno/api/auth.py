@@ -1,0 +1,213 @@
+"""Who is calling the API: a user's Microsoft Entra ID access token, checked in full.
+
+The token must be RS256-signed by a key from the tenant's own OpenID metadata
+(`{authority}/{tid}/v2.0/.well-known/openid-configuration`, authority from JUNO_AUTHORITY_HOST so
+national clouds and tests can point elsewhere), issued by that tenant (v2 issuer, or the v1
+`https://sts.windows.net/{tid}/`), to our API (the audience), unexpired, and delegated (it has a
+`scp`: a user is present, not an app acting alone). The tenant must be registered and enabled.
+
+The tenant id is read from the token *before* the signature is checked, only to decide whose
+metadata to fetch; an unregistered tenant is refused before any fetch, so strangers cannot make
+the service call arbitrary URLs. Keys are cached per JWKS address and refreshed daily, or at
+most once a minute when a token names a key we do not know (Entra rolls keys).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import jwt
+from pymongo.asynchronous.database import AsyncDatabase
+
+from storage.repositories import TenantRegistry
+
+_REFRESH_EVERY = 24 * 3600
+_MIN_REFRESH_GAP = 60
+_LEEWAY = 60
+_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class Unauthorized(Exception):
+    """401: the reason is a short phrase about the token, never its content."""
+
+
+class Unavailable(Exception):
+    """503: the API cannot check tokens right now (not configured, keys unreachable)."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    tenant_id: str
+    user_id: str
+    claims: dict[str, Any] = field(repr=False)
+
+
+@dataclass
+class _Metadata:
+    issuer: str
+    jwks_uri: str
+    fetched_at: float
+
+
+@dataclass
+class _KeySet:
+    keys: dict[str, jwt.PyJWK]
+    fetched_at: float
+
+
+class TenantKeys:
+    """OpenID metadata per tenant and signing keys per JWKS address, cached."""
+
+    def __init__(self, authority_host: str) -> None:
+        self.authority = authority_host.rstrip("/")
+        self._metadata: dict[str, _Metadata] = {}
+        self._keysets: dict[str, _KeySet] = {}
+        self._lock = asyncio.Lock()
+        self._session: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _get_json(self, url: str) -> dict[str, Any]:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        try:
+            async with self._session.get(url) as resp:
+                resp.raise_for_status()
+                data = json.loads(await resp.read())
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise Unavailable("signing keys unavailable") from exc
+        if not isinstance(data, dict):
+            raise Unavailable("signing keys unavailable")
+        return data
+
+    async def metadata(self, tenant_id: str) -> _Metadata:
+        found = self._metadata.get(tenant_id)
+        if found and time.monotonic() - found.fetched_at < _REFRESH_EVERY:
+            return found
+        url = f"{self.authority}/{tenant_id}/v2.0/.well-known/openid-configuration"
+        data = await self._get_json(url)
+        if not isinstance(data.get("jwks_uri"), str) or not isinstance(data.get("issuer"), str):
+            raise Unavailable("signing keys unavailable")
+        fresh = _Metadata(data["issuer"], data["jwks_uri"], time.monotonic())
+        self._metadata[tenant_id] = fresh
+        return fresh
+
+    async def key(self, tenant_id: str, kid: str) -> tuple[str, jwt.PyJWK]:
+        meta = await self.metadata(tenant_id)
+        keyset = self._keysets.get(meta.jwks_uri)
+        if _needs_refresh(keyset, kid):
+            async with self._lock:
+                keyset = self._keysets.get(meta.jwks_uri)  # another request may have done it
+                if _needs_refresh(keyset, kid):
+                    keyset = await self._fetch_keys(meta.jwks_uri)
+        if keyset is None or kid not in keyset.keys:
+            raise Unauthorized("unknown signing key")
+        return meta.issuer, keyset.keys[kid]
+
+    async def _fetch_keys(self, jwks_uri: str) -> _KeySet:
+        data = await self._get_json(jwks_uri)
+        keys: dict[str, jwt.PyJWK] = {}
+        for entry in data.get("keys") or ():
+            if isinstance(entry, dict) and entry.get("kty") == "RSA" and entry.get("kid"):
+                try:
+                    keys[str(entry["kid"])] = jwt.PyJWK(entry, algorithm="RS256")
+                except jwt.PyJWTError:
+                    continue
+        keyset = _KeySet(keys, time.monotonic())
+        self._keysets[jwks_uri] = keyset
+        return keyset
+
+
+def _needs_refresh(keyset: _KeySet | None, kid: str) -> bool:
+    if keyset is None:
+        return True
+    age = time.monotonic() - keyset.fetched_at
+    return age > _REFRESH_EVERY or (kid not in keyset.keys and age > _MIN_REFRESH_GAP)
+
+
+_REASONS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
+    (jwt.ExpiredSignatureError, "token expired"),
+    (jwt.ImmatureSignatureError, "token not yet valid"),
+    (jwt.InvalidAudienceError, "token is for another audience"),
+    (jwt.InvalidIssuerError, "token is from another issuer"),
+    (jwt.InvalidSignatureError, "invalid token signature"),
+    (jwt.MissingRequiredClaimError, "token lacks a required claim"),
+)
+
+
+class EntraTokens:
+    def __init__(
+        self,
+        db: AsyncDatabase[dict[str, Any]],
+        *,
+        authority_host: str,
+        audiences: Sequence[str],
+    ) -> None:
+        self.registry = TenantRegistry(db)
+        self.keys = TenantKeys(authority_host)
+        self.audiences = list(audiences)
+
+    async def close(self) -> None:
+        await self.keys.close()
+
+    async def caller(self, authorization: str | None) -> Caller:
+        if not self.audiences:
+            raise Unavailable("the API is not configured: set JUNO_API_AUDIENCE or JUNO_BOT_APP_ID")
+        scheme, _, token = (authorization or "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("missing bearer token")
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise Unauthorized("malformed token") from None
+        if header.get("alg") != "RS256" or not isinstance(header.get("kid"), str):
+            raise Unauthorized("unexpected token header")
+        tenant_id = unverified.get("tid")
+        if not isinstance(tenant_id, str) or not _GUID.match(tenant_id):
+            raise Unauthorized("token names no tenant")
+        record = await self.registry.get(tenant_id)
+        if record is None:
+            raise Unauthorized("tenant not registered")
+        if not record.enabled:
+            raise Unauthorized("tenant disabled")
+        issuer, key = await self.keys.key(tenant_id, header["kid"])
+        issuers = sorted(
+            {
+                issuer.replace("{tenantid}", tenant_id),
+                f"{self.keys.authority}/{tenant_id}/v2.0",
+                f"https://sts.windows.net/{tenant_id}/",
+            }
+        )
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key,
+                algorithms=["RS256"],
+                audience=self.audiences,
+                issuer=issuers,
+                leeway=_LEEWAY,
+                options={"require": ["exp", "iss", "aud", "tid", "oid"]},
+            )
+        except jwt.PyJWTError as exc:
+            reason = next((r for t, r in _REASONS if isinstance(exc, t)), "invalid token")
+            raise Unauthorized(reason) from None
+        if claims.get("tid") != tenant_id:  # pragma: no cover - same token, checked above
+            raise Unauthorized("token names another tenant")
+        if not claims.get("scp"):
+            raise Unauthorized("not a user token (no delegated scope)")
+        user_id = claims.get("oid")
+        if not isinstance(user_id, str) or not user_id:
+            raise Unauthorized("token names no user")
+        return Caller(tenant_id, user_id, claims)

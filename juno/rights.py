@@ -1,0 +1,49 @@
+"""Wiring for data-subject rights in `juno serve`: the /api/v1 sub-app and the retention job,
+attached to the service's application so they start and stop with it. Kept here so serve.py
+gains one call rather than the details."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+
+from juno.api import EntraTokens, build_api_app
+from juno.jobs import RetentionJob
+from juno.keys import pseudonym_key, signing_key
+from juno.settings import Settings
+from storage import Database
+
+API_PREFIX = "/api/v1"
+
+
+def attach_rights(app: web.Application, db: Database, settings: Settings, log: Any) -> None:
+    """Mount the API and schedule retention sweeps. Raises UserError/OperationError (one line)
+    when a key is unusable, before anything is served."""
+    tokens = EntraTokens(
+        db.db, authority_host=settings.authority_host, audiences=settings.api_audiences
+    )
+    if not tokens.audiences:
+        log.warning("no JUNO_API_AUDIENCE or JUNO_BOT_APP_ID: /api/v1/me/* answers 503")
+    api = build_api_app(db.db, tokens=tokens, signing_key=signing_key(settings, log), log=log)
+    app.add_subapp(API_PREFIX, api)
+    if not settings.retention_job:
+        log.info("retention job off (JUNO_RETENTION_JOB=0): run `juno retention run` from cron")
+        return
+    job = RetentionJob(
+        db.db,
+        key=pseudonym_key(settings, log),
+        interval=timedelta(hours=settings.retention_interval_hours),
+        grace_days=settings.soft_delete_grace_days,
+        log=log,
+    )
+
+    async def start(_: web.Application) -> None:
+        job.start()
+
+    async def stop(_: web.Application) -> None:
+        await job.stop()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)

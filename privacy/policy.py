@@ -1,0 +1,91 @@
+"""What removing a user does in one tenant: the contract's named preset (a removal mode) plus
+the tenant's per-category overrides.
+
+An override names a branch of the data-category taxonomy and a strategy, e.g.
+`user.behavior=delete` ("delete usage KPIs outright instead of anonymizing them"). It applies
+to every store whose `about` category lies in that branch; the most specific branch wins.
+Stores without an `about` (the directory itself, accountability logs) are fixed by the preset:
+a customer cannot contract out of deleting the directory entry of someone who left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from privacy.datamap import DATA_MAP, Action, Store
+from privacy.removal_modes import RemovalMode
+from privacy.taxonomy import in_branch, is_known, is_personal
+from storage.collections import Coll
+
+OVERRIDABLE = ("delete", "nullify", "pseudonymize", "keep")
+
+
+@dataclass(frozen=True)
+class RemovalPolicy:
+    mode: RemovalMode
+    overrides: Mapping[str, str] = field(default_factory=dict)
+
+    def action_for(self, store: Store) -> Action:
+        preset = store.removal[self.mode]
+        branch = _winning_branch(store, self.overrides)
+        if branch is None:
+            return preset
+        strategy = self.overrides[branch]
+        if strategy in ("nullify", "pseudonymize"):
+            return Action(strategy, store.identifiers)
+        return Action(strategy)
+
+    def overridden(self, store: Store) -> str | None:
+        """The override branch that decides this store, if any."""
+        return _winning_branch(store, self.overrides)
+
+    def plan(self, data_map: Mapping[Coll, Store] = DATA_MAP) -> dict[Coll, Action]:
+        return {
+            coll: self.action_for(store)
+            for coll, store in data_map.items()
+            if store.personal and store.subject_key is not None and self.mode in store.removal
+        }
+
+
+def _winning_branch(store: Store, overrides: Mapping[str, str]) -> str | None:
+    if store.about is None:
+        return None
+    about = store.about
+    matching = [b for b in overrides if in_branch(about, b)]
+    return max(matching, key=len) if matching else None
+
+
+def parse_override(text: str) -> tuple[str, str]:
+    """`user.behavior=delete` -> ("user.behavior", "delete")."""
+    branch, sep, strategy = text.partition("=")
+    if not sep or not branch.strip() or not strategy.strip():
+        raise ValueError(f"an override looks like CATEGORY=STRATEGY, got {text!r}")
+    return branch.strip(), strategy.strip()
+
+
+def override_problems(
+    overrides: Mapping[str, str], data_map: Mapping[Coll, Store] = DATA_MAP
+) -> list[str]:
+    """Why these overrides cannot be applied (empty when they can)."""
+    problems: list[str] = []
+    for branch, strategy in overrides.items():
+        if not is_known(branch) or not is_personal(branch):
+            problems.append(f"{branch!r} is not a personal data category")
+            continue
+        if strategy not in OVERRIDABLE:
+            problems.append(
+                f"{branch}: strategy must be one of {', '.join(OVERRIDABLE)}, got {strategy!r}"
+            )
+            continue
+        hit = [s for s in data_map.values() if s.about is not None and in_branch(s.about, branch)]
+        if not hit:
+            problems.append(f"{branch}: no store it can apply to (see `juno ropa`)")
+        if strategy in ("nullify", "pseudonymize"):
+            for store in hit:
+                if not store.identifiers:
+                    problems.append(
+                        f"{branch}={strategy}: {store.collection.value} has no identifying "
+                        "fields to anonymize; use delete or keep"
+                    )
+    return problems

@@ -1,0 +1,183 @@
+"""Retention sweeps, derived from the data map: every store whose retention names a clock or
+an expiry field gets a step; nothing here lists stores by hand.
+
+What the shipped map yields: usage KPIs older than the tenant's `kpi_retention_days` are
+anonymized (user id removed, `anonymized: true`); expired exports and bot dialog state are
+deleted; data-subject requests closed three years ago are pseudonymized; destruction-log,
+audit-log and access-review entries older than three years are deleted; soft-deleted
+directory accounts past the grace period are erased in full under the tenant's removal policy.
+
+A sweep is a resumable run (`privacy.runs`) with its cutoffs saved, so an interrupted sweep is
+finished with the same cutoffs by the next one. The law asks for periodic destruction at most
+every six months; `juno serve` sweeps daily.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from privacy.datamap import DATA_MAP, Store, retention_days
+from privacy.erasure import erase_user
+from privacy.removal_modes import DEFAULT_REMOVAL_MODE, parse_mode
+from privacy.runs import Hook, Run, Step, StoreOutcome, collection_of, execute, open_run
+from privacy.strategies import Pseudonymizer, Target, keyed_hash
+from storage.collections import Coll
+from storage.repositories import TenantRecord, TenantRegistry, TenantStore
+
+ERASE = "erase"
+DEFAULT_GRACE_DAYS = 30
+SLOT = "retention"
+
+
+@dataclass
+class SweepReport:
+    tenant_id: str
+    at: datetime
+    records: dict[str, int] = field(default_factory=dict)  # store -> records destroyed/changed
+    erased_users: int = 0
+    resumed: bool = False
+
+    @property
+    def total(self) -> int:
+        return sum(self.records.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tenant_id": self.tenant_id,
+            "at": self.at.isoformat(),
+            "records": dict(self.records),
+            "erased_users": self.erased_users,
+            "resumed_interrupted_run": self.resumed,
+        }
+
+
+def sweep_plan(record: TenantRecord | None, now: datetime, grace_days: int) -> list[Step]:
+    steps: list[Step] = []
+    for decl in DATA_MAP.values():
+        rule = decl.retention
+        if rule.erase_after:
+            steps.append(Step(decl.collection.value, ERASE, cutoff=now - timedelta(grace_days)))
+            continue
+        if not rule.swept or rule.at_end == "keep":
+            continue
+        days = retention_days(decl, record)
+        cutoff = now - timedelta(days=days) if days is not None and rule.clock else None
+        expiry = now if rule.expires else None
+        steps.append(Step(decl.collection.value, rule.at_end, rule.fields, cutoff, expiry))
+    return steps
+
+
+def _selector(decl: Store, step: Step) -> dict[str, Any]:
+    rule = decl.retention
+    parts: list[dict[str, Any]] = []
+    if step.cutoff is not None and rule.clock:
+        parts.append({rule.clock: {"$lt": step.cutoff}})
+    if step.expiry is not None and rule.expires:
+        parts.append({rule.expires: {"$lt": step.expiry}})
+    if not parts:
+        raise ValueError(f"{decl.collection.value}: a sweep step without a cutoff")
+    return parts[0] if len(parts) == 1 else {"$or": parts}
+
+
+async def sweep_tenant(
+    store: TenantStore,
+    *,
+    pseudonym: Pseudonymizer,
+    now: datetime | None = None,
+    grace_days: int = DEFAULT_GRACE_DAYS,
+    hook: Hook | None = None,
+) -> SweepReport:
+    """Finish any interrupted sweep of this tenant, then sweep it as of `now`."""
+    at = now or datetime.now(UTC)
+    record = await store.own_record.get()
+    report = SweepReport(store.tenant_id, at)
+    existing = await store.destruction_runs.get(SLOT)
+    if existing is not None:
+        report.resumed = True
+        await _sweep_once(store, Run.from_doc(SLOT, existing), record, pseudonym, report, hook)
+    fresh = Run(
+        slot=SLOT,
+        kind="retention",
+        reason="retention",
+        steps=sweep_plan(record, at, grace_days),
+        started_at=at,
+    )
+    run = await open_run(store, fresh, hook)
+    await _sweep_once(store, run, record, pseudonym, report, hook)
+    return report
+
+
+async def _sweep_once(
+    store: TenantStore,
+    run: Run,
+    record: TenantRecord | None,
+    pseudonym: Pseudonymizer,
+    report: SweepReport,
+    hook: Hook | None,
+) -> None:
+    mode = parse_mode(record.removal_mode) if record else DEFAULT_REMOVAL_MODE
+
+    def target_for(step: Step) -> Target:
+        decl = DATA_MAP[Coll(step.store)]
+        return Target(
+            coll=collection_of(store, decl.collection),
+            selector=_selector(decl, step),
+            subject_key=decl.subject_key or "_id",
+            fields=step.fields,
+            pseudonym=pseudonym,
+            flag=decl.anonymized_flag,
+        )
+
+    async def erase_departed(step: Step) -> None:
+        decl = DATA_MAP[Coll(step.store)]
+        since, key = decl.retention.erase_after, decl.subject_key
+        if since is None or key is None or step.cutoff is None:
+            return
+        coll = collection_of(store, decl.collection)
+        for doc in await coll.find({since: {"$lt": step.cutoff}}, projection={key: 1}):
+            outcomes = await erase_user(
+                store,
+                doc[key],
+                mode,
+                reason=f"retention: soft-deleted in the directory before {step.cutoff:%Y-%m-%d}",
+                pseudonym=pseudonym,
+            )
+            report.erased_users += 1
+            _add(report, outcomes)
+
+    outcomes = await execute(store, run, target_for, hook=hook, special={ERASE: erase_departed})
+    _add(report, outcomes)
+
+
+def _add(report: SweepReport, outcomes: list[StoreOutcome]) -> None:
+    for outcome in outcomes:
+        report.records[outcome.store] = report.records.get(outcome.store, 0) + outcome.records
+
+
+async def sweep_tenants(
+    db: AsyncDatabase[dict[str, Any]],
+    *,
+    key: bytes,
+    now: datetime | None = None,
+    grace_days: int = DEFAULT_GRACE_DAYS,
+    tenant_id: str | None = None,
+) -> list[SweepReport]:
+    """Sweep every registered tenant (disabled ones too: the law does not pause), or one."""
+    registry = TenantRegistry(db)
+    if tenant_id is not None:
+        tenants = [(await registry.require(tenant_id)).tenant_id]
+    else:
+        tenants = [r.tenant_id for r in await registry.list_all()]
+    return [
+        await sweep_tenant(
+            TenantStore(db, tid),
+            pseudonym=keyed_hash(key, tid),
+            now=now,
+            grace_days=grace_days,
+        )
+        for tid in tenants
+    ]
