@@ -8,7 +8,9 @@ commands run (help, consents, the documents themselves, and data rights).
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from bot import cards, directory
 from bot.commands import ALWAYS_ALLOWED, Command, Request, parse
+from bot.config import BotConfig
 from bot.i18n import pick_locale, t
 from bot.kpi import KpiRecorder
 from bot.proactive import Notifier
@@ -32,7 +35,9 @@ from privacy.consent import (
     record,
     standing,
 )
-from privacy.dsr import DsrError
+from privacy.dsr import DsrError, request_erasure
+from privacy.export import build_export
+from privacy.links import create_export_link
 from storage.repositories import TenantRecord, TenantRegistry, TenantStore
 
 _TENANT_CACHE_SECONDS = 30.0
@@ -73,15 +78,18 @@ class JunoBot:
         log: Any,
         kpis: KpiRecorder,
         notifier: Notifier | None = None,
+        export: BotConfig | None = None,
     ) -> None:
         self._db = db
         self._kpis = kpis
         self._notifier = notifier
+        self._export = export or BotConfig(app_id=None)
+        self._tasks: set[asyncio.Task[None]] = set()
         self._registry = TenantRegistry(db)
         self._default_locale = default_locale
         self._log = log
         self._tenants: dict[str, tuple[float, TenantRecord | None]] = {}
-        self._references: dict[tuple[str, str], str] = {}
+        self._references: dict[tuple[str, str], tuple[str, str]] = {}
 
     def forget_tenant(self, tenant_id: str) -> None:
         self._tenants.pop(tenant_id, None)
@@ -152,7 +160,7 @@ class JunoBot:
         if conversation is None or conversation.conversation_type not in (None, "personal"):
             return
         cache_key = (turn.store.tenant_id, turn.user_id)
-        if self._references.get(cache_key) == conversation.id:
+        if self._references.get(cache_key) == (conversation.id, turn.locale):
             return
         reference = activity.get_conversation_reference().model_dump(
             mode="json", by_alias=True, exclude_none=True
@@ -166,7 +174,7 @@ class JunoBot:
                 "updated_at": datetime.now(UTC),
             },
         )
-        self._references[cache_key] = conversation.id
+        self._references[cache_key] = (conversation.id, turn.locale)
 
     async def _on_message(self, turn: Turn) -> None:
         activity = turn.context.activity
@@ -267,6 +275,20 @@ class JunoBot:
                             can_correct=True,
                         )
                     )
+            case Command.EXPORT:
+                await turn.say(t(turn.locale, "export_started"))
+                self._background(
+                    self._deliver_export(turn.store.tenant_id, turn.user_id, turn.locale)
+                )
+            case Command.ERASE:
+                request_ = await request_erasure(turn.store, turn.user_id)
+                due = request_.due_at.strftime("%Y-%m-%d")
+                await turn.say(t(turn.locale, "erasure_requested", id=request_.id, due=due))
+                profile = await turn.store.profiles.get(turn.user_id)
+                name = str((profile or {}).get("display_name") or turn.user_id)
+                await self._tell_admins(
+                    turn.store.tenant_id, "admin_erasure", id=request_.id, name=name, due=due
+                )
             case Command.CORRECT:
                 await turn.card(cards.correction_card(turn.locale, rectification.CORRECTABLE))
             case Command.PROPOSE:
@@ -274,6 +296,53 @@ class JunoBot:
             case Command.UNKNOWN:
                 key = "unknown" if request.text else "unknown_empty"
                 await turn.say(t(turn.locale, key, text=_echo(request.text)))
+
+    def _background(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Slow work (exports) runs after the turn is acknowledged; tasks are kept so they are
+        not garbage-collected and can be awaited at shutdown."""
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _deliver_export(self, tenant_id: str, user_id: str, locale: str) -> None:
+        store = TenantStore(self._db, tenant_id)
+        config = self._export
+        try:
+            result = await build_export(store, user_id, locale=locale)
+            path = await create_export_link(
+                store,
+                user_id,
+                result.zip_bytes,
+                key=config.signing_key,
+                filename=result.filename,
+                ttl=timedelta(hours=config.export_link_hours),
+            )
+        except Exception as exc:
+            self._log.error(
+                "export failed", tenant=tenant_id, error=type(exc).__name__, detail=str(exc)[:200]
+            )
+
+            async def failed(context: TurnContext, loc: str) -> None:
+                await context.send_activity(MessageFactory.text(t(loc, "export_failed")))
+
+            if self._notifier:
+                await self._notifier.send(tenant_id, user_id, failed)
+            return
+        url = config.public_base_url.rstrip("/") + path
+        expires = (datetime.now(UTC) + timedelta(hours=config.export_link_hours)).strftime(
+            "%Y-%m-%d %H:%M"
+        )
+
+        async def ready(context: TurnContext, loc: str) -> None:
+            card = cards.export_ready_card(loc, url, expires)
+            await context.send_activity(MessageFactory.attachment(cards.attachment(card)))
+
+        if self._notifier:
+            await self._notifier.send(tenant_id, user_id, ready)
 
     async def _propose(self, turn: Turn, request: Request) -> None:
         field, value = request.data.get("field"), request.data.get("value")

@@ -328,3 +328,16 @@ def correction_card(locale: str, fields: tuple[str, ...]) -> Card:
         ],
         [submit(t(locale, "correct_submit"), "propose")],
     )
+
+
+def export_ready_card(locale: str, url: str, expires: str) -> Card:
+    """The link is a button, not message text, so a link preview cannot use up the one
+    download it allows."""
+    return _card(
+        [
+            {"type": "TextBlock", "text": t(locale, "export_ready_title"), "weight": "Bolder"},
+            {"type": "TextBlock", "text": t(locale, "export_ready_body", expires=expires),
+             "wrap": True},
+        ],
+        [{"type": "Action.OpenUrl", "title": t(locale, "export_download"), "url": url}],
+    )  # fmt: skip

@@ -23,6 +23,8 @@ class Command(StrEnum):
     PERSON = "person"
     MY_PROFILE = "my_profile"
     CORRECT = "correct"
+    EXPORT = "export"
+    ERASE = "erase"
     PROPOSE = "propose"
     UNKNOWN = "unknown"
 
@@ -38,6 +40,8 @@ ALWAYS_ALLOWED = frozenset(
         Command.ACCEPT_EULA,
         Command.DECLINE_EULA,
         Command.WITHDRAW_EULA,
+        Command.EXPORT,
+        Command.ERASE,
     }
 )
 # A message that is no command and at most this many words is taken as a name to look up.
@@ -67,6 +71,14 @@ _PHRASES: dict[str, Command] = {
     "profile": Command.MY_PROFILE,
     "profilim": Command.MY_PROFILE,
     "me": Command.MY_PROFILE,
+    "export my data": Command.EXPORT,
+    "export": Command.EXPORT,
+    "my data": Command.EXPORT,
+    "verilerimi indir": Command.EXPORT,
+    "verilerim": Command.EXPORT,
+    "delete my data": Command.ERASE,
+    "erase my data": Command.ERASE,
+    "verilerimi sil": Command.ERASE,
     "ben": Command.MY_PROFILE,
 }
 

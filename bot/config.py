@@ -21,6 +21,9 @@ class BotConfig:
     dev_mode: bool = False
     validate_service_url: bool = True
     default_locale: str = "tr"
+    public_base_url: str = "http://127.0.0.1:3978"
+    signing_key: bytes = b""
+    export_link_hours: int = 24
 
     @property
     def anonymous(self) -> bool:

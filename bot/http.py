@@ -54,13 +54,21 @@ def build_bot_app(
     )
     kpis = KpiRecorder(db, log)
     notifier = Notifier(adapter, config.app_id, db, log)
-    agent = JunoBot(db, default_locale=config.default_locale, log=log, kpis=kpis, notifier=notifier)
+    agent = JunoBot(
+        db,
+        default_locale=config.default_locale,
+        log=log,
+        kpis=kpis,
+        notifier=notifier,
+        export=config,
+    )
     app[BOT] = agent
 
     async def start_kpis(_: web.Application) -> None:
         kpis.start()
 
     async def stop_kpis(_: web.Application) -> None:
+        await agent.drain()
         await kpis.stop()
 
     app.on_startup.append(start_kpis)

@@ -12,6 +12,7 @@ from aiohttp import web
 from bot.config import BotConfig
 from bot.http import build_bot_app
 from juno.errors import OperationError, UserError
+from juno.keys import signing_key
 from juno.logs import get_logger
 from juno.metrics import Metrics
 from juno.rights import attach_rights
@@ -48,6 +49,9 @@ def bot_config(settings: Settings) -> BotConfig | None:
         # Dev mode serves only loopback clients such as `juno chat`, whose serviceUrl is local.
         validate_service_url=settings.bot_validate_service_url and not settings.bot_dev_mode,
         default_locale=settings.default_locale,
+        public_base_url=settings.public_base_url or f"http://{settings.host}:{settings.port}",
+        signing_key=signing_key(settings, get_logger("juno.keys")),
+        export_link_hours=settings.export_link_ttl_hours,
     )
 
 

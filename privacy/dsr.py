@@ -244,6 +244,16 @@ async def _audit(store: TenantStore, actor: str, request: DsrRequest, outcome: s
 Notify = Callable[[DsrRequest], Awaitable[None]]
 
 
+def is_structured_proposal(request: DsrRequest) -> bool:
+    from privacy.rectification import Proposal
+
+    try:
+        Proposal.from_request(request)
+    except DsrError:
+        return False
+    return True
+
+
 async def approve(
     store: TenantStore,
     request_id: str,
@@ -273,6 +283,19 @@ async def approve(
             {"status": DsrStatus.APPROVED.value, "decided_at": at, "decided_by": decided_by},
         )
         await _audit(store, decided_by, request, "approved")
+    if request.type is DsrType.RECTIFICATION and is_structured_proposal(request):
+        # A field + value proposed in the bot becomes an override on the profile
+        # (privacy/rectification.py); a free-text request is completed by hand.
+        from privacy.rectification import apply_override
+
+        await apply_override(store, request.id, now=at)
+        request = await _set(
+            store,
+            request,
+            {"status": DsrStatus.COMPLETED.value, "closed_at": at, "note": "correction applied"},
+        )
+        await _audit(store, decided_by, request, "completed")
+        return request
     if request.type is not DsrType.ERASURE:
         return request
     if before_erasure is not None:

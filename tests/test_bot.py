@@ -33,6 +33,8 @@ class BotServer:
     peers: Peers
     db_name: str
     proc: subprocess.Popen[str]
+    env: dict[str, str]
+    cwd: Path
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +68,7 @@ def bot_server(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     wait_ready(url, proc)
-    yield BotServer(url, peers, db_name, proc)
+    yield BotServer(url, peers, db_name, proc, env, tmp)
     proc.terminate()
     _, err = proc.communicate(timeout=30)
     peers.stop()
@@ -404,3 +406,45 @@ def test_dev_mode_refuses_a_non_loopback_bind(tmp_path: Path, mongo_uri: str) ->
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("error: JUNO_BOT_DEV_MODE=1 accepts unauthenticated activities")
     assert "Traceback" not in proc.stderr
+
+
+async def test_export_my_data_arrives_as_a_single_use_link(bot_server: BotServer) -> None:
+    import io
+    import json
+    import zipfile
+
+    chat = Chat(bot_server, locale="tr-TR")
+    await consent_fully(chat)
+    [ack] = await chat.send(1, text="Verilerimi indir")
+    assert ack["text"].startswith("Tüm verilerinizin bir kopyasını hazırlıyorum")
+    ready = (await bot_server.peers.wait_replies(chat.conversation, chat.seen + 1))[-1]
+    chat.seen += 1
+    assert "attachments" in ready, ready.get("text")
+    content = card(ready)
+    assert content["body"][0]["text"] == "Veri dışa aktarımınız hazır"
+    [button] = content["actions"]
+    assert button["type"] == "Action.OpenUrl" and button["title"] == "Verilerimi indir"
+    url = button["url"]
+    assert url.startswith(bot_server.url + "/api/v1/exports/")
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url) as resp:
+            assert resp.status == 200
+            blob = await resp.read()
+        async with session.get(url) as again:
+            assert again.status in (404, 410)
+            assert "error" in await again.json()
+    with zipfile.ZipFile(io.BytesIO(blob)) as archive:
+        data = json.loads(archive.read("data.json"))
+    text = json.dumps(data, ensure_ascii=False)
+    assert "accepted" in text and "acknowledged" in text
+    assert chat.user in text
+
+
+async def test_delete_my_data_opens_an_erasure_request(
+    bot_server: BotServer, bot_db: AsyncDatabase[dict[str, Any]]
+) -> None:
+    chat = Chat(bot_server)
+    [reply] = await chat.send(1, text="delete my data")  # allowed before any consent
+    assert reply["text"].startswith("Your erasure request r")
+    requests = await TenantStore(bot_db, TENANT).dsr_requests.find({"user_id": chat.user})
+    assert [(r["type"], r["status"]) for r in requests] == [("erasure", "open")]

@@ -219,3 +219,38 @@ async def test_rectification_request_from_my_profile_reaches_the_admins(
     assert doc is not None and doc["type"] == "rectification" and doc["user_id"] == ids["ayse"]
     [bad] = await chat.send(1, value={**propose, "field": "mail"})
     assert bad["text"].startswith("I could not record that: 'mail' cannot be corrected")
+
+
+async def test_operator_decisions_reach_the_requester_in_their_language(
+    bot_server: BotServer, bot_db: Db, org: tuple[str, dict[str, str]]
+) -> None:
+    import asyncio
+
+    from tests.conftest import JUNO
+
+    tenant, ids = org
+    chat = await ready_chat(bot_server, tenant, user=ids["isik"])
+    chat.locale = "tr-TR"
+    mine = card((await chat.send(1, text="profilim"))[0])
+    form = card((await chat.send(1, value=action(mine, "correct")))[0])
+    propose = {**action(form, "propose"), "field": "office_location", "value": "Ankara"}
+    [recorded] = await chat.send(1, value=propose)
+    request_id = recorded["text"].split()[0]
+    assert request_id.startswith("r")
+
+    proc = await asyncio.create_subprocess_exec(
+        JUNO, "dsr", "approve", "--tenant", tenant, "--id", request_id, "--by", "ops",
+        env=bot_server.env, cwd=bot_server.cwd,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert "the requester was told in Teams" in err.decode()
+    told = await bot_server.peers.wait_replies(chat.conversation, chat.seen + 1)
+    assert told[-1]["text"] == (
+        f"{request_id} numaralı düzeltme talebiniz onaylandı: "
+        "rehber profiliniz artık düzeltilmiş değeri gösteriyor."
+    )
+    profile = await TenantStore(bot_db, tenant).profiles.get(ids["isik"])
+    assert profile is not None and profile["overrides"]["office_location"]["value"] == "Ankara"
+    assert f"request {request_id}: rectification, completed" in out.decode()

@@ -42,8 +42,8 @@ async def test_approved_correction_survives_a_resync(store: TenantStore, db: Db)
     assert request.type is DsrType.RECTIFICATION and request.status is DsrStatus.OPEN
     assert (request.due_at - request.created_at).days in (28, 29, 30)
     approved = await approve(store, request.id, decided_by=ADMIN, pseudonym=None)
-    assert approved.status is DsrStatus.APPROVED
-    proposal = await apply_override(store, request.id)
+    assert approved.status is DsrStatus.COMPLETED and approved.note == "correction applied"
+    proposal = await apply_override(store, request.id)  # idempotent
     assert (proposal.field, proposal.value) == ("office_location", "İstanbul HQ")
     found = await store.profiles.search("istanbul")
     assert [p["user_id"] for p in found.items] == [USER]

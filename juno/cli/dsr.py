@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bot.outcomes import tell_requester
 from juno.cli.tenant import TenantIdOpt, parse_guid
 from juno.errors import UserError
 from privacy.dsr import (
@@ -74,6 +75,35 @@ def _print_request(request: DsrRequest, as_json: bool) -> None:
         value = getattr(request, name)
         if value:
             typer.echo(f"  {name}: {_when(value)}")
+
+
+def _notifier(settings: Any, store: TenantStore) -> Any:
+    """A way to message requesters in Teams, when this operator has the bot's identity."""
+    from bot.outcomes import notifier_for
+    from juno.logs import get_logger
+    from juno.serve import bot_config
+
+    config = bot_config(settings)
+    if config is None:
+        return None
+    return notifier_for(config, store.db, get_logger("juno.dsr"))
+
+
+async def _tell(notifier: Any, store: TenantStore, request: DsrRequest) -> None:
+    from bot.outcomes import outcome_message, tell_requester
+
+    message = outcome_message(request)
+    if message is None:
+        return
+    told = notifier is not None and await tell_requester(
+        notifier, store.tenant_id, request, *message
+    )
+    typer.echo(
+        "the requester was told in Teams"
+        if told
+        else "the requester could not be told in Teams (no bot identity or conversation)",
+        err=True,
+    )
 
 
 def _in_tenant(tenant_id: str, work: Any) -> Any:
@@ -191,9 +221,25 @@ def approve_(
             if request.type is DsrType.ERASURE
             else None
         )
-        return await approve(
-            store, request_id, decided_by=_actor(by), pseudonym=pseudonym, mode=mode
+        notifier = _notifier(settings, store)
+
+        async def before_erasure(req: DsrRequest) -> None:
+            if notifier is not None:
+                await tell_requester(
+                    notifier, store.tenant_id, req, "dsr_erasure_starting", {"id": req.id}
+                )
+
+        decided = await approve(
+            store,
+            request_id,
+            decided_by=_actor(by),
+            pseudonym=pseudonym,
+            mode=mode,
+            before_erasure=before_erasure,
         )
+        if decided.type is not DsrType.ERASURE:
+            await _tell(notifier, store, decided)
+        return decided
 
     _print_request(_in_tenant(tid, work), as_json)
 
@@ -209,8 +255,10 @@ def reject_(
     """Reject an open request, with a reason."""
     tid = parse_guid(tenant_id, "--tenant-id")
 
-    async def work(_: Any, store: TenantStore) -> DsrRequest:
-        return await reject(store, request_id, decided_by=_actor(by), reason=reason)
+    async def work(settings: Any, store: TenantStore) -> DsrRequest:
+        decided = await reject(store, request_id, decided_by=_actor(by), reason=reason)
+        await _tell(_notifier(settings, store), store, decided)
+        return decided
 
     _print_request(_in_tenant(tid, work), as_json)
 

@@ -27,6 +27,7 @@ class TenantStore:
 
     def __init__(self, db: AsyncDatabase[dict[str, Any]], tenant_id: str) -> None:
         self.tenant_id = tenant_id
+        self.db = db
 
         def scoped(coll: Coll) -> TenantCollection:
             return TenantCollection(db[coll], tenant_id)
