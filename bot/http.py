@@ -5,6 +5,7 @@ failure inside a turn never shows the user anything but a polite, localized mess
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -52,6 +53,12 @@ def build_bot_app(
         connection_manager=BotConnections(config),
         host_validator=OutboundHostValidator(enabled=config.validate_service_url),
     )
+    if config.anonymous:
+        # Without an app id the SDK warns on every turn that its user-token client has none;
+        # in dev mode that is expected, not news.
+        logging.getLogger(
+            "microsoft_agents.hosting.core.connector.client.user_token_client"
+        ).setLevel(logging.ERROR)
     kpis = KpiRecorder(db, log)
     notifier = Notifier(adapter, config.app_id, db, log)
     agent = JunoBot(

@@ -18,6 +18,7 @@ from juno.metrics import Metrics
 from juno.rights import attach_rights
 from juno.runtime import open_db
 from juno.settings import Settings
+from juno.sync_wiring import attach_sync
 from juno.web import ServiceState, build_app
 from privacy.datamap import validate
 
@@ -91,6 +92,8 @@ async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> 
     except (UserError, OperationError):
         await db.close()
         raise
+    # Graph sync: the per-tenant schedule, and the demo tenant while none has credentials.
+    attach_sync(app, db, settings, get_logger("juno.sync"))
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     stop = asyncio.Event()

@@ -43,10 +43,11 @@ def run(coro: Coroutine[Any, Any, Any]) -> Any:
 
 
 def _register() -> None:
-    from juno.cli import chat, db, ropa, serve, tenant
+    from juno.cli import chat, db, ropa, serve, sync, tenant
 
     app.command("serve")(serve.serve_command)
     app.command("chat")(chat.chat_command)
+    app.command("sync")(sync.sync_command)
     app.command("ropa")(ropa.ropa_command)
     app.add_typer(db.app, name="db")
     app.add_typer(tenant.app, name="tenant")

@@ -1,0 +1,107 @@
+"""The demo tenant: a fictional directory served as Graph delta pages from a bundled file.
+
+`DemoSource` behaves like `/users/delta` for the sample in `demo_users.json`: pages with
+`@odata.nextLink`, a final `@odata.deltaLink` whose token is the sample's digest, an empty
+incremental page while the sample is unchanged, and a resync (with its sweep of people no longer
+in it) when the sample changed. The engine reads those bytes exactly as it reads Graph's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import msgspec
+from pymongo.asynchronous.database import AsyncDatabase
+
+from graph_sync.engine import OnDeleted
+from graph_sync.erasure import make_erasure
+from graph_sync.errors import LeaseHeld, ResyncRequired
+from graph_sync.lease import Holder
+from graph_sync.runner import sync_tenant
+from storage.repositories import TenantExists, TenantRecord, TenantRegistry
+
+DEMO_TENANT_ID = "0000de00-0000-4000-8000-00000000de00"
+DEMO_TENANT_NAME = "Demo (JUNO)"
+DEMO_BASE = "demo://graph.invalid/v1.0"
+DEMO_PAGE_SIZE = 100
+
+
+@cache
+def _sample() -> tuple[bytes, str]:
+    raw = resources.files("graph_sync").joinpath("demo_users.json").read_bytes()
+    return raw, hashlib.sha256(raw).hexdigest()[:32]
+
+
+class DemoSource:
+    def __init__(self, raw: bytes | None = None, *, page_size: int = DEMO_PAGE_SIZE) -> None:
+        if raw is None:
+            raw, version = _sample()
+        else:
+            version = hashlib.sha256(raw).hexdigest()[:32]
+        self.users: list[dict[str, Any]] = json.loads(raw)
+        self.version = version
+        self.page_size = page_size
+
+    def initial_url(self) -> str:
+        return f"{DEMO_BASE}/users/delta"
+
+    def accepts(self, url: str) -> bool:
+        return url.startswith(f"{DEMO_BASE}/")
+
+    def restart_url(self, location: str | None) -> str:
+        return self.initial_url()
+
+    def _page(self, value: list[dict[str, Any]], **links: str) -> bytes:
+        body: dict[str, Any] = {"@odata.context": f"{DEMO_BASE}/$metadata#users", **links}
+        body["value"] = value
+        return msgspec.json.encode(body)
+
+    async def fetch(self, url: str) -> bytes:
+        query = parse_qs(urlsplit(url).query)
+        delta_link = f"{DEMO_BASE}/users/delta?$deltatoken={self.version}"
+        if "$deltatoken" in query:
+            if query["$deltatoken"][0] != self.version:
+                raise ResyncRequired("the demo sample changed", location=self.initial_url())
+            return self._page([], **{"@odata.deltaLink": delta_link})
+        start = int(query.get("$skiptoken", ["0"])[0])
+        end = start + self.page_size
+        value = self.users[start:end]
+        if end < len(self.users):
+            return self._page(
+                value, **{"@odata.nextLink": f"{DEMO_BASE}/users/delta?$skiptoken={end}"}
+            )
+        return self._page(value, **{"@odata.deltaLink": delta_link})
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def seed_demo_tenant(
+    db: AsyncDatabase[dict[str, Any]], *, on_deleted: OnDeleted | None = None
+) -> str:
+    """Register the demo tenant if needed and sync it from the sample; returns its id.
+
+    Idempotent: a second call finds the sample unchanged and writes nothing. If another worker
+    holds the demo tenant's lease it is seeding it already, and this returns at once.
+    """
+    registry = TenantRegistry(db)
+    if await registry.get(DEMO_TENANT_ID) is None:
+        with contextlib.suppress(TenantExists):  # another process registered it first
+            await registry.add(
+                TenantRecord(tenant_id=DEMO_TENANT_ID, name=DEMO_TENANT_NAME, demo=True)
+            )
+    with contextlib.suppress(LeaseHeld):  # another worker is seeding it right now
+        await sync_tenant(
+            db,
+            DEMO_TENANT_ID,
+            DemoSource(),
+            on_deleted or make_erasure(db, None),  # fictional people: no key needed
+            holder=Holder.here("juno-demo-seed"),
+        )
+    return DEMO_TENANT_ID
