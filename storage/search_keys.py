@@ -54,7 +54,7 @@ def search_keys(values: Iterable[str | None]) -> list[str]:
     return sorted(keys)
 
 
-MIN_PREFIX = 2
+MIN_PREFIX = 3
 MAX_PREFIX = 12
 
 
@@ -63,12 +63,18 @@ def prefix_keys(tenant_id: str, keys: Iterable[str]) -> list[str]:
 
     Why not a regex on `search_keys`: the embedded server can only use single-field equality
     indexes, so a prefix regex scans the tenant; storing `<tenant>:<prefix>` for prefixes of
-    2..12 characters turns "ays" into one indexed equality match on any MongoDB, and the
-    tenant id inside the value keeps the index tenant-scoped.
+    3..12 characters turns "ays" into one indexed equality match on any MongoDB, and the
+    tenant id inside the value keeps the index tenant-scoped. Words with digits (employee ids)
+    get only their whole value: their prefixes ("e1", "e10", ...) are shared by nearly every
+    profile, and on the embedded engine each write costs more the more profiles share a key
+    (measured: 14.6 ms against 1.8 ms per update at 100,000 profiles, docs/graph-sync.md).
     """
     out: set[str] = set()
     for key in keys:
         for word in key.split(" "):
+            if any(ch.isdigit() for ch in word):
+                out.add(f"{tenant_id}:{word}")
+                continue
             for end in range(MIN_PREFIX, min(len(word), MAX_PREFIX) + 1):
                 out.add(f"{tenant_id}:{word[:end]}")
     return sorted(out)

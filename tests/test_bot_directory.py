@@ -129,7 +129,7 @@ async def test_hostile_search_text_is_answered_safely(
     tenant, _ = org
     chat = await ready_chat(bot_server, tenant)
     [reply] = await chat.send(1, text=text)
-    assert reply.get("text", "").startswith(("I found no one", "Please type at least two"))
+    assert reply.get("text", "").startswith(("I found no one", "Please type at least three"))
 
 
 async def test_hidden_people_are_never_shown(

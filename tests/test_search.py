@@ -86,7 +86,7 @@ async def names(store: TenantStore, term: str, **kw: Any) -> list[str]:
     return [p["display_name"] for p in page.items]
 
 
-@pytest.mark.parametrize("term", ["IŞIK", "ışık", "isik", "Isik", "IŞ"])
+@pytest.mark.parametrize("term", ["IŞIK", "ışık", "isik", "Isik", "IŞI"])
 async def test_every_spelling_finds_the_same_person(people: TenantStore, term: str) -> None:
     found = await names(people, term)
     assert "Işık Kaya" in found
@@ -147,3 +147,15 @@ async def test_hostile_input_is_answered_safely(people: TenantStore, term: str) 
 async def test_a_regex_looking_term_matches_literally(people: TenantStore) -> None:
     assert await names(people, ".*") == []
     assert (await people.profiles.search("a")).too_short
+    assert (await people.profiles.search("ay")).too_short
+
+
+async def test_employee_ids_match_whole(people: TenantStore, db: Db) -> None:
+    store = TenantStore(db, A)
+    emre = person("e1", "Emre", "Sicil", employee_id="E123456")
+    emre["search_keys"] = search_keys(["Emre", "Sicil", "E123456"])
+    await store.profiles.upsert_many([emre])
+    doc = await store.profiles.get("e1")
+    assert doc is not None and f"{A}:e12" not in doc["search_prefixes"]
+    assert await names(store, "E123456") == ["Emre Sicil"]
+    assert await names(store, "e1234") == []

@@ -78,7 +78,7 @@ class ProfilesRepo:
 
     def upsert_op(self, user_id: str, fields: Mapping[str, Any]) -> KeyedUpsert:
         values = {**fields, "user_id": user_id}
-        if "search_keys" in values:
+        if "search_keys" in values and "search_prefixes" not in values:
             values["search_prefixes"] = prefix_keys(self._c.tenant_id, values["search_keys"])
         return self._c.upsert_op([user_id], values)
 
@@ -107,10 +107,12 @@ class ProfilesRepo:
 
     async def search(self, term: str, *, offset: int = 0, limit: int = 8) -> SearchPage:
         tokens = query_tokens(term)
-        usable = [t for t in tokens if len(t) >= MIN_PREFIX]
+        usable = [t for t in tokens if len(t) >= MIN_PREFIX or any(c.isdigit() for c in t)]
         if not usable:
             return SearchPage([], 0, 0, too_short=True)
-        anchor = max(usable, key=len)[:MAX_PREFIX]
+        anchor = max(usable, key=len)
+        if not any(c.isdigit() for c in anchor):
+            anchor = anchor[:MAX_PREFIX]
         candidates = await self._c.find(
             {"search_prefixes": f"{self._c.tenant_id}:{anchor}", **VISIBLE},
             projection=CARD_FIELDS,
