@@ -68,6 +68,8 @@ def configure_logging(*, fmt: str = "json", level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # httpx logs every request URL at INFO, and Graph delta URLs carry delta/skip tokens.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
     # The Agents SDK narrates every reply at INFO; keep its warnings and errors only.
     logging.getLogger("microsoft_agents").setLevel(max(logging.WARNING, root.level))
     # It also logs a traceback for each malformed activity it parses; bot.http answers those

@@ -132,6 +132,16 @@ async def test_sync_prints_json_summary_then_syncs_incrementally(
     assert [e["store"] for e in log] == ["profiles"] and ids[3] not in str(log)
     assert await undeclared(db) == []
 
+    shown = await asyncio.create_subprocess_exec(
+        JUNO, "tenant", "show", "--tenant", TENANT, "--json", env=env.vars, cwd=env.cwd,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await shown.communicate()
+    assert shown.returncode == 0, err.decode()
+    sync = json.loads(out)["sync"]
+    assert sync["last_run"]["status"] == "ok" and sync["runs_recorded"] == 2
+    assert sync["delta_link_saved"] is True and sync["lease_holder"] is None
+
 
 async def test_token_error_is_one_line_without_the_secret(db: Db, env: Env) -> None:
     await add_tenant(db)

@@ -163,19 +163,30 @@ def show(tenant_id: TenantIdOpt, as_json: Annotated[bool, typer.Option("--json")
     tid = parse_guid(tenant_id, "--tenant-id")
     settings = load_settings()
 
-    async def go() -> tuple[TenantRecord | None, dict[str, int]]:
+    async def go() -> tuple[TenantRecord | None, dict[str, int], dict[str, Any]]:
+        from graph_sync import StateStore
+
         async with database(settings) as db:
             record = await TenantRegistry(db.db).get(tid)
             store = TenantStore(db.db, tid)
             counts = {c.value: await tc.count() for c, tc in store.collections.items()}
-            return record, counts
+            state = await StateStore(db.db, tid).load()
+            sync = {
+                "last_run": state.last_run,
+                "runs_recorded": len(state.runs),
+                "lease_holder": state.lease_holder,
+                "lease_until": state.lease_until,
+                "delta_link_saved": state.delta_link is not None,
+            }
+            return record, counts, sync
 
-    record, counts = run(go())
+    record, counts, sync = run(go())
     if record is None:
         leftover = sum(counts.values())
         raise UserError(f"tenant {tid} is not registered ({leftover} records held for it)")
     if as_json:
-        typer.echo(json.dumps({"tenant": _public(record), "records": counts}, indent=2))
+        body = {"tenant": _public(record), "records": counts, "sync": sync}
+        typer.echo(json.dumps(body, indent=2, default=str))
         return
     console = Console()
     table = Table("setting", "value", title=f"{record.name} ({record.tenant_id})")
@@ -187,6 +198,17 @@ def show(tenant_id: TenantIdOpt, as_json: Annotated[bool, typer.Option("--json")
         if coll.value in counts:
             counts_table.add_row(coll.value, str(counts[coll.value]))
     console.print(counts_table)
+    sync_table = Table("sync", "value", title="directory sync")
+    last = sync["last_run"] or {}
+    for key in ("status", "started_at", "finished_at", "created", "updated", "hidden", "removed",
+                "pages", "seconds", "error"):  # fmt: skip
+        if last.get(key) is not None:
+            sync_table.add_row(key, str(last[key]))
+    if not last:
+        sync_table.add_row("last run", "never")
+    if sync["lease_holder"]:
+        sync_table.add_row("lease", f"{sync['lease_holder']} until {sync['lease_until']}")
+    console.print(sync_table)
 
 
 @app.command("set")
