@@ -14,11 +14,12 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 from microsoft_agents.activity import Activity, Attachment, InvokeResponse
-from microsoft_agents.hosting.core import MessageFactory, TurnContext
+from microsoft_agents.hosting.core import MessageFactory, OutboundHostValidator, TurnContext
 from pymongo.asynchronous.database import AsyncDatabase
 
-from bot import cards, directory
+from bot import cards, directory, files
 from bot.commands import ALWAYS_ALLOWED, Command, Request, parse
 from bot.config import BotConfig
 from bot.i18n import pick_locale, t
@@ -37,7 +38,7 @@ from privacy.consent import (
 )
 from privacy.dsr import DsrError, request_erasure
 from privacy.export import build_export
-from privacy.links import create_export_link
+from privacy.links import LINK_PREFIX, LinkRefused, create_export_link, redeem_export_link
 from storage.repositories import TenantRecord, TenantRegistry, TenantStore
 
 _TENANT_CACHE_SECONDS = 30.0
@@ -64,6 +65,20 @@ def user_of(activity: Activity) -> str | None:
     return str(found) if found else None
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _att(card: dict[str, Any]) -> dict[str, Any]:
+    """A Teams card dict (contentType, content, name, contentUrl) as Attachment fields."""
+    return {
+        "content_type": card["contentType"],
+        "content": card.get("content"),
+        "name": card.get("name"),
+        "content_url": card.get("contentUrl"),
+    }
+
+
 def _echo(text: str) -> str:
     printable = "".join(ch for ch in text if ch.isprintable())
     return printable[:_MAX_ECHO] + ("…" if len(printable) > _MAX_ECHO else "")
@@ -84,6 +99,7 @@ class JunoBot:
         self._kpis = kpis
         self._notifier = notifier
         self._export = export or BotConfig(app_id=None)
+        self._validator = OutboundHostValidator(enabled=self._export.validate_service_url)
         self._tasks: set[asyncio.Task[None]] = set()
         self._registry = TenantRegistry(db)
         self._default_locale = default_locale
@@ -194,6 +210,9 @@ class JunoBot:
     async def _on_invoke(self, turn: Turn) -> dict[str, Any]:
         """Compose-box people search. Teams waits at most 5 s: one indexed query, no chain."""
         activity = turn.context.activity
+        if activity.name == "fileConsent/invoke":
+            await self._file_consent(turn)
+            return {}
         if activity.name != "composeExtension/query":
             return {}
         current = await standing(turn.store, turn.user_id)
@@ -277,8 +296,15 @@ class JunoBot:
                     )
             case Command.EXPORT:
                 await turn.say(t(turn.locale, "export_started"))
+                conversation = turn.context.activity.conversation
+                personal = conversation is not None and conversation.conversation_type in (
+                    None,
+                    "personal",
+                )
                 self._background(
-                    self._deliver_export(turn.store.tenant_id, turn.user_id, turn.locale)
+                    self._deliver_export(
+                        turn.store.tenant_id, turn.user_id, turn.locale, as_file=personal
+                    )
                 )
             case Command.ERASE:
                 request_ = await request_erasure(turn.store, turn.user_id)
@@ -308,7 +334,9 @@ class JunoBot:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _deliver_export(self, tenant_id: str, user_id: str, locale: str) -> None:
+    async def _deliver_export(
+        self, tenant_id: str, user_id: str, locale: str, *, as_file: bool = False
+    ) -> None:
         store = TenantStore(self._db, tenant_id)
         config = self._export
         try:
@@ -332,17 +360,75 @@ class JunoBot:
             if self._notifier:
                 await self._notifier.send(tenant_id, user_id, failed)
             return
-        url = config.public_base_url.rstrip("/") + path
-        expires = (datetime.now(UTC) + timedelta(hours=config.export_link_hours)).strftime(
+        if as_file:
+
+            async def offer(context: TurnContext, loc: str) -> None:
+                card = files.consent_card(
+                    result.filename,
+                    len(result.zip_bytes),
+                    t(loc, "export_consent_description"),
+                    path.removeprefix(LINK_PREFIX),
+                )
+                await context.send_activity(MessageFactory.attachment(Attachment(**_att(card))))
+
+            if self._notifier:
+                await self._notifier.send(tenant_id, user_id, offer)
+            return
+        await self._send_link(tenant_id, user_id, path)
+
+    async def _send_link(self, tenant_id: str, user_id: str, path: str, key: str = "") -> None:
+        url = self._export.public_base_url.rstrip("/") + path
+        expires = (datetime.now(UTC) + timedelta(hours=self._export.export_link_hours)).strftime(
             "%Y-%m-%d %H:%M"
         )
 
         async def ready(context: TurnContext, loc: str) -> None:
+            if key:
+                await context.send_activity(MessageFactory.text(t(loc, key)))
             card = cards.export_ready_card(loc, url, expires)
             await context.send_activity(MessageFactory.attachment(cards.attachment(card)))
 
         if self._notifier:
             await self._notifier.send(tenant_id, user_id, ready)
+
+    async def _file_consent(self, turn: Turn) -> None:
+        """The user's answer to a FileConsentCard: upload on accept, nothing on decline. The
+        prepared export is consumed either way, so it never lingers."""
+        raw = turn.context.activity.value
+        value: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        context = _dict(value.get("context"))
+        token = str(context.get("export", ""))
+        try:
+            download = await redeem_export_link(self._db, token, key=self._export.signing_key)
+        except LinkRefused as exc:
+            await turn.say(exc.reason)
+            return
+        if download.tenant_id != turn.store.tenant_id or download.user_id != turn.user_id:
+            await turn.say(t(turn.locale, "export_failed"))
+            return
+        if value.get("action") != "accept":
+            await turn.say(t(turn.locale, "export_declined"))
+            return
+        info = _dict(value.get("uploadInfo"))
+        try:
+            await files.upload(
+                str(info.get("uploadUrl", "")), download.zip_bytes, validator=self._validator
+            )
+        except (files.UploadFailed, aiohttp.ClientError, TimeoutError) as exc:
+            self._log.warning("file upload failed", error=type(exc).__name__)
+            path = await create_export_link(
+                turn.store,
+                turn.user_id,
+                download.zip_bytes,
+                key=self._export.signing_key,
+                filename=download.filename,
+                ttl=timedelta(hours=self._export.export_link_hours),
+            )
+            await self._send_link(turn.store.tenant_id, turn.user_id, path, "export_upload_failed")
+            return
+        await turn.context.send_activity(
+            MessageFactory.attachment(Attachment(**_att(files.info_card(info))))
+        )
 
     async def _propose(self, turn: Turn, request: Request) -> None:
         field, value = request.data.get("field"), request.data.get("value")

@@ -46,6 +46,7 @@ class Peers:
     ca: trustme.CA = field(default_factory=trustme.CA)
     replies: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     reply_auth: list[str] = field(default_factory=list)
+    uploads: dict[str, bytes] = field(default_factory=dict)
     tokens_issued: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _loop: asyncio.AbstractEventLoop | None = None
@@ -55,6 +56,9 @@ class Peers:
     @property
     def service_url(self) -> str:
         return f"http://{self.host}:{self.port}/connector/"
+
+    def upload_url(self, name: str) -> str:
+        return f"http://{self.host}:{self.port}/upload/{name}"
 
     @property
     def metadata_url(self) -> str:
@@ -127,6 +131,16 @@ class Peers:
                 self.reply_auth.append(request.headers.get("Authorization", ""))
             return web.json_response({"id": uuid.uuid4().hex})
 
+        async def upload(request: web.Request) -> web.Response:
+            body = await request.read()
+            expected = f"bytes 0-{len(body) - 1}/{len(body)}"
+            if request.headers.get("Content-Range") != expected:
+                return web.json_response({"error": "bad Content-Range"}, status=400)
+            with self._lock:
+                self.uploads[request.match_info["name"]] = body
+            return web.json_response({"id": "file-1"}, status=201)
+
+        app.router.add_put("/upload/{name}", upload)
         app.router.add_get("/bf/openid", openid)
         app.router.add_get("/bf/keys", keys)
         app.router.add_route("*", "/connector/v3/conversations/{tail:.*}", connector)

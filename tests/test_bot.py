@@ -408,17 +408,21 @@ def test_dev_mode_refuses_a_non_loopback_bind(tmp_path: Path, mongo_uri: str) ->
     assert "Traceback" not in proc.stderr
 
 
-async def test_export_my_data_arrives_as_a_single_use_link(bot_server: BotServer) -> None:
+async def test_export_in_a_group_chat_arrives_as_a_single_use_link(bot_server: BotServer) -> None:
     import io
     import json
     import zipfile
 
     chat = Chat(bot_server, locale="tr-TR")
     await consent_fully(chat)
-    [ack] = await chat.send(1, text="Verilerimi indir")
+    group = chat.activity(text="Verilerimi indir")
+    group["conversation"]["conversationType"] = "groupChat"
+    status, _ = await chat.post(group)
+    assert status in (200, 202)
+    replies = await bot_server.peers.wait_replies(chat.conversation, chat.seen + 2)
+    ack, ready = replies[-2], replies[-1]
+    chat.seen = len(replies)
     assert ack["text"].startswith("Tüm verilerinizin bir kopyasını hazırlıyorum")
-    ready = (await bot_server.peers.wait_replies(chat.conversation, chat.seen + 1))[-1]
-    chat.seen += 1
     assert "attachments" in ready, ready.get("text")
     content = card(ready)
     assert content["body"][0]["text"] == "Veri dışa aktarımınız hazır"
@@ -438,6 +442,77 @@ async def test_export_my_data_arrives_as_a_single_use_link(bot_server: BotServer
     text = json.dumps(data, ensure_ascii=False)
     assert "accepted" in text and "acknowledged" in text
     assert chat.user in text
+
+
+async def offered_file(chat: Chat) -> dict[str, Any]:
+    await consent_fully(chat)
+    await chat.send(1, text="export my data")
+    replies = await chat.server.peers.wait_replies(chat.conversation, chat.seen + 1)
+    chat.seen = len(replies)
+    [attachment] = replies[-1]["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.teams.card.file.consent"
+    assert isinstance(attachment, dict)
+    assert attachment["content"]["sizeInBytes"] > 0
+    assert attachment["name"].endswith(".zip")
+    offer: dict[str, Any] = attachment
+    return offer
+
+
+async def test_export_in_personal_chat_is_a_file_the_user_accepts(bot_server: BotServer) -> None:
+    import io
+    import zipfile
+
+    chat = Chat(bot_server)
+    offer = await offered_file(chat)
+    name = f"{uuid.uuid4().hex}.zip"
+    answer = chat.activity(
+        type_="invoke",
+        name="fileConsent/invoke",
+        value={
+            "type": "fileUpload",
+            "action": "accept",
+            "context": offer["content"]["acceptContext"],
+            "uploadInfo": {
+                "contentUrl": f"https://contoso-my.sharepoint.com/personal/{name}",
+                "name": name,
+                "uploadUrl": bot_server.peers.upload_url(name),
+                "uniqueId": "1234",
+                "fileType": "zip",
+            },
+        },
+    )
+    status, _ = await chat.post(answer)
+    assert status == 200
+    with zipfile.ZipFile(io.BytesIO(bot_server.peers.uploads[name])) as archive:
+        assert "data.json" in archive.namelist()
+    [info] = (await bot_server.peers.wait_replies(chat.conversation, chat.seen + 1))[-1][
+        "attachments"
+    ]
+    assert info["contentType"] == "application/vnd.microsoft.teams.card.file.info"
+    assert info["content"] == {"uniqueId": "1234", "fileType": "zip"}
+    chat.seen += 1
+    status, _ = await chat.post({**answer, "id": uuid.uuid4().hex})  # a replay: file is gone
+    assert status == 200
+    replayed = await bot_server.peers.wait_replies(chat.conversation, chat.seen + 1)
+    assert "already used" in replayed[-1]["text"]
+
+
+async def test_declining_the_file_sends_nothing(bot_server: BotServer) -> None:
+    chat = Chat(bot_server)
+    offer = await offered_file(chat)
+    decline = chat.activity(
+        type_="invoke",
+        name="fileConsent/invoke",
+        value={
+            "type": "fileUpload",
+            "action": "decline",
+            "context": offer["content"]["declineContext"],
+        },
+    )
+    status, _ = await chat.post(decline)
+    assert status == 200
+    replies = await bot_server.peers.wait_replies(chat.conversation, chat.seen + 1)
+    assert replies[-1]["text"].startswith("No problem: the file was not sent.")
 
 
 async def test_delete_my_data_opens_an_erasure_request(
