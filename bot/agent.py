@@ -19,14 +19,16 @@ from microsoft_agents.activity import Activity, Attachment, InvokeResponse
 from microsoft_agents.hosting.core import MessageFactory, OutboundHostValidator, TurnContext
 from pymongo.asynchronous.database import AsyncDatabase
 
-from bot import cards, directory, files
+from bot import admin, cards, directory, files
 from bot.commands import ALWAYS_ALLOWED, Command, Request, parse
 from bot.config import BotConfig
 from bot.i18n import pick_locale, t
 from bot.kpi import KpiRecorder
+from bot.outcomes import outcome_message, tell_requester
 from bot.proactive import Notifier
 from bot.state import MongoStorage, UserState
 from privacy import rectification
+from privacy.access import AccessError, record_review
 from privacy.consent import (
     ConsentAction,
     Kind,
@@ -36,9 +38,10 @@ from privacy.consent import (
     record,
     standing,
 )
-from privacy.dsr import DsrError, request_erasure
+from privacy.dsr import DsrError, DsrRequest, DsrType, approve, reject, request_erasure
 from privacy.export import build_export
 from privacy.links import LINK_PREFIX, LinkRefused, create_export_link, redeem_export_link
+from privacy.strategies import keyed_hash
 from storage.repositories import TenantRecord, TenantRegistry, TenantStore
 
 _TENANT_CACHE_SECONDS = 30.0
@@ -315,6 +318,8 @@ class JunoBot:
                 await self._tell_admins(
                     turn.store.tenant_id, "admin_erasure", id=request_.id, name=name, due=due
                 )
+            case Command.ADMIN | Command.ADMIN_REVIEW | Command.DSR_APPROVE | Command.DSR_REJECT:
+                await self._admin(turn, request)
             case Command.CORRECT:
                 await turn.card(cards.correction_card(turn.locale, rectification.CORRECTABLE))
             case Command.PROPOSE:
@@ -430,6 +435,78 @@ class JunoBot:
             MessageFactory.attachment(Attachment(**_att(files.info_card(info))))
         )
 
+    async def _admin(self, turn: Turn, request: Request) -> None:
+        tenant = await self._registry.get(turn.store.tenant_id)  # fresh: rights just changed?
+        if tenant is None or not tenant.is_admin(turn.user_id):
+            await turn.store.audit_log.append(
+                {
+                    "actor": turn.user_id,
+                    "action": f"admin:{request.command.value}",
+                    "target": turn.store.tenant_id,
+                    "outcome": "refused: not an admin",
+                }
+            )
+            await turn.say(t(turn.locale, "admin_only"))
+            return
+        try:
+            match request.command:
+                case Command.ADMIN:
+                    await turn.card(await admin.home_card(turn.store, tenant, turn.locale))
+                case Command.ADMIN_REVIEW:
+                    profile = await turn.store.profiles.get(turn.user_id)
+                    reviewer = str((profile or {}).get("display_name") or turn.user_id)
+                    review = await record_review(turn.store, reviewer=reviewer)
+                    await turn.say(t(turn.locale, "admin_review_done", count=len(review.admins)))
+                case Command.DSR_APPROVE:
+                    decided = await self._approve(turn, str(request.data.get("id", "")))
+                    await turn.say(
+                        t(turn.locale, "admin_decided", id=decided.id, status=decided.status.value)
+                    )
+                case Command.DSR_REJECT:
+                    reason = str(request.data.get("reason") or "").strip()
+                    if not reason:
+                        await turn.say(t(turn.locale, "admin_reason_needed"))
+                        return
+                    decided = await reject(
+                        turn.store,
+                        str(request.data.get("id", "")),
+                        decided_by=turn.user_id,
+                        reason=reason,
+                    )
+                    await self._tell_outcome(turn.store.tenant_id, decided)
+                    await turn.say(
+                        t(turn.locale, "admin_decided", id=decided.id, status=decided.status.value)
+                    )
+        except (DsrError, AccessError) as exc:
+            await turn.say(t(turn.locale, "admin_failed", reason=str(exc)))
+
+    async def _approve(self, turn: Turn, request_id: str) -> DsrRequest:
+        tenant_id = turn.store.tenant_id
+        key = self._export.pseudonym_key
+        pseudonym = keyed_hash(key, tenant_id) if key else None
+
+        async def before_erasure(req: DsrRequest) -> None:
+            if self._notifier is not None:
+                await tell_requester(
+                    self._notifier, tenant_id, req, "dsr_erasure_starting", {"id": req.id}
+                )
+
+        decided = await approve(
+            turn.store,
+            request_id,
+            decided_by=turn.user_id,
+            pseudonym=pseudonym,
+            before_erasure=before_erasure,
+        )
+        if decided.type is not DsrType.ERASURE:
+            await self._tell_outcome(tenant_id, decided)
+        return decided
+
+    async def _tell_outcome(self, tenant_id: str, request: DsrRequest) -> None:
+        message = outcome_message(request)
+        if message is not None and self._notifier is not None:
+            await tell_requester(self._notifier, tenant_id, request, *message)
+
     async def _propose(self, turn: Turn, request: Request) -> None:
         field, value = request.data.get("field"), request.data.get("value")
         profile = await turn.store.profiles.get_visible(turn.user_id)
@@ -461,15 +538,12 @@ class JunoBot:
         tenant = await self._registry.get(tenant_id)
         if tenant is None or self._notifier is None:
             return
-        for admin in tenant.admins:
-            admin_id = admin if isinstance(admin, str) else getattr(admin, "user_id", None)
-            if not admin_id:
-                continue
 
-            async def compose(context: TurnContext, locale: str) -> None:
-                await context.send_activity(MessageFactory.text(t(locale, key, **values)))
+        async def compose(context: TurnContext, locale: str) -> None:
+            await context.send_activity(MessageFactory.text(t(locale, key, **values)))
 
-            await self._notifier.send(tenant_id, str(admin_id), compose)
+        for admin_id in tenant.admin_ids:
+            await self._notifier.send(tenant_id, admin_id, compose)
 
     async def _show_person(self, turn: Turn, user_id: Any) -> None:
         profile = (

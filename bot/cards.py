@@ -18,6 +18,10 @@ def attachment(card: Card) -> Attachment:
     return Attachment(content_type=CARD_TYPE, content=card)
 
 
+def card_of(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None) -> Card:
+    return _card(body, actions)
+
+
 def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None) -> Card:
     card: Card = {
         "type": "AdaptiveCard",

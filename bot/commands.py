@@ -24,6 +24,10 @@ class Command(StrEnum):
     MY_PROFILE = "my_profile"
     CORRECT = "correct"
     EXPORT = "export"
+    ADMIN = "admin"
+    ADMIN_REVIEW = "admin_review"
+    DSR_APPROVE = "dsr_approve"
+    DSR_REJECT = "dsr_reject"
     ERASE = "erase"
     PROPOSE = "propose"
     UNKNOWN = "unknown"
@@ -42,6 +46,12 @@ ALWAYS_ALLOWED = frozenset(
         Command.WITHDRAW_EULA,
         Command.EXPORT,
         Command.ERASE,
+        # Admin duties are the controller's, not use of the directory; admin rights are
+        # checked on every one of them instead.
+        Command.ADMIN,
+        Command.ADMIN_REVIEW,
+        Command.DSR_APPROVE,
+        Command.DSR_REJECT,
     }
 )
 # A message that is no command and at most this many words is taken as a name to look up.
@@ -71,6 +81,8 @@ _PHRASES: dict[str, Command] = {
     "profile": Command.MY_PROFILE,
     "profilim": Command.MY_PROFILE,
     "me": Command.MY_PROFILE,
+    "admin": Command.ADMIN,
+    "yonetim": Command.ADMIN,
     "export my data": Command.EXPORT,
     "export": Command.EXPORT,
     "my data": Command.EXPORT,

@@ -23,6 +23,7 @@ class BotConfig:
     default_locale: str = "tr"
     public_base_url: str = "http://127.0.0.1:3978"
     signing_key: bytes = b""
+    pseudonym_key: bytes = b""
     export_link_hours: int = 24
 
     @property

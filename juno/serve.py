@@ -12,7 +12,7 @@ from aiohttp import web
 from bot.config import BotConfig
 from bot.http import build_bot_app
 from juno.errors import OperationError, UserError
-from juno.keys import signing_key
+from juno.keys import pseudonym_key, signing_key
 from juno.logs import get_logger
 from juno.metrics import Metrics
 from juno.rights import attach_rights
@@ -52,6 +52,7 @@ def bot_config(settings: Settings) -> BotConfig | None:
         default_locale=settings.default_locale,
         public_base_url=settings.public_base_url or f"http://{settings.host}:{settings.port}",
         signing_key=signing_key(settings, get_logger("juno.keys")),
+        pseudonym_key=pseudonym_key(settings, get_logger("juno.keys")),
         export_link_hours=settings.export_link_ttl_hours,
     )
 
