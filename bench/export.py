@@ -25,7 +25,7 @@ from privacy.export import build_export
 from privacy.removal_modes import RemovalMode
 from privacy.retention import sweep_tenant
 from privacy.strategies import keyed_hash
-from storage import migrate
+from storage import Coll, migrate
 from storage.embedded import EmbeddedMongo
 from storage.repositories import AdminGrant, TenantRecord, TenantRegistry, TenantStore
 
@@ -38,7 +38,7 @@ BATCH = 1_000
 
 async def kpis(store: TenantStore, user: str | None, count: int, age: timedelta) -> float:
     """Write KPI events the way the bot does (keyed bulk upserts); returns events/s."""
-    coll = store.collections_for_kpi()
+    coll = store.collections[Coll.KPI_EVENTS]
     started = time.perf_counter()
     for start in range(0, count, BATCH):
         ops = []

@@ -68,6 +68,11 @@ def user_of(activity: Activity) -> str | None:
     return str(found) if found else None
 
 
+def _is_personal(activity: Activity) -> bool:
+    conversation = activity.conversation
+    return conversation is not None and conversation.conversation_type in (None, "personal")
+
+
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -176,7 +181,7 @@ class JunoBot:
         when it changes, so an ordinary turn costs no extra round trip."""
         activity = turn.context.activity
         conversation = activity.conversation
-        if conversation is None or conversation.conversation_type not in (None, "personal"):
+        if conversation is None or not _is_personal(activity):
             return
         cache_key = (turn.store.tenant_id, turn.user_id)
         if self._references.get(cache_key) == (conversation.id, turn.locale):
@@ -299,11 +304,7 @@ class JunoBot:
                     )
             case Command.EXPORT:
                 await turn.say(t(turn.locale, "export_started"))
-                conversation = turn.context.activity.conversation
-                personal = conversation is not None and conversation.conversation_type in (
-                    None,
-                    "personal",
-                )
+                personal = _is_personal(turn.context.activity)
                 self._background(
                     self._deliver_export(
                         turn.store.tenant_id, turn.user_id, turn.locale, as_file=personal
@@ -343,17 +344,9 @@ class JunoBot:
         self, tenant_id: str, user_id: str, locale: str, *, as_file: bool = False
     ) -> None:
         store = TenantStore(self._db, tenant_id)
-        config = self._export
         try:
             result = await build_export(store, user_id, locale=locale)
-            path = await create_export_link(
-                store,
-                user_id,
-                result.zip_bytes,
-                key=config.signing_key,
-                filename=result.filename,
-                ttl=timedelta(hours=config.export_link_hours),
-            )
+            path = await self._store_export(store, user_id, result.zip_bytes, result.filename)
         except Exception as exc:
             self._log.error(
                 "export failed", tenant=tenant_id, error=type(exc).__name__, detail=str(exc)[:200]
@@ -380,6 +373,19 @@ class JunoBot:
                 await self._notifier.send(tenant_id, user_id, offer)
             return
         await self._send_link(tenant_id, user_id, path)
+
+    async def _store_export(
+        self, store: TenantStore, user_id: str, zip_bytes: bytes, filename: str
+    ) -> str:
+        """Keep a prepared export for one delivery (file upload or link); returns its path."""
+        return await create_export_link(
+            store,
+            user_id,
+            zip_bytes,
+            key=self._export.signing_key,
+            filename=filename,
+            ttl=timedelta(hours=self._export.export_link_hours),
+        )
 
     async def _send_link(self, tenant_id: str, user_id: str, path: str, key: str = "") -> None:
         url = self._export.public_base_url.rstrip("/") + path
@@ -421,13 +427,8 @@ class JunoBot:
             )
         except (files.UploadFailed, aiohttp.ClientError, TimeoutError) as exc:
             self._log.warning("file upload failed", error=type(exc).__name__)
-            path = await create_export_link(
-                turn.store,
-                turn.user_id,
-                download.zip_bytes,
-                key=self._export.signing_key,
-                filename=download.filename,
-                ttl=timedelta(hours=self._export.export_link_hours),
+            path = await self._store_export(
+                turn.store, turn.user_id, download.zip_bytes, download.filename
             )
             await self._send_link(turn.store.tenant_id, turn.user_id, path, "export_upload_failed")
             return

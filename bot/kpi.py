@@ -18,6 +18,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
+from storage.collections import Coll
 from storage.repositories import TenantStore
 
 FLUSH_SECONDS = 1.0
@@ -40,7 +41,7 @@ class KpiRecorder:
     async def flush(self) -> None:
         pending, self._pending = self._pending, defaultdict(list)
         for tenant_id, events in pending.items():
-            coll = TenantStore(self._db, tenant_id).collections_for_kpi()
+            coll = TenantStore(self._db, tenant_id).collections[Coll.KPI_EVENTS]
             ops = [coll.upsert_op([f"kpi:{uuid.uuid4().hex}"], event) for event in events]
             try:
                 await coll.bulk(ops)

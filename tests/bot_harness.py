@@ -21,6 +21,8 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from tests.threaded_web import ThreadedSites
+
 BOT_APP_ID = "5a7d2f8e-3c1b-4e6f-9a0d-1b2c3d4e5f60"
 BOT_SECRET = "test-bot-secret"
 ISSUER = "https://api.botframework.com"
@@ -49,9 +51,7 @@ class Peers:
     uploads: dict[str, bytes] = field(default_factory=dict)
     tokens_issued: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _loop: asyncio.AbstractEventLoop | None = None
-    _stop: asyncio.Event | None = None
-    _thread: threading.Thread | None = None
+    _sites: ThreadedSites = field(default_factory=ThreadedSites)
 
     @property
     def service_url(self) -> str:
@@ -179,42 +179,14 @@ class Peers:
         return app
 
     def start(self) -> None:
-        ready = threading.Event()
-
-        async def main() -> None:
-            self._stop = asyncio.Event()
-            plain = web.AppRunner(self._app(), access_log=None)
-            await plain.setup()
-            site = web.TCPSite(plain, self.host, 0)
-            await site.start()
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            tls = web.AppRunner(self._authority(), access_log=None)
-            await tls.setup()
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            self.ca.issue_cert(self.host).configure_cert(context)
-            tls_site = web.TCPSite(tls, self.host, 0, ssl_context=context)
-            await tls_site.start()
-            self.tls_port = tls_site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            ready.set()
-            await self._stop.wait()
-            await plain.cleanup()
-            await tls.cleanup()
-
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(main())
-            self._loop.close()
-
-        self._thread = threading.Thread(target=run, daemon=True)
-        self._thread.start()
-        if not ready.wait(30):
-            raise RuntimeError("test peers did not start")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.ca.issue_cert(self.host).configure_cert(context)
+        self.port, self.tls_port = self._sites.start(
+            [(self._app(), None), (self._authority(), context)]
+        )
 
     def stop(self) -> None:
-        if self._loop and self._stop:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread:
-            self._thread.join(10)
+        self._sites.stop()
 
 
 def activity(

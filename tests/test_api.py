@@ -8,7 +8,6 @@ import asyncio
 import io
 import json
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -24,7 +23,6 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jsonschema import Draft202012Validator
-from jwt.algorithms import RSAAlgorithm
 
 from juno.api import EntraTokens, build_api_app
 from juno.api.openapi import OPENAPI
@@ -32,9 +30,11 @@ from juno.logs import get_logger
 from privacy.consent import ConsentAction, Kind, builtin, record
 from privacy.links import create_export_link
 from storage.repositories import TenantRegistry, TenantStore
+from tests.bot_harness import jwk
 from tests.conftest import JUNO, base_env, free_port, wait_ready
 from tests.datamap_checks import undeclared
 from tests.privacy_seed import Db, register
+from tests.threaded_web import ThreadedSites
 
 APP_ID = "5f0c3a1e-1111-4a5b-8c9d-0123456789ab"
 TID = "aaaaaaaa-0000-0000-0000-00000000a9a1"
@@ -59,9 +59,7 @@ class Authority:
     kid: str = "entra-test-1"
     port: int = 0
     hits: list[str] = field(default_factory=list)
-    _loop: asyncio.AbstractEventLoop | None = None
-    _stop: asyncio.Event | None = None
-    _thread: threading.Thread | None = None
+    _sites: ThreadedSites = field(default_factory=ThreadedSites)
 
     @property
     def url(self) -> str:
@@ -113,43 +111,17 @@ class Authority:
 
         async def keys(_: web.Request) -> web.Response:
             self.hits.append("keys")
-            data: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
-            data.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
-            return web.json_response({"keys": [data]})
+            return web.json_response({"keys": [jwk(self.key, self.kid)]})
 
         app.router.add_get("/{tenant}/v2.0/.well-known/openid-configuration", metadata)
         app.router.add_get("/common/discovery/v2.0/keys", keys)
         return app
 
     def start(self) -> None:
-        ready = threading.Event()
-
-        async def main() -> None:
-            self._stop = asyncio.Event()
-            runner = web.AppRunner(self._app(), access_log=None)
-            await runner.setup()
-            site = web.TCPSite(runner, "127.0.0.1", 0)
-            await site.start()
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            ready.set()
-            await self._stop.wait()
-            await runner.cleanup()
-
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(main())
-            self._loop.close()
-
-        self._thread = threading.Thread(target=run, daemon=True)
-        self._thread.start()
-        if not ready.wait(30):
-            raise RuntimeError("authority did not start")
+        [self.port] = self._sites.start([(self._app(), None)])
 
     def stop(self) -> None:
-        if self._loop and self._stop:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        if self._thread:
-            self._thread.join(10)
+        self._sites.stop()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ that matches what was destroyed and names nobody."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from privacy.runs import StoreOutcome
 from privacy.strategies import keyed_hash
 from storage.collections import Coll
 from storage.repositories import AdminGrant, TenantRecord, TenantRegistry, TenantStore
+from tests.crash import Crash, CrashAt
 from tests.datamap_checks import undeclared
 from tests.privacy_seed import NOW, Db
 
@@ -196,21 +196,6 @@ def test_override_resolution_and_validation() -> None:
 
 
 # --- crash at every step ----------------------------------------------------------------
-
-
-class Crash(Exception):
-    pass
-
-
-@dataclass
-class CrashAt:
-    at: int
-    seen: int = 0
-
-    async def __call__(self, label: str) -> None:
-        self.seen += 1
-        if self.seen == self.at:
-            raise Crash(label)
 
 
 async def erase(store: TenantStore, mode: RemovalMode, hook: Any = None) -> list[StoreOutcome]:

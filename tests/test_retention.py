@@ -4,7 +4,6 @@ naming anyone."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +14,7 @@ from privacy.retention import sweep_tenant, sweep_tenants
 from privacy.strategies import keyed_hash
 from storage.collections import Coll
 from storage.repositories import TenantNotFound, TenantStore
+from tests.crash import Crash, CrashAt
 from tests.datamap_checks import undeclared
 from tests.privacy_seed import NOW, Db, register
 
@@ -130,21 +130,6 @@ async def test_accountability_records_age_out_after_three_years(db: Db) -> None:
     still_open = await store.dsr_requests.get("open")
     assert still_open is not None and still_open["user_id"] == ANN  # open: never aged out
     assert await sweep(store, NOW) == {}  # a pseudonym is not pseudonymized again
-
-
-class Crash(Exception):
-    pass
-
-
-@dataclass
-class CrashAt:
-    at: int
-    seen: int = 0
-
-    async def __call__(self, label: str) -> None:
-        self.seen += 1
-        if self.seen == self.at:
-            raise Crash(label)
 
 
 async def seed_due(db: Db, tenant: str) -> TenantStore:

@@ -59,10 +59,8 @@ def _register() -> None:
     app.add_typer(dsr.app, name="dsr")
     app.add_typer(retention.app, name="retention")
     app.command("access-review")(access_review.access_review_command)
-    try:
-        from juno.cli import manifest
-    except ImportError:  # pragma: no cover - manifest package is optional during development
-        return
+    from juno.cli import manifest
+
     app.add_typer(manifest.app, name="manifest")
 
 

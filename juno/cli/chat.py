@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from graph_sync.demo import DEMO_TENANT_ID
 from juno.errors import OperationError, UserError
 
 DEMO_USER = "0de70000-0000-4000-8000-0000000000a1"
@@ -37,7 +38,7 @@ def chat_command(
         uuid.UUID(user)
     except ValueError:
         raise UserError(f"--user must be a GUID, got {user!r}") from None
-    tenant_id = parse_guid(tenant, "--tenant") if tenant else _demo_tenant()
+    tenant_id = parse_guid(tenant, "--tenant") if tenant else DEMO_TENANT_ID
     base = url or f"http://{settings.host}:{settings.port}"
 
     async def go() -> None:
@@ -56,11 +57,3 @@ def chat_command(
             await session.close()
 
     asyncio.run(go())
-
-
-def _demo_tenant() -> str:
-    try:
-        from graph_sync.demo import DEMO_TENANT_ID
-    except ImportError:  # pragma: no cover - graph_sync always ships the demo
-        raise UserError("give --tenant") from None
-    return str(DEMO_TENANT_ID)

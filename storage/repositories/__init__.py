@@ -51,10 +51,6 @@ class TenantStore:
         self.access_reviews = EventLog(self.collections[Coll.ACCESS_REVIEWS])
         self.own_record = OwnTenantRecord(TenantCollection(db[Coll.TENANTS], tenant_id))
 
-    def collections_for_kpi(self) -> TenantCollection:
-        """Raw keyed access for batched KPI writes (see bot.kpi)."""
-        return self.collections[Coll.KPI_EVENTS]
-
 
 __all__ = [
     "AdminGrant",
