@@ -52,10 +52,19 @@ def _register() -> None:
     app.add_typer(db.app, name="db")
     app.add_typer(tenant.app, name="tenant")
     # Data-subject rights and retention.
-    from juno.cli import access_review, dsr, retention, tenant_admins, tenant_removal
+    from juno.cli import (
+        access_review,
+        dsr,
+        retention,
+        tenant_admins,
+        tenant_lifecycle,
+        tenant_removal,
+    )
 
     tenant.app.add_typer(tenant_admins.app, name="admins")
     tenant.app.add_typer(tenant_removal.app, name="removal")
+    tenant.app.command("export")(tenant_lifecycle.export_command)
+    tenant.app.command("purge")(tenant_lifecycle.purge_command)
     app.add_typer(dsr.app, name="dsr")
     app.add_typer(retention.app, name="retention")
     app.command("access-review")(access_review.access_review_command)

@@ -182,8 +182,8 @@ def show(tenant_id: TenantIdOpt, as_json: Annotated[bool, typer.Option("--json")
 
     record, counts, sync = run(go())
     if record is None:
-        leftover = sum(counts.values())
-        raise UserError(f"tenant {tid} is not registered ({leftover} records held for it)")
+        _show_unregistered(tid, counts, as_json)
+        return
     if as_json:
         body = {"tenant": _public(record), "records": counts, "sync": sync}
         typer.echo(json.dumps(body, indent=2, default=str))
@@ -209,6 +209,21 @@ def show(tenant_id: TenantIdOpt, as_json: Annotated[bool, typer.Option("--json")
     if sync["lease_holder"]:
         sync_table.add_row("lease", f"{sync['lease_holder']} until {sync['lease_until']}")
     console.print(sync_table)
+
+
+def _show_unregistered(tid: str, counts: dict[str, int], as_json: bool) -> None:
+    """After a purge only the destruction log remains; saying so (exit 0) is the proof."""
+    log_entries = counts.get(Coll.DESTRUCTION_LOG.value, 0)
+    leftover = sum(n for name, n in counts.items() if name != Coll.DESTRUCTION_LOG.value)
+    if leftover or not log_entries:
+        raise UserError(f"tenant {tid} is not registered ({leftover} records held for it)")
+    if as_json:
+        typer.echo(json.dumps({"tenant": None, "records": counts}, indent=2))
+        return
+    typer.echo(
+        f"tenant {tid} is not registered and no records are held for it; "
+        f"{log_entries} destruction-log entries are kept as proof"
+    )
 
 
 @app.command("set")

@@ -1,0 +1,89 @@
+"""Contract end, second half: destroy every record of one tenant, leaving only the proof.
+
+A purge is a destruction run (`privacy.runs`) like an erasure, so it resumes after a crash and
+writes one destruction-log entry per store it emptied. What stays: the destruction log itself
+(kept 3 years, KVKK destruction regulation) and nothing else. The tenant's registry entry goes
+last, so an interrupted purge can still be found and finished by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from privacy.datamap import DATA_MAP
+from privacy.runs import Hook, Run, Step, StoreOutcome, collection_of, execute, open_run
+from privacy.strategies import Target
+from storage.collections import Coll
+from storage.repositories import TenantStore
+
+SLOT = "purge"
+REASON = "contract ended: tenant purge"
+# The log is the proof that stays; runs are emptied around the purge's own run document; the
+# registry entry goes last.
+_ORDER: tuple[Coll, ...] = (
+    *(c for c in DATA_MAP if c not in (Coll.DESTRUCTION_LOG, Coll.DESTRUCTION_RUNS, Coll.TENANTS)),
+    Coll.DESTRUCTION_RUNS,
+    Coll.TENANTS,
+)
+
+
+@dataclass(frozen=True)
+class Remaining:
+    """What a tenant still has, store by store (the destruction log counted apart)."""
+
+    records: dict[str, int]
+    log_entries: int
+
+    @property
+    def total(self) -> int:
+        return sum(self.records.values())
+
+
+async def remaining(store: TenantStore) -> Remaining:
+    counts = {
+        coll.value: await collection_of(store, coll).count()
+        for coll in DATA_MAP
+        if coll is not Coll.DESTRUCTION_LOG
+    }
+    log = await store.collections[Coll.DESTRUCTION_LOG].count()
+    return Remaining(counts, log)
+
+
+async def purge_tenant(
+    store: TenantStore, *, hook: Hook | None = None, now: datetime | None = None
+) -> list[StoreOutcome]:
+    """Delete everything of the tenant but its destruction log. Idempotent: a second purge
+    finds nothing, opens no run and writes no entry."""
+    existing = await store.destruction_runs.get(SLOT)
+    if existing is None and (await remaining(store)).total == 0:
+        return []
+    run = await open_run(
+        store,
+        Run(
+            slot=SLOT,
+            kind="purge",
+            reason=REASON,
+            steps=[Step(coll.value, "delete") for coll in _ORDER],
+            started_at=now or datetime.now(UTC),
+        ),
+        hook,
+    )
+    own_run = store.collections[Coll.DESTRUCTION_RUNS].key(SLOT)
+
+    def target_for(step: Step) -> Target:
+        coll = Coll(step.store)
+        selector = {"_id": {"$ne": own_run}} if coll is Coll.DESTRUCTION_RUNS else {}
+        return Target(
+            coll=collection_of(store, coll),
+            selector=selector,
+            subject_key="tenant_id",
+            fields=(),
+            pseudonym=_no_pseudonym,
+        )
+
+    return await execute(store, run, target_for, hook=hook)
+
+
+def _no_pseudonym(value: str) -> str:  # a purge names no person
+    raise AssertionError("a purge never pseudonymizes")
