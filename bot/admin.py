@@ -1,19 +1,22 @@
-"""Tenant admins in Teams: the admin home card and its decisions.
+"""Tenant admins in Teams: the cards of the admin desk.
 
-Our customers' admins never get a shell on our servers, so what the controller decides (approve
-or reject data-subject requests, review who holds admin rights) happens here. Every admin
-action re-checks the tenant record's admin list and is audit-logged by the privacy layer.
+Our customers' admins never get a shell on our servers, so what the controller decides or does
+(requests, removal mode, access reviews, notice versions, the record of processing, getting all
+their data back) is on these cards. The decisions themselves are in `bot.admin_desk`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.cards import Card, card_of, submit
 from bot.i18n import t
 from privacy.access import last_review, review_overdue
+from privacy.consent import Kind, current_documents
 from privacy.dsr import DsrRequest, DsrStatus, list_requests
+from privacy.removal_modes import RemovalMode
+from privacy.ropa import record_for_tenant
 from storage.repositories import TenantRecord, TenantStore
 
 SYNC_STATE_KEY = "graph"  # graph_sync's state document (graph_sync/state.py)
@@ -24,49 +27,121 @@ def _when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if isinstance(value, datetime) else str(value)
 
 
+def _text(text: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": text, "wrap": True, **extra}
+
+
+def _heading(text: str) -> dict[str, Any]:
+    return _text(text, weight="Bolder", spacing="Medium")
+
+
+def _buttons(*actions: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "ActionSet", "actions": list(actions)}
+
+
 async def home_card(store: TenantStore, tenant: TenantRecord, locale: str) -> Card:
     now = datetime.now(UTC)
     body: list[dict[str, Any]] = [
-        {
-            "type": "TextBlock",
-            "text": t(locale, "admin_title", tenant=tenant.name),
-            "weight": "Bolder",
-            "size": "Medium",
-            "wrap": True,
-        },
-        {"type": "TextBlock", "text": t(locale, "admin_sync"), "weight": "Bolder"},
+        _text(t(locale, "admin_title", tenant=tenant.name), weight="Bolder", size="Medium")
     ]
-    state = await store.sync_state.get(SYNC_STATE_KEY)
-    last = (state or {}).get("last_run") or {}
-    if last:
-        text = t(
-            locale,
-            "admin_sync_last",
-            when=_when(last.get("finished_at") or last.get("started_at")),
-            status=last.get("status", "?"),
-            created=last.get("created", 0),
-            updated=last.get("updated", 0),
-            removed=last.get("removed", 0),
-        )
-    else:
-        text = t(locale, "admin_sync_never")
-    body.append({"type": "TextBlock", "text": text, "wrap": True})
+    state = await store.sync_state.get(SYNC_STATE_KEY) or {}
+    body += await _onboarding(store, tenant, state, locale)
+    body += _sync(tenant, state, locale, now)
+    body += await _requests(store, locale, now)
+    body += [
+        _heading(t(locale, "admin_removal_heading")),
+        _text(t(locale, "admin_removal", mode=t(locale, f"removal_{tenant.removal_mode}"))),
+        _buttons(submit(t(locale, "admin_removal_button"), "admin_removal")),
+    ]
+    body += await _review(store, locale, now)
+    documents = await current_documents(store)
+    body += [
+        _heading(t(locale, "admin_documents")),
+        _text(
+            t(
+                locale,
+                "admin_documents_versions",
+                notice=documents[Kind.NOTICE].version,
+                eula=documents[Kind.EULA].version,
+            )
+        ),
+        _buttons(submit(t(locale, "admin_publish_button"), "admin_publish")),
+        _heading(t(locale, "admin_ropa")),
+        _buttons(
+            submit(t(locale, "admin_ropa_show"), "admin_ropa"),
+            submit(t(locale, "admin_ropa_file"), "admin_ropa_file"),
+        ),
+        _heading(t(locale, "admin_archive")),
+        _text(t(locale, "admin_archive_text")),
+        _buttons(submit(t(locale, "admin_archive_button"), "admin_archive")),
+    ]
+    return card_of(body)
 
-    open_requests = [r for r in await list_requests(store, now=now) if r.status is DsrStatus.OPEN]
-    body.append(
-        {
-            "type": "TextBlock",
-            "text": t(locale, "admin_requests", count=len(open_requests)),
-            "weight": "Bolder",
-            "spacing": "Medium",
-        }
+
+async def _onboarding(
+    store: TenantStore, tenant: TenantRecord, state: dict[str, Any], locale: str
+) -> list[dict[str, Any]]:
+    """Setting up: does the directory permission work, and can the admins be reached (only
+    admins who have talked to JUNO get told about new requests)."""
+    first_sync = state.get("first_success_at")
+    sync_line = (
+        t(locale, "admin_setup_synced", when=_when(first_sync))
+        if first_sync
+        else t(locale, "admin_setup_not_synced")
     )
+    talked = await store.conversations.find(
+        {"user_id": {"$in": tenant.admin_ids}}, projection={"first_at": 1, "updated_at": 1}
+    )
+    firsts = [d.get("first_at") or d.get("updated_at") for d in talked]
+    first = min((f for f in firsts if isinstance(f, datetime)), default=None)
+    reach_line = t(
+        locale,
+        "admin_setup_reachable",
+        reached=len(talked),
+        admins=len(tenant.admin_ids),
+        since=_when(first) if first else "-",
+    )
+    return [_heading(t(locale, "admin_setup")), _text(sync_line), _text(reach_line)]
+
+
+def _sync(
+    tenant: TenantRecord, state: dict[str, Any], locale: str, now: datetime
+) -> list[dict[str, Any]]:
+    last = state.get("last_run") or {}
+    rows = [_heading(t(locale, "admin_sync"))]
+    if last:
+        finished = last.get("finished_at") or last.get("started_at")
+        rows.append(_text(sync_summary(last, locale)))
+        if isinstance(finished, datetime):
+            due = max(finished + timedelta(minutes=tenant.sync_interval_minutes), now)
+            rows.append(_text(t(locale, "admin_sync_next", when=_when(due))))
+    else:
+        rows.append(_text(t(locale, "admin_sync_never")))
+    rows.append(_buttons(submit(t(locale, "admin_sync_button"), "admin_sync")))
+    return rows
+
+
+def sync_summary(last: dict[str, Any], locale: str) -> str:
+    return t(
+        locale,
+        "admin_sync_last",
+        when=_when(last.get("finished_at") or last.get("started_at")),
+        status=last.get("status", "?"),
+        created=last.get("created", 0),
+        updated=last.get("updated", 0),
+        removed=last.get("removed", 0),
+    )
+
+
+async def _requests(store: TenantStore, locale: str, now: datetime) -> list[dict[str, Any]]:
+    open_requests = [r for r in await list_requests(store, now=now) if r.status is DsrStatus.OPEN]
+    rows = [_heading(t(locale, "admin_requests", count=len(open_requests)))]
     if not open_requests:
-        body.append({"type": "TextBlock", "text": t(locale, "admin_requests_none")})
+        rows.append(_text(t(locale, "admin_requests_none")))
     for request in open_requests[:MAX_ROWS]:
-        body += _request_rows(request, locale, now)
+        rows += _request_rows(request, locale, now)
     if open_requests:
-        body.append(
+        rows.append(
             {
                 "type": "Input.Text",
                 "id": "reason",
@@ -74,33 +149,29 @@ async def home_card(store: TenantStore, tenant: TenantRecord, locale: str) -> Ca
                 "maxLength": 300,
             }
         )
-    body.append(
-        {
-            "type": "TextBlock",
-            "text": t(locale, "admin_removal", mode=tenant.removal_mode),
-            "spacing": "Medium",
-            "wrap": True,
-        }
-    )
+    return rows
+
+
+async def _review(store: TenantStore, locale: str, now: datetime) -> list[dict[str, Any]]:
     review = await last_review(store)
+    rows = [_heading(t(locale, "admin_review_heading"))]
     if review is None:
-        body.append({"type": "TextBlock", "text": t(locale, "admin_review_never"), "wrap": True})
+        rows.append(_text(t(locale, "admin_review_never")))
     else:
-        body.append(
-            {
-                "type": "TextBlock",
-                "text": t(
-                    locale, "admin_review_last", when=_when(review.reviewed_at),
+        rows.append(
+            _text(
+                t(
+                    locale,
+                    "admin_review_last",
+                    when=_when(review.reviewed_at),
                     reviewer=review.reviewer,
-                ),
-                "wrap": True,
-            }
-        )  # fmt: skip
-    if review_overdue(review, now):
-        body.append(
-            {"type": "TextBlock", "text": t(locale, "admin_review_overdue"), "color": "Attention"}
+                )
+            )
         )
-    return card_of(body, [submit(t(locale, "admin_review_button"), "admin_review")])
+    if review_overdue(review, now):
+        rows.append(_text(t(locale, "admin_review_overdue"), color="Attention"))
+    rows.append(_buttons(submit(t(locale, "admin_review_button"), "admin_review")))
+    return rows
 
 
 def _request_rows(request: DsrRequest, locale: str, now: datetime) -> list[dict[str, Any]]:
@@ -115,12 +186,88 @@ def _request_rows(request: DsrRequest, locale: str, now: datetime) -> list[dict[
         details=details or "-",
     )
     return [
-        {"type": "TextBlock", "text": row, "wrap": True, "spacing": "Small"},
+        _text(row, spacing="Small"),
+        _buttons(
+            submit(t(locale, "admin_approve", id=request.id), "dsr_approve", id=request.id),
+            submit(t(locale, "admin_reject", id=request.id), "dsr_reject", id=request.id),
+        ),
+    ]
+
+
+def removal_card(tenant: TenantRecord, locale: str) -> Card:
+    """Changing what removing a person does needs the organization's name typed out: it
+    decides what happens to every departing employee's data from then on."""
+    choices = [{"title": t(locale, f"removal_{m.value}"), "value": m.value} for m in RemovalMode]
+    body = [
+        _text(t(locale, "admin_removal_title"), weight="Bolder", size="Medium"),
+        _text(t(locale, "admin_removal", mode=t(locale, f"removal_{tenant.removal_mode}"))),
         {
-            "type": "ActionSet",
-            "actions": [
-                submit(t(locale, "admin_approve", id=request.id), "dsr_approve", id=request.id),
-                submit(t(locale, "admin_reject", id=request.id), "dsr_reject", id=request.id),
+            "type": "Input.ChoiceSet",
+            "id": "mode",
+            "style": "expanded",
+            "value": tenant.removal_mode,
+            "choices": choices,
+        },
+        {
+            "type": "Input.Text",
+            "id": "confirm",
+            "label": t(locale, "admin_removal_confirm", name=tenant.name),
+            "maxLength": 200,
+        },
+    ]
+    return card_of(body, [submit(t(locale, "admin_removal_apply"), "admin_removal_set")])
+
+
+def publish_card(locale: str) -> Card:
+    body: list[dict[str, Any]] = [
+        _text(t(locale, "admin_publish_title"), weight="Bolder", size="Medium"),
+        _text(t(locale, "admin_publish_help")),
+        {
+            "type": "Input.ChoiceSet",
+            "id": "kind",
+            "style": "expanded",
+            "value": Kind.NOTICE.value,
+            "choices": [
+                {"title": t(locale, "admin_publish_notice"), "value": Kind.NOTICE.value},
+                {"title": t(locale, "admin_publish_eula"), "value": Kind.EULA.value},
             ],
         },
     ]
+    for loc in ("tr", "en"):
+        body.append(
+            {
+                "type": "Input.Text",
+                "id": f"text_{loc}",
+                "label": t(locale, f"admin_publish_text_{loc}"),
+                "isMultiline": True,
+                "maxLength": 20_000,
+            }
+        )
+    return card_of(body, [submit(t(locale, "admin_publish_apply"), "admin_publish_set")])
+
+
+def ropa_card(tenant: TenantRecord, locale: str) -> Card:
+    """The record of processing as it applies to this tenant, one compact block per store."""
+    data = record_for_tenant(tenant)
+    body: list[dict[str, Any]] = [
+        _text(t(locale, "admin_ropa_title", tenant=tenant.name), weight="Bolder", size="Medium"),
+        _text(t(locale, "admin_removal", mode=t(locale, f"removal_{tenant.removal_mode}"))),
+    ]
+    for store in data["stores"]:
+        removal = store["on_user_removal"].get("in_force", "-")
+        days = store["retention"]["days"]
+        facts = [
+            {"title": t(locale, "ropa_purpose"), "value": store["purpose"]},
+            {"title": t(locale, "ropa_recipients"), "value": "; ".join(store["recipients"])},
+            {
+                "title": t(locale, "ropa_retention"),
+                "value": store["retention"]["rule"] + (f" ({days})" if days else ""),
+            },
+        ]
+        if store["personal_data"]:
+            facts.append({"title": t(locale, "ropa_on_removal"), "value": removal})
+        body += [
+            _text(store["title"], weight="Bolder", spacing="Medium"),
+            {"type": "FactSet", "facts": facts},
+        ]
+    return card_of(body, [submit(t(locale, "admin_ropa_file"), "admin_ropa_file")])

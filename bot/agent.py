@@ -19,29 +19,27 @@ from microsoft_agents.activity import Activity, Attachment, InvokeResponse
 from microsoft_agents.hosting.core import MessageFactory, OutboundHostValidator, TurnContext
 from pymongo.asynchronous.database import AsyncDatabase
 
-from bot import admin, cards, directory, files
-from bot.commands import ALWAYS_ALLOWED, Command, Request, parse
+from bot import cards, directory, files
+from bot.admin_desk import AdminDesk, Build, SyncNow
+from bot.commands import ADMIN_COMMANDS, ALWAYS_ALLOWED, Command, Request, parse
 from bot.config import BotConfig
 from bot.i18n import pick_locale, t
 from bot.kpi import KpiRecorder
-from bot.outcomes import outcome_message, tell_requester
 from bot.proactive import Notifier
 from bot.state import MongoStorage, UserState
+from bot.turn import Turn
 from privacy import rectification
-from privacy.access import AccessError, record_review
 from privacy.consent import (
     ConsentAction,
     Kind,
     LegalDocument,
     Standing,
     current_document,
-    record,
     standing,
 )
-from privacy.dsr import DsrError, DsrRequest, DsrType, approve, reject, request_erasure
+from privacy.dsr import DsrError, request_erasure
 from privacy.export import build_export
 from privacy.links import LINK_PREFIX, LinkRefused, create_export_link, redeem_export_link
-from privacy.strategies import keyed_hash
 from storage.repositories import TenantRecord, TenantRegistry, TenantStore
 
 _TENANT_CACHE_SECONDS = 30.0
@@ -102,6 +100,7 @@ class JunoBot:
         kpis: KpiRecorder,
         notifier: Notifier | None = None,
         export: BotConfig | None = None,
+        sync_now: SyncNow | None = None,
     ) -> None:
         self._db = db
         self._kpis = kpis
@@ -114,6 +113,15 @@ class JunoBot:
         self._log = log
         self._tenants: dict[str, tuple[float, TenantRecord | None]] = {}
         self._references: dict[tuple[str, str], tuple[str, str]] = {}
+        self._desk = AdminDesk(
+            db,
+            notifier=notifier,
+            deliver=self._deliver_file,
+            background=self._background,
+            sync_now=sync_now,
+            pseudonym_key=self._export.pseudonym_key,
+            forget_tenant=self.forget_tenant,
+        )
 
     def forget_tenant(self, tenant_id: str) -> None:
         self._tenants.pop(tenant_id, None)
@@ -197,6 +205,7 @@ class JunoBot:
                 "locale": turn.locale,
                 "updated_at": datetime.now(UTC),
             },
+            set_on_insert={"first_at": datetime.now(UTC)},
         )
         self._references[cache_key] = (conversation.id, turn.locale)
 
@@ -319,7 +328,7 @@ class JunoBot:
                 await self._tell_admins(
                     turn.store.tenant_id, "admin_erasure", id=request_.id, name=name, due=due
                 )
-            case Command.ADMIN | Command.ADMIN_REVIEW | Command.DSR_APPROVE | Command.DSR_REJECT:
+            case command if command in ADMIN_COMMANDS:
                 await self._admin(turn, request)
             case Command.CORRECT:
                 await turn.card(cards.correction_card(turn.locale, rectification.CORRECTABLE))
@@ -344,16 +353,40 @@ class JunoBot:
         self, tenant_id: str, user_id: str, locale: str, *, as_file: bool = False
     ) -> None:
         store = TenantStore(self._db, tenant_id)
-        try:
+
+        async def build() -> tuple[bytes, str]:
             result = await build_export(store, user_id, locale=locale)
-            path = await self._store_export(store, user_id, result.zip_bytes, result.filename)
+            return result.zip_bytes, result.filename
+
+        await self._deliver_file(
+            tenant_id, user_id, build, "export_consent_description", "export_failed", as_file
+        )
+
+    async def _deliver_file(
+        self,
+        tenant_id: str,
+        user_id: str,
+        build: Build,
+        describe_key: str,
+        failed_key: str,
+        as_file: bool = True,
+    ) -> None:
+        """Build a file for one person and offer it: a FileConsentCard in personal chat, else
+        a signed single-use link. A failure is logged and the person told, never raised."""
+        store = TenantStore(self._db, tenant_id)
+        try:
+            data, filename = await build()
+            path = await self._store_export(store, user_id, data, filename)
         except Exception as exc:
             self._log.error(
-                "export failed", tenant=tenant_id, error=type(exc).__name__, detail=str(exc)[:200]
+                "file not prepared",
+                tenant=tenant_id,
+                error=type(exc).__name__,
+                detail=str(exc)[:200],
             )
 
             async def failed(context: TurnContext, loc: str) -> None:
-                await context.send_activity(MessageFactory.text(t(loc, "export_failed")))
+                await context.send_activity(MessageFactory.text(t(loc, failed_key)))
 
             if self._notifier:
                 await self._notifier.send(tenant_id, user_id, failed)
@@ -362,10 +395,7 @@ class JunoBot:
 
             async def offer(context: TurnContext, loc: str) -> None:
                 card = files.consent_card(
-                    result.filename,
-                    len(result.zip_bytes),
-                    t(loc, "export_consent_description"),
-                    path.removeprefix(LINK_PREFIX),
+                    filename, len(data), t(loc, describe_key), path.removeprefix(LINK_PREFIX)
                 )
                 await context.send_activity(MessageFactory.attachment(Attachment(**_att(card))))
 
@@ -449,64 +479,7 @@ class JunoBot:
             )
             await turn.say(t(turn.locale, "admin_only"))
             return
-        try:
-            match request.command:
-                case Command.ADMIN:
-                    await turn.card(await admin.home_card(turn.store, tenant, turn.locale))
-                case Command.ADMIN_REVIEW:
-                    profile = await turn.store.profiles.get(turn.user_id)
-                    reviewer = str((profile or {}).get("display_name") or turn.user_id)
-                    review = await record_review(turn.store, reviewer=reviewer)
-                    await turn.say(t(turn.locale, "admin_review_done", count=len(review.admins)))
-                case Command.DSR_APPROVE:
-                    decided = await self._approve(turn, str(request.data.get("id", "")))
-                    await turn.say(
-                        t(turn.locale, "admin_decided", id=decided.id, status=decided.status.value)
-                    )
-                case Command.DSR_REJECT:
-                    reason = str(request.data.get("reason") or "").strip()
-                    if not reason:
-                        await turn.say(t(turn.locale, "admin_reason_needed"))
-                        return
-                    decided = await reject(
-                        turn.store,
-                        str(request.data.get("id", "")),
-                        decided_by=turn.user_id,
-                        reason=reason,
-                    )
-                    await self._tell_outcome(turn.store.tenant_id, decided)
-                    await turn.say(
-                        t(turn.locale, "admin_decided", id=decided.id, status=decided.status.value)
-                    )
-        except (DsrError, AccessError) as exc:
-            await turn.say(t(turn.locale, "admin_failed", reason=str(exc)))
-
-    async def _approve(self, turn: Turn, request_id: str) -> DsrRequest:
-        tenant_id = turn.store.tenant_id
-        key = self._export.pseudonym_key
-        pseudonym = keyed_hash(key, tenant_id) if key else None
-
-        async def before_erasure(req: DsrRequest) -> None:
-            if self._notifier is not None:
-                await tell_requester(
-                    self._notifier, tenant_id, req, "dsr_erasure_starting", {"id": req.id}
-                )
-
-        decided = await approve(
-            turn.store,
-            request_id,
-            decided_by=turn.user_id,
-            pseudonym=pseudonym,
-            before_erasure=before_erasure,
-        )
-        if decided.type is not DsrType.ERASURE:
-            await self._tell_outcome(tenant_id, decided)
-        return decided
-
-    async def _tell_outcome(self, tenant_id: str, request: DsrRequest) -> None:
-        message = outcome_message(request)
-        if message is not None and self._notifier is not None:
-            await tell_requester(self._notifier, tenant_id, request, *message)
+        await self._desk.handle(turn, tenant, request)
 
     async def _propose(self, turn: Turn, request: Request) -> None:
         field, value = request.data.get("field"), request.data.get("value")
@@ -624,43 +597,3 @@ async def _answer_invoke(context: TurnContext, body: dict[str, Any]) -> None:
     activity sent on the turn."""
     response = InvokeResponse(status=200, body=body)
     await context.send_activity(Activity(type="invokeResponse", value=response))
-
-
-class Turn:
-    """One turn's context: who, in which tenant and language, and how to answer."""
-
-    def __init__(
-        self,
-        context: TurnContext,
-        store: TenantStore,
-        user_id: str,
-        locale: str,
-        kpis: KpiRecorder,
-    ):
-        self.context = context
-        self.store = store
-        self.user_id = user_id
-        self.locale = locale
-        self._kpis = kpis
-
-    async def say(self, text: str) -> None:
-        await self.context.send_activity(MessageFactory.text(text))
-
-    async def card(self, card: cards.Card) -> None:
-        attachment: Attachment = cards.attachment(card)
-        await self.context.send_activity(MessageFactory.attachment(attachment))
-
-    async def kpi(self, kind: str) -> None:
-        self._kpis.record(self.store.tenant_id, self.user_id, kind)
-
-    async def record(self, doc: LegalDocument, action: ConsentAction) -> None:
-        activity = self.context.activity
-        await record(
-            self.store,
-            user_id=self.user_id,
-            document=doc,
-            action=action,
-            locale=self.locale,
-            conversation_id=activity.conversation.id if activity.conversation else None,
-            activity_id=activity.id,
-        )

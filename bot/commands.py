@@ -28,11 +28,36 @@ class Command(StrEnum):
     ADMIN_REVIEW = "admin_review"
     DSR_APPROVE = "dsr_approve"
     DSR_REJECT = "dsr_reject"
+    ADMIN_SYNC = "admin_sync"
+    ADMIN_REMOVAL = "admin_removal"
+    ADMIN_REMOVAL_SET = "admin_removal_set"
+    ADMIN_PUBLISH = "admin_publish"
+    ADMIN_PUBLISH_SET = "admin_publish_set"
+    ADMIN_ROPA = "admin_ropa"
+    ADMIN_ROPA_FILE = "admin_ropa_file"
+    ADMIN_ARCHIVE = "admin_archive"
     ERASE = "erase"
     PROPOSE = "propose"
     UNKNOWN = "unknown"
 
 
+# Commands of the admin desk (bot.admin_desk): admin rights are checked on each.
+ADMIN_COMMANDS = frozenset(
+    {
+        Command.ADMIN,
+        Command.ADMIN_REVIEW,
+        Command.DSR_APPROVE,
+        Command.DSR_REJECT,
+        Command.ADMIN_SYNC,
+        Command.ADMIN_REMOVAL,
+        Command.ADMIN_REMOVAL_SET,
+        Command.ADMIN_PUBLISH,
+        Command.ADMIN_PUBLISH_SET,
+        Command.ADMIN_ROPA,
+        Command.ADMIN_ROPA_FILE,
+        Command.ADMIN_ARCHIVE,
+    }
+)
 # Commands a user may use before acknowledging the notice and accepting the terms.
 ALWAYS_ALLOWED = frozenset(
     {
@@ -46,13 +71,10 @@ ALWAYS_ALLOWED = frozenset(
         Command.WITHDRAW_EULA,
         Command.EXPORT,
         Command.ERASE,
-        # Admin duties are the controller's, not use of the directory; admin rights are
-        # checked on every one of them instead.
-        Command.ADMIN,
-        Command.ADMIN_REVIEW,
-        Command.DSR_APPROVE,
-        Command.DSR_REJECT,
     }
+    # Admin duties are the controller's, not use of the directory; admin rights are checked
+    # on every one of them instead.
+    | ADMIN_COMMANDS
 )
 # A message that is no command and at most this many words is taken as a name to look up.
 BARE_SEARCH_WORDS = 4

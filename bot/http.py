@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 from yarl import URL
 
+from bot.admin_desk import SyncNow
 from bot.agent import JunoBot, tenant_of
 from bot.auth import jwt_middleware
 from bot.config import BotConfig
@@ -44,7 +45,11 @@ def _service_url_matches(claims: dict[str, Any] | None, service_url: str | None)
 
 
 def build_bot_app(
-    db: AsyncDatabase[dict[str, Any]], config: BotConfig, log: Any
+    db: AsyncDatabase[dict[str, Any]],
+    config: BotConfig,
+    log: Any,
+    *,
+    sync_now: SyncNow | None = None,
 ) -> web.Application:
     app = web.Application(
         middlewares=[jwt_middleware(config, log)], client_max_size=MAX_ACTIVITY_BYTES
@@ -68,6 +73,7 @@ def build_bot_app(
         kpis=kpis,
         notifier=notifier,
         export=config,
+        sync_now=sync_now,
     )
     app[BOT] = agent
 

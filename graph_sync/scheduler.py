@@ -135,6 +135,21 @@ class Scheduler:
             started.append(record.tenant_id)
         return started
 
+    async def run_now(self, tenant_id: str) -> asyncio.Task[None] | None:
+        """Start a run for one tenant at once (an admin's "sync now"), whatever its schedule.
+        None when it cannot start: unknown, disabled or unconfigured tenant, a run already
+        going here, or the service stopping. Another replica holding the lease makes the
+        run end quietly, as a scheduled one would."""
+        record = await self.registry.get(tenant_id)
+        if self._stopping.is_set() or record is None or not eligible(record):
+            return None
+        if tenant_id in self.running:
+            return None
+        task = asyncio.create_task(self._run(record), name=f"sync-{tenant_id}")
+        self.running[tenant_id] = task
+        task.add_done_callback(self._forget(tenant_id))
+        return task
+
     def _forget(self, tenant_id: str) -> Callable[[asyncio.Task[None]], None]:
         def done(_task: asyncio.Task[None]) -> None:
             self.running.pop(tenant_id, None)

@@ -71,11 +71,13 @@ class StateStore:
         )
 
     async def record_run(self, run: dict[str, Any], now: datetime) -> None:
+        """Also keeps the first successful run's time: the admin card's onboarding line
+        ("the directory permission works since ...") must outlive the bounded run history."""
         await self.ensure(now)
-        await self.coll.update_one(
-            {"_id": self.key},
-            {
-                "$set": {"last_run": run, "updated_at": now},
-                "$push": {"runs": {"$each": [run], "$slice": -RUNS_KEPT}},
-            },
-        )
+        update: dict[str, Any] = {
+            "$set": {"last_run": run, "updated_at": now},
+            "$push": {"runs": {"$each": [run], "$slice": -RUNS_KEPT}},
+        }
+        if run.get("status") == "ok":
+            update["$min"] = {"first_success_at": run.get("finished_at") or now}
+        await self.coll.update_one({"_id": self.key}, update)

@@ -18,7 +18,7 @@ from juno.metrics import Metrics
 from juno.rights import attach_rights
 from juno.runtime import open_db
 from juno.settings import Settings
-from juno.sync_wiring import attach_sync
+from juno.sync_wiring import attach_sync, build_scheduler
 from juno.web import ServiceState, build_app
 from privacy.datamap import validate
 
@@ -75,6 +75,7 @@ async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> 
         )
     state = ServiceState(db=db, metrics=metrics)
     app = build_app(state)
+    scheduler = build_scheduler(db, settings, get_logger("juno.sync"))
     if config is None:
         log.warning(
             "no bot identity (JUNO_BOT_APP_ID) and dev mode off: /api/messages is not served"
@@ -83,7 +84,10 @@ async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> 
         if config.anonymous:
             log.warning("bot dev mode: /api/messages accepts unauthenticated activities")
         try:
-            app.add_subapp("/api", build_bot_app(db.db, config, get_logger("juno.bot")))
+            bot_app = build_bot_app(
+                db.db, config, get_logger("juno.bot"), sync_now=scheduler.run_now
+            )
+            app.add_subapp("/api", bot_app)
         except ValueError as exc:
             await db.close()
             raise UserError(str(exc)) from exc
@@ -94,7 +98,7 @@ async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> 
         await db.close()
         raise
     # Graph sync: the per-tenant schedule, and the demo tenant while none has credentials.
-    attach_sync(app, db, settings, get_logger("juno.sync"))
+    attach_sync(app, db, scheduler, get_logger("juno.sync"))
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     stop = asyncio.Event()

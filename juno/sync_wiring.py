@@ -23,14 +23,16 @@ async def seed_demo_if_needed(db: Database, log: Any) -> str | None:
     return tenant_id
 
 
-def attach_sync(app: web.Application, db: Database, settings: Settings, log: Any) -> None:
+def build_scheduler(db: Database, settings: Settings, log: Any) -> Scheduler:
     clients = GraphClients(
         authority_host=settings.authority_host, graph_base_url=settings.graph_base_url
     )
-    scheduler = Scheduler(
+    return Scheduler(
         db.db, TenantRegistry(db.db), clients, make_erasure(db.db, pseudonym_key(settings, log))
     )
 
+
+def attach_sync(app: web.Application, db: Database, scheduler: Scheduler, log: Any) -> None:
     async def start(_: web.Application) -> None:
         await seed_demo_if_needed(db, log)
         await scheduler.start()

@@ -209,6 +209,7 @@ DATA_MAP: dict[Coll, Store] = {
                 "lease_until": "system.time",
                 "last_run": "system.operations",
                 "runs": "system.operations",
+                "first_success_at": "system.time",
                 "updated_at": "system.time",
             },
             purpose="Resume incremental directory syncs and keep two workers apart",
@@ -349,6 +350,7 @@ DATA_MAP: dict[Coll, Store] = {
                 "user_id": "user.unique_id",
                 "reference": "user.communication",
                 "locale": "user.preference.locale",
+                "first_at": "system.time",
                 "updated_at": "system.time",
             },
             purpose="Send the user proactive messages they asked for (finished exports, "
@@ -358,7 +360,7 @@ DATA_MAP: dict[Coll, Store] = {
             recipients=(_OUR_STAFF,),
             source="Microsoft Teams, when the user talks to the bot",
             subject_key="user_id",
-            export_fields=("locale", "updated_at"),
+            export_fields=("locale", "first_at", "updated_at"),
             about="user.communication",
             removal={
                 RemovalMode.DELETE_ALL: DELETE,

@@ -155,8 +155,10 @@ def card(reply: dict[str, Any]) -> dict[str, Any]:
 
 
 def action(content: dict[str, Any], command: str) -> dict[str, Any]:
-    for act in content.get("actions", []):
-        if act["data"]["juno"] == command:
+    """A card's submit data for `command`, from its actions or an ActionSet in its body."""
+    sets = [b["actions"] for b in content.get("body", []) if b.get("type") == "ActionSet"]
+    for act in [*content.get("actions", []), *(a for s in sets for a in s)]:
+        if act.get("data", {}).get("juno") == command:
             data: dict[str, Any] = act["data"]
             return data
     raise AssertionError(f"no {command} action in {content}")

@@ -3,12 +3,16 @@ from the card that end in the requester's notification."""
 
 from __future__ import annotations
 
+import io
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from storage.repositories import TenantStore
+from privacy.tenant_archive import verify_archive
+from storage.repositories import AdminGrant, TenantRecord, TenantRegistry, TenantStore
 from tests.test_bot import BotServer, Chat, action, bot_db, bot_server, card
 from tests.test_bot_directory import org, ready_chat
 
@@ -62,7 +66,10 @@ async def test_admin_approves_a_correction_from_the_card(
     texts = [b.get("text", "") for b in home["body"]]
     assert texts[0] == "JUNO administration — Org"
     assert any(text.startswith(f"{request_id} · rectification · due ") for text in texts)
-    assert any("Removal mode in force: directory_delete_rest_anonymize" in x for x in texts)
+    assert (
+        "Removal mode in force: Delete the person from the directory and anonymize the rest "
+        "(usage statistics, dialog state)" in texts
+    )
     approve = next(
         a for b in home["body"] if b["type"] == "ActionSet" for a in b["actions"]
         if a["data"] == {"juno": "dsr_approve", "id": request_id}
@@ -107,3 +114,210 @@ async def test_admin_records_an_access_review(
     assert any(b.get("text", "").startswith("Last access review: ") for b in after["body"])
     reviews = await TenantStore(bot_db, tenant).access_reviews.recent()
     assert reviews[0]["reviewer"] == "Zeynep Kurucu"
+
+
+def texts_of(content: dict[str, Any]) -> list[str]:
+    return [str(b.get("text", "")) for b in content["body"]]
+
+
+async def accept_file(bot_server: BotServer, chat: Chat, offer: dict[str, Any]) -> bytes:
+    """Answer a FileConsentCard with "accept" as Teams does; returns what was uploaded."""
+    name = offer["name"]
+    answer = chat.activity(
+        type_="invoke",
+        name="fileConsent/invoke",
+        value={
+            "type": "fileUpload",
+            "action": "accept",
+            "context": offer["content"]["acceptContext"],
+            "uploadInfo": {
+                "contentUrl": f"https://contoso-my.sharepoint.com/personal/{name}",
+                "name": name,
+                "uploadUrl": bot_server.peers.upload_url(name),
+                "uniqueId": "42",
+                "fileType": name.rsplit(".", 1)[-1],
+            },
+        },
+    )
+    status, _ = await chat.post(answer)
+    assert status == 200
+    await bot_server.peers.wait_replies(chat.conversation, chat.seen + 1)  # the file info card
+    chat.seen += 1
+    return bot_server.peers.uploads[name]
+
+
+async def test_home_card_shows_setup_and_every_admin_duty(
+    admin_setup: tuple[str, dict[str, str], Chat, Chat],
+) -> None:
+    _, _, admin, _ = admin_setup
+    home = card((await admin.send(1, text="admin"))[0])
+    texts = texts_of(home)
+    assert "No successful directory sync yet" in " ".join(texts)
+    reach = next(x for x in texts if x.startswith("Admins I can reach in Teams: 1 of 1"))
+    assert "(first admin conversation 20" in reach
+    assert "In force: privacy notice version 1, terms of use version 1." in texts
+    for command in ("admin_sync", "admin_removal", "admin_review", "admin_publish",
+                    "admin_ropa", "admin_ropa_file", "admin_archive"):  # fmt: skip
+        assert action(home, command) == {"juno": command}
+
+
+async def test_sync_now_runs_at_once_and_reports_to_the_admin(
+    bot_server: BotServer, bot_db: Db
+) -> None:
+    tenant, admin_id = str(uuid.uuid4()), str(uuid.uuid4())
+    record = TenantRecord(
+        tenant_id=tenant, name="Demo Org", demo=True, admins=[AdminGrant(user_id=admin_id)]
+    )
+    await TenantRegistry(bot_db).add(record)
+    # Synced a minute ago, so the schedule leaves it alone and only "sync now" runs it.
+    now = datetime.now(UTC)
+    await TenantStore(bot_db, tenant).sync_state.put(
+        "graph", {"last_run": {"status": "ok", "finished_at": now, "created": 0}}
+    )
+    admin = await ready_chat(bot_server, tenant, user=admin_id)
+
+    [started] = await admin.send(1, value={"juno": "admin_sync"})
+
+    assert started["text"] == "Directory sync started. I will tell you when it has finished."
+    [done] = (await bot_server.peers.wait_replies(admin.conversation, admin.seen + 1))[-1:]
+    admin.seen += 1
+    assert done["text"].startswith("Directory sync finished. Last run ")
+    assert ": ok, " in done["text"]
+    synced = await TenantStore(bot_db, tenant).profiles.count()
+    assert synced > 0 and f"ok, {synced} created" in done["text"]
+    home = card((await admin.send(1, text="admin"))[0])
+    assert any(x.startswith("Directory permission works: first successful sync 20")
+               for x in texts_of(home))  # fmt: skip
+    audit = await TenantStore(bot_db, tenant).audit_log.recent(limit=20)
+    assert any(e["action"] == "admin:sync_now" and e["outcome"] == "started" for e in audit)
+
+
+async def test_sync_now_without_a_directory_connection_says_so(
+    admin_setup: tuple[str, dict[str, str], Chat, Chat],
+) -> None:
+    _, _, admin, _ = admin_setup  # this tenant has neither Graph credentials nor demo data
+    [reply] = await admin.send(1, value={"juno": "admin_sync"})
+    assert reply["text"].startswith("A sync cannot start now")
+
+
+async def test_changing_the_removal_mode_needs_the_typed_name(
+    bot_db: Db, admin_setup: tuple[str, dict[str, str], Chat, Chat]
+) -> None:
+    tenant, _, admin, user = admin_setup
+    home = card((await admin.send(1, text="admin"))[0])
+    form = card((await admin.send(1, value=action(home, "admin_removal")))[0])
+    choices = next(b for b in form["body"] if b["type"] == "Input.ChoiceSet")
+    assert choices["value"] == "directory_delete_rest_anonymize"
+    assert {c["value"] for c in choices["choices"]} == {
+        "delete_all", "directory_only", "directory_delete_rest_anonymize"
+    }  # fmt: skip
+    submit = {**action(form, "admin_removal_set"), "mode": "delete_all"}
+
+    [wrong] = await admin.send(1, value={**submit, "confirm": "Orgg"})
+    [empty] = await admin.send(1, value={**submit, "confirm": ""})
+    [forged] = await user.send(1, value={**submit, "confirm": "Org"})
+    registry = TenantRegistry(bot_db)
+    assert wrong["text"] == 'The name you typed does not match "Org"; nothing was changed.'
+    assert empty["text"] == wrong["text"]
+    assert forged["text"] == "Sorry, only your organization's JUNO admins can do that."
+    assert (await registry.require(tenant)).removal_mode == "directory_delete_rest_anonymize"
+
+    [done] = await admin.send(1, value={**submit, "confirm": " org "})
+
+    assert done["text"] == (
+        "Done. From now on, when someone leaves: Delete all of the person's data in JUNO."
+    )
+    assert (await registry.require(tenant)).removal_mode == "delete_all"
+    [same] = await admin.send(1, value={**submit, "confirm": "Org"})
+    assert same["text"].startswith("That is already the mode in force")
+    audit = await TenantStore(bot_db, tenant).audit_log.recent(limit=50)
+    outcomes = [e["outcome"] for e in audit if e["action"] == "admin:removal_mode"]
+    assert "changed directory_delete_rest_anonymize -> delete_all" in outcomes
+    assert outcomes.count("refused: confirmation did not match") == 2
+
+
+async def test_publishing_a_notice_asks_everyone_again_and_tells_them(
+    bot_server: BotServer, bot_db: Db, admin_setup: tuple[str, dict[str, str], Chat, Chat]
+) -> None:
+    tenant, _, admin, user = admin_setup
+    home = card((await admin.send(1, text="admin"))[0])
+    form = card((await admin.send(1, value=action(home, "admin_publish")))[0])
+    assert {b.get("id") for b in form["body"]} >= {"kind", "text_tr", "text_en"}
+    submit = action(form, "admin_publish_set")
+    [empty] = await admin.send(1, value={**submit, "kind": "notice", "text_tr": " "})
+    assert empty["text"].startswith("Please paste the text")
+
+    [published] = await admin.send(
+        1, value={**submit, "kind": "notice", "text_en": "Notice v2: we now keep less."}
+    )
+
+    assert published["text"].startswith("Privacy notice version 2 is published.")
+    told = await bot_server.peers.wait_replies(user.conversation, user.seen + 2)
+    assert told[-2]["text"] == (
+        "Your organization has published a new privacy notice (version 2). Please read it:"
+    )
+    notice = card(told[-1])
+    assert "Notice v2: we now keep less." in texts_of(notice)
+    user.seen += 2
+    report = await bot_server.peers.wait_replies(admin.conversation, admin.seen + 3)
+    assert report[-1]["text"].startswith("Announcement sent to 2 of 2 people")
+    admin.seen += 3
+    # The user must acknowledge the new version before using the directory again.
+    gated = await user.send(2, text="ara Işık")
+    assert gated[0]["text"] == (
+        "Before I can help with that, please acknowledge the privacy notice and accept the "
+        "terms of use."
+    )
+    await user.send(1, value=action(card(gated[1]), "ack_notice"))
+    [found] = await user.send(1, text="ara Işık")
+    assert card(found)["body"][0]["text"] == "Işık Kaya"
+    trail = await TenantStore(bot_db, tenant).consents.for_user(user.user, limit=10)
+    assert [(e["document"], e["version"]) for e in trail if e["document"] == "notice"] == [
+        ("notice", 2),
+        ("notice", 1),
+    ]
+
+
+async def test_record_of_processing_as_a_card_and_as_a_file(
+    bot_server: BotServer, admin_setup: tuple[str, dict[str, str], Chat, Chat]
+) -> None:
+    _, _, admin, _ = admin_setup
+    [shown] = await admin.send(1, value={"juno": "admin_ropa"})
+    ropa = card(shown)
+    assert texts_of(ropa)[0] == "Record of processing — Org"
+    facts = [f for b in ropa["body"] if b["type"] == "FactSet" for f in b["facts"]]
+    assert any(f["title"] == "When someone leaves" for f in facts)
+    assert any(f["title"] == "Recipients" for f in facts)
+
+    [preparing] = await admin.send(1, value=action(ropa, "admin_ropa_file"))
+
+    assert preparing["text"].startswith("Preparing the file")
+    offer = (await bot_server.peers.wait_replies(admin.conversation, admin.seen + 1))[-1]
+    admin.seen += 1
+    [file_card] = offer["attachments"]
+    assert file_card["contentType"] == "application/vnd.microsoft.teams.card.file.consent"
+    assert file_card["name"].startswith("juno-ropa-") and file_card["name"].endswith(".md")
+    uploaded = (await accept_file(bot_server, admin, file_card)).decode("utf-8")
+    assert uploaded.startswith("# Record of processing activities — Org")
+
+
+async def test_all_of_the_tenants_data_from_the_admin_card(
+    bot_server: BotServer, bot_db: Db, admin_setup: tuple[str, dict[str, str], Chat, Chat]
+) -> None:
+    tenant, _, admin, _ = admin_setup
+    [preparing] = await admin.send(1, value={"juno": "admin_archive"})
+    assert preparing["text"].startswith("Preparing the file")
+    offer = (await bot_server.peers.wait_replies(admin.conversation, admin.seen + 1))[-1]
+    admin.seen += 1
+    [file_card] = offer["attachments"]
+    assert file_card["name"].startswith(f"juno-tenant-{tenant}-")
+
+    data = await accept_file(bot_server, admin, file_card)
+
+    manifest = verify_archive(io.BytesIO(data))
+    assert manifest["tenant_id"] == tenant and manifest["tenant_name"] == "Org"
+    archived = {s["collection"]: s["records"] for s in manifest["stores"]}
+    assert archived["profiles"] == await TenantStore(bot_db, tenant).profiles.count()
+    assert archived["consents"] >= 4  # both people acknowledged and accepted
+    audit = await TenantStore(bot_db, tenant).audit_log.recent(limit=20)
+    assert any(e["action"] == "admin:tenant_archive" for e in audit)

@@ -1,0 +1,281 @@
+"""What a tenant admin's card buttons do. Admin rights are checked by the caller
+(`JunoBot._admin`) on every action before anything here runs; every change is audit-logged.
+
+Slow work (a sync, an announcement to every user, an archive) runs in the background after the
+admin is told it started, and ends in a proactive message to that admin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from microsoft_agents.hosting.core import MessageFactory, TurnContext
+
+from bot import admin, cards
+from bot.commands import Command, Request
+from bot.i18n import t
+from bot.outcomes import outcome_message, tell_requester
+from bot.proactive import Notifier
+from bot.turn import Turn
+from privacy.access import AccessError, record_review
+from privacy.consent import Kind, LegalDocument, publish
+from privacy.dsr import DsrError, DsrRequest, DsrType, approve, reject
+from privacy.removal_modes import RemovalMode
+from privacy.ropa import tenant_record_as_markdown
+from privacy.strategies import keyed_hash
+from privacy.tenant_archive import archive_filename, write_tenant_archive
+from storage.repositories import TenantRecord, TenantRegistry, TenantStore
+from storage.search_keys import fold
+
+SyncNow = Callable[[str], Awaitable["asyncio.Task[None] | None"]]
+"""Starts one tenant's directory sync now; None when it cannot start. Injected by `juno serve`
+(the bot does not import graph_sync)."""
+
+Build = Callable[[], Awaitable[tuple[bytes, str]]]
+Deliver = Callable[[str, str, Build, str, str], Coroutine[Any, Any, None]]
+"""(tenant, user, build the file, description key, failure key): offer a file in personal
+chat (a signed link elsewhere)."""
+
+# A prepared file is kept in one MongoDB document until delivered.
+MAX_FILE_BYTES = 15 * 1024 * 1024
+
+
+class TooLarge(Exception):
+    pass
+
+
+@dataclass
+class AdminDesk:
+    db: Any
+    notifier: Notifier | None
+    deliver: Deliver
+    background: Callable[[Coroutine[Any, Any, None]], None]
+    sync_now: SyncNow | None
+    pseudonym_key: bytes | None
+    forget_tenant: Callable[[str], None]
+
+    async def handle(self, turn: Turn, tenant: TenantRecord, request: Request) -> None:
+        try:
+            await self._handle(turn, tenant, request)
+        except (DsrError, AccessError, ValueError) as exc:
+            await turn.say(t(turn.locale, "admin_failed", reason=str(exc)))
+
+    async def _handle(self, turn: Turn, tenant: TenantRecord, request: Request) -> None:
+        match request.command:
+            case Command.ADMIN:
+                await turn.card(await admin.home_card(turn.store, tenant, turn.locale))
+            case Command.ADMIN_REVIEW:
+                profile = await turn.store.profiles.get(turn.user_id)
+                reviewer = str((profile or {}).get("display_name") or turn.user_id)
+                review = await record_review(turn.store, reviewer=reviewer)
+                await turn.say(t(turn.locale, "admin_review_done", count=len(review.admins)))
+            case Command.DSR_APPROVE:
+                decided = await self._approve(turn, str(request.data.get("id", "")))
+                await self._decided(turn, decided)
+            case Command.DSR_REJECT:
+                reason = str(request.data.get("reason") or "").strip()
+                if not reason:
+                    await turn.say(t(turn.locale, "admin_reason_needed"))
+                    return
+                decided = await reject(
+                    turn.store,
+                    str(request.data.get("id", "")),
+                    decided_by=turn.user_id,
+                    reason=reason,
+                )
+                await self._tell_outcome(turn.store.tenant_id, decided)
+                await self._decided(turn, decided)
+            case Command.ADMIN_SYNC:
+                await self._sync(turn)
+            case Command.ADMIN_REMOVAL:
+                await turn.card(admin.removal_card(tenant, turn.locale))
+            case Command.ADMIN_REMOVAL_SET:
+                await self._set_removal(turn, tenant, request)
+            case Command.ADMIN_PUBLISH:
+                await turn.card(admin.publish_card(turn.locale))
+            case Command.ADMIN_PUBLISH_SET:
+                await self._publish(turn, request)
+            case Command.ADMIN_ROPA:
+                await turn.card(admin.ropa_card(tenant, turn.locale))
+            case Command.ADMIN_ROPA_FILE:
+                await self._ropa_file(turn, tenant)
+            case Command.ADMIN_ARCHIVE:
+                await self._archive(turn)
+
+    async def _decided(self, turn: Turn, decided: DsrRequest) -> None:
+        await turn.say(t(turn.locale, "admin_decided", id=decided.id, status=decided.status.value))
+
+    async def _audit(self, turn: Turn, action: str, outcome: str) -> None:
+        await turn.store.audit_log.append(
+            {
+                "actor": turn.user_id,
+                "action": f"admin:{action}",
+                "target": turn.store.tenant_id,
+                "outcome": outcome,
+            }
+        )
+
+    # Requests -----------------------------------------------------------------------------
+
+    async def _approve(self, turn: Turn, request_id: str) -> DsrRequest:
+        tenant_id = turn.store.tenant_id
+        key = self.pseudonym_key
+        pseudonym = keyed_hash(key, tenant_id) if key else None
+
+        async def before_erasure(req: DsrRequest) -> None:
+            if self.notifier is not None:
+                await tell_requester(
+                    self.notifier, tenant_id, req, "dsr_erasure_starting", {"id": req.id}
+                )
+
+        decided = await approve(
+            turn.store,
+            request_id,
+            decided_by=turn.user_id,
+            pseudonym=pseudonym,
+            before_erasure=before_erasure,
+        )
+        if decided.type is not DsrType.ERASURE:
+            await self._tell_outcome(tenant_id, decided)
+        return decided
+
+    async def _tell_outcome(self, tenant_id: str, request: DsrRequest) -> None:
+        message = outcome_message(request)
+        if message is not None and self.notifier is not None:
+            await tell_requester(self.notifier, tenant_id, request, *message)
+
+    # Sync ---------------------------------------------------------------------------------
+
+    async def _sync(self, turn: Turn) -> None:
+        task = await self.sync_now(turn.store.tenant_id) if self.sync_now else None
+        if task is None:
+            await turn.say(t(turn.locale, "admin_sync_unavailable"))
+            await self._audit(turn, "sync_now", "not started")
+            return
+        await self._audit(turn, "sync_now", "started")
+        await turn.say(t(turn.locale, "admin_sync_started"))
+        self.background(self._report_sync(turn.store, turn.user_id, task))
+
+    async def _report_sync(
+        self, store: TenantStore, admin_id: str, task: asyncio.Task[None]
+    ) -> None:
+        await asyncio.wait([task])
+        state = await store.sync_state.get(admin.SYNC_STATE_KEY) or {}
+        last = state.get("last_run") or {}
+
+        async def compose(context: TurnContext, locale: str) -> None:
+            text = admin.sync_summary(last, locale) if last else t(locale, "admin_sync_never")
+            await context.send_activity(MessageFactory.text(t(locale, "admin_sync_done", run=text)))
+
+        if self.notifier is not None:
+            await self.notifier.send(store.tenant_id, admin_id, compose)
+
+    # Removal mode -------------------------------------------------------------------------
+
+    async def _set_removal(self, turn: Turn, tenant: TenantRecord, request: Request) -> None:
+        try:
+            mode = RemovalMode(str(request.data.get("mode") or ""))
+        except ValueError:
+            await turn.card(admin.removal_card(tenant, turn.locale))
+            return
+        typed = str(request.data.get("confirm") or "")
+        if fold(typed.strip()) != fold(tenant.name.strip()) or not typed.strip():
+            await turn.say(t(turn.locale, "admin_removal_mismatch", name=tenant.name))
+            await self._audit(turn, "removal_mode", "refused: confirmation did not match")
+            return
+        if mode.value == tenant.removal_mode:
+            await turn.say(t(turn.locale, "admin_removal_same"))
+            return
+        await TenantRegistry(self.db).update(tenant.tenant_id, {"removal_mode": mode.value})
+        self.forget_tenant(tenant.tenant_id)
+        await self._audit(turn, "removal_mode", f"changed {tenant.removal_mode} -> {mode.value}")
+        await turn.say(t(turn.locale, "admin_removal_done", mode=t(turn.locale, f"removal_{mode}")))
+
+    # Notice and terms ---------------------------------------------------------------------
+
+    async def _publish(self, turn: Turn, request: Request) -> None:
+        try:
+            kind = Kind(str(request.data.get("kind") or ""))
+        except ValueError:
+            await turn.card(admin.publish_card(turn.locale))
+            return
+        texts = {
+            loc: str(request.data.get(f"text_{loc}") or "").strip()[:20_000] for loc in ("tr", "en")
+        }
+        texts = {loc: text for loc, text in texts.items() if text}
+        if not texts:
+            await turn.say(t(turn.locale, "admin_publish_empty"))
+            return
+        doc = await publish(turn.store, kind, texts, published_by=turn.user_id)
+        await self._audit(turn, f"publish_{kind.value}", f"version {doc.version}")
+        await turn.say(t(turn.locale, f"admin_published_{kind.value}", version=doc.version))
+        self.background(self._announce(turn.store, doc, turn.user_id))
+
+    async def _announce(self, store: TenantStore, doc: LegalDocument, admin_id: str) -> None:
+        """Tell everyone who has a conversation with JUNO; the rest are asked on their next
+        contact anyway (the consent gate compares versions)."""
+        if self.notifier is None:
+            return
+        people = await store.conversations.find({}, projection={"user_id": 1})
+        card = cards.notice_card if doc.kind is Kind.NOTICE else cards.eula_card
+
+        async def compose(context: TurnContext, locale: str) -> None:
+            key = f"document_updated_{doc.kind.value}"
+            await context.send_activity(MessageFactory.text(t(locale, key, version=doc.version)))
+            await context.send_activity(
+                MessageFactory.attachment(cards.attachment(card(doc, locale)))
+            )
+
+        told = 0
+        for person in people:
+            user_id = person.get("user_id")
+            if isinstance(user_id, str) and await self.notifier.send(
+                store.tenant_id, user_id, compose
+            ):
+                told += 1
+
+        async def report(context: TurnContext, locale: str) -> None:
+            text = t(locale, "admin_announced", told=told, total=len(people))
+            await context.send_activity(MessageFactory.text(text))
+
+        await self.notifier.send(store.tenant_id, admin_id, report)
+
+    # Files --------------------------------------------------------------------------------
+
+    async def _ropa_file(self, turn: Turn, tenant: TenantRecord) -> None:
+        async def build() -> tuple[bytes, str]:
+            fresh = await turn.store.own_record.get() or tenant
+            stamp = datetime.now(UTC).strftime("%Y%m%d")
+            return tenant_record_as_markdown(fresh).encode("utf-8"), f"juno-ropa-{stamp}.md"
+
+        await self._audit(turn, "ropa_file", "prepared")
+        await turn.say(t(turn.locale, "admin_file_started"))
+        self.background(
+            self.deliver(
+                turn.store.tenant_id, turn.user_id, build, "ropa_consent", "admin_file_failed"
+            )
+        )
+
+    async def _archive(self, turn: Turn) -> None:
+        store = turn.store
+
+        async def build() -> tuple[bytes, str]:
+            buffer = io.BytesIO()
+            archive = await write_tenant_archive(store, buffer)
+            data = buffer.getvalue()
+            if len(data) > MAX_FILE_BYTES:
+                raise TooLarge(f"{len(data)} bytes")
+            return data, archive_filename(store.tenant_id, archive.created_at)
+
+        await self._audit(turn, "tenant_archive", "prepared")
+        await turn.say(t(turn.locale, "admin_file_started"))
+        self.background(
+            self.deliver(
+                store.tenant_id, turn.user_id, build, "archive_consent", "admin_archive_failed"
+            )
+        )

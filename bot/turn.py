@@ -1,0 +1,52 @@
+"""One turn as JUNO's handlers see it: who asked, in which tenant and language, and how to
+answer. Shared by the turn logic (`bot.agent`) and the admin desk (`bot.admin_desk`)."""
+
+from __future__ import annotations
+
+from microsoft_agents.activity import Attachment
+from microsoft_agents.hosting.core import MessageFactory, TurnContext
+
+from bot import cards
+from bot.kpi import KpiRecorder
+from privacy.consent import ConsentAction, LegalDocument, record
+from storage.repositories import TenantStore
+
+
+class Turn:
+    """One turn's context: who, in which tenant and language, and how to answer."""
+
+    def __init__(
+        self,
+        context: TurnContext,
+        store: TenantStore,
+        user_id: str,
+        locale: str,
+        kpis: KpiRecorder,
+    ):
+        self.context = context
+        self.store = store
+        self.user_id = user_id
+        self.locale = locale
+        self._kpis = kpis
+
+    async def say(self, text: str) -> None:
+        await self.context.send_activity(MessageFactory.text(text))
+
+    async def card(self, card: cards.Card) -> None:
+        attachment: Attachment = cards.attachment(card)
+        await self.context.send_activity(MessageFactory.attachment(attachment))
+
+    async def kpi(self, kind: str) -> None:
+        self._kpis.record(self.store.tenant_id, self.user_id, kind)
+
+    async def record(self, doc: LegalDocument, action: ConsentAction) -> None:
+        activity = self.context.activity
+        await record(
+            self.store,
+            user_id=self.user_id,
+            document=doc,
+            action=action,
+            locale=self.locale,
+            conversation_id=activity.conversation.id if activity.conversation else None,
+            activity_id=activity.id,
+        )
