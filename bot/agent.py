@@ -35,6 +35,7 @@ from privacy.consent import (
     LegalDocument,
     Standing,
     current_document,
+    document_version,
     standing,
 )
 from privacy.dsr import DsrError, request_erasure
@@ -275,6 +276,8 @@ class JunoBot:
             case Command.SHOW_EULA:
                 doc = await current_document(turn.store, Kind.EULA)
                 await turn.card(cards.eula_card(doc, turn.locale))
+            case Command.SHOW_VERSION:
+                await self._show_version(turn, request)
             case Command.ACK_NOTICE:
                 await self._ack_notice(turn, request)
             case Command.ACCEPT_EULA | Command.DECLINE_EULA:
@@ -534,6 +537,25 @@ class JunoBot:
         await turn.card(
             cards.consents_card(turn.locale, current.trail[:20], can_withdraw=can_withdraw)
         )
+
+    async def _show_version(self, turn: Turn, request: Request) -> None:
+        """A version the user once saw, read-only (answering is only for the current one)."""
+        version = request.data.get("version")
+        try:
+            kind = Kind(str(request.data.get("kind") or ""))
+        except ValueError:
+            kind = None
+        doc = (
+            await document_version(turn.store, kind, version)
+            if kind is not None and isinstance(version, int) and 0 < version < 10_000
+            else None
+        )
+        if doc is None:
+            await turn.say(t(turn.locale, "version_missing"))
+        elif doc.kind is Kind.NOTICE:
+            await turn.card(cards.notice_card(doc, turn.locale, with_button=False))
+        else:
+            await turn.card(cards.eula_card(doc, turn.locale, with_buttons=False))
 
     async def _current_or_stale(
         self, turn: Turn, request: Request, kind: Kind

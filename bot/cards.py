@@ -101,6 +101,9 @@ def help_card(locale: str) -> Card:
     )
 
 
+MAX_VERSION_BUTTONS = 6
+
+
 def consents_card(locale: str, trail: list[dict[str, Any]], *, can_withdraw: bool) -> Card:
     rows: list[dict[str, Any]] = []
     for entry in trail[:20]:
@@ -122,6 +125,28 @@ def consents_card(locale: str, trail: list[dict[str, Any]], *, can_withdraw: boo
         )
     if not rows:
         rows.append({"type": "TextBlock", "text": t(locale, "consents_empty"), "wrap": True})
+    # Every version the user answered stays readable, not only the one in force.
+    versions = sorted({(e["document"], int(e["version"])) for e in trail}, reverse=True)
+    if versions:
+        rows.append(
+            {
+                "type": "ActionSet",
+                "actions": [
+                    submit(
+                        t(
+                            locale,
+                            "read_version_button",
+                            document=t(locale, f"doc_{document}"),
+                            version=version,
+                        ),
+                        "show_version",
+                        kind=document,
+                        version=version,
+                    )
+                    for document, version in versions[:MAX_VERSION_BUTTONS]
+                ],
+            }
+        )
     actions = [
         submit(t(locale, "show_notice_button"), "show_notice"),
         submit(t(locale, "show_eula_button"), "show_eula"),

@@ -15,6 +15,7 @@ class Command(StrEnum):
     CONSENTS = "consents"
     SHOW_NOTICE = "show_notice"
     SHOW_EULA = "show_eula"
+    SHOW_VERSION = "show_version"
     ACK_NOTICE = "ack_notice"
     ACCEPT_EULA = "accept_eula"
     DECLINE_EULA = "decline_eula"
@@ -65,6 +66,7 @@ ALWAYS_ALLOWED = frozenset(
         Command.CONSENTS,
         Command.SHOW_NOTICE,
         Command.SHOW_EULA,
+        Command.SHOW_VERSION,
         Command.ACK_NOTICE,
         Command.ACCEPT_EULA,
         Command.DECLINE_EULA,

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
+from privacy.consent import Kind, builtin
 from privacy.tenant_archive import verify_archive
 from storage.repositories import AdminGrant, TenantRecord, TenantRegistry, TenantStore
 from tests.test_bot import BotServer, Chat, action, bot_db, bot_server, card
@@ -276,6 +277,17 @@ async def test_publishing_a_notice_asks_everyone_again_and_tells_them(
         ("notice", 2),
         ("notice", 1),
     ]
+    # Old versions stay readable from "my consents".
+    consents = card((await user.send(1, text="my consents"))[0])
+    old = action(consents, "show_version")  # newest first: notice v2
+    assert old == {"juno": "show_version", "kind": "notice", "version": 2}
+    [first] = await user.send(1, value={**old, "version": 1})
+    shown = card(first)
+    assert shown["body"][0]["text"] == "Privacy notice (version 1)"
+    assert builtin(Kind.NOTICE).text("en") in texts_of(shown)
+    assert "actions" not in shown
+    [missing] = await user.send(1, value={**old, "version": 7})
+    assert missing["text"] == "I could not find that version."
 
 
 async def test_record_of_processing_as_a_card_and_as_a_file(
