@@ -123,9 +123,14 @@ async def _sweep_once(
 
     def target_for(step: Step) -> Target:
         decl = DATA_MAP[Coll(step.store)]
+        selector = _selector(decl, step)
+        if decl.collection is Coll.DESTRUCTION_LOG:
+            # Never this run's own proof: with a clock ahead of the entries' time it would
+            # match the entry the step just wrote.
+            selector = {"$and": [selector, {"run_id": {"$ne": run.run_id}}]}
         return Target(
             coll=collection_of(store, decl.collection),
-            selector=_selector(decl, step),
+            selector=selector,
             subject_key=decl.subject_key or "_id",
             fields=step.fields,
             pseudonym=pseudonym,
@@ -166,12 +171,18 @@ async def sweep_tenants(
     grace_days: int = DEFAULT_GRACE_DAYS,
     tenant_id: str | None = None,
 ) -> list[SweepReport]:
-    """Sweep every registered tenant (disabled ones too: the law does not pause), or one."""
+    """Sweep every registered tenant (disabled ones too: the law does not pause), or one.
+
+    Purged tenants are swept too: their registry entry is gone but their destruction log
+    stays, and it must still end after its three years."""
     registry = TenantRegistry(db)
     if tenant_id is not None:
         tenants = [(await registry.require(tenant_id)).tenant_id]
     else:
         tenants = [r.tenant_id for r in await registry.list_all()]
+        known = set(tenants)
+        logged = await db[Coll.DESTRUCTION_LOG].distinct("tenant_id")
+        tenants += sorted(str(t) for t in logged if t and t not in known)
     return [
         await sweep_tenant(
             TenantStore(db, tid),

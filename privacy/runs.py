@@ -221,7 +221,11 @@ async def _run_step(
     await hook(f"logged:{step.store}")
     await strategy.apply(target)
     await hook(f"applied:{step.store}")
-    await log.upsert([run.run_id, step.store], {"status": DONE, "at": datetime.now(UTC)})
+    # An update, not an upsert: if the entry were gone, a half entry must not appear.
+    await log.update_one(
+        {"_id": log.key(run.run_id, step.store)},
+        {"$set": {"status": DONE, "at": datetime.now(UTC)}},
+    )
     await hook(f"confirmed:{step.store}")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from privacy.datamap import DATA_MAP
+from privacy.retention import sweep_tenants
 from privacy.runs import collection_of
 from privacy.tenant_archive import verify_archive, write_tenant_archive
 from privacy.tenant_purge import purge_tenant, remaining
@@ -181,3 +183,22 @@ async def test_archive_of_a_purged_tenant_is_empty_but_valid(db: Db, tmp_path: P
     counts = {s.collection: s.records for s in archive.stores}
     assert counts.pop(Coll.DESTRUCTION_LOG.value) > 0
     assert set(counts.values()) == {0}
+
+
+async def test_a_purged_tenants_destruction_log_still_ends_after_three_years(db: Db) -> None:
+    store = await seed_tenant(db, A, ALICE, BOB)
+    await purge_tenant(store, now=NOW)
+    proof = await db[Coll.DESTRUCTION_LOG].count_documents({"tenant_id": A})
+    key = b"k" * 32
+
+    await sweep_tenants(db, key=key, now=datetime.now(UTC) + timedelta(days=1000))
+    assert await db[Coll.DESTRUCTION_LOG].count_documents({"tenant_id": A}) == proof
+
+    reports = await sweep_tenants(db, key=key, now=datetime.now(UTC) + timedelta(days=1100))
+
+    [report] = [r for r in reports if r.tenant_id == A]
+    assert report.records == {Coll.DESTRUCTION_LOG.value: proof}
+    left = await db[Coll.DESTRUCTION_LOG].find({"tenant_id": A}).to_list(None)
+    # Only the sweep's own proof of that deletion remains, and nothing else of the tenant.
+    assert [(e["store"], e["records"]) for e in left] == [(Coll.DESTRUCTION_LOG.value, proof)]
+    assert (await remaining(store)).total == 0
