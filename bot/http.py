@@ -8,10 +8,10 @@ import json
 import logging
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from microsoft_agents.activity import Activity
-from microsoft_agents.hosting.aiohttp import CloudAdapter
-from microsoft_agents.hosting.core import MessageFactory, OutboundHostValidator, TurnContext
+from microsoft_agents.hosting.core import MessageFactory, TurnContext
 from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 from yarl import URL
@@ -22,8 +22,9 @@ from bot.auth import jwt_middleware
 from bot.config import BotConfig
 from bot.i18n import pick_locale, t
 from bot.kpi import KpiRecorder
-from bot.outbound import BotConnections
+from bot.outbound import connector_adapter
 from bot.proactive import Notifier
+from bot.throttle import ConnectorThrottled
 
 MAX_ACTIVITY_BYTES = 256 * 1024
 BOT = web.AppKey("juno_bot", JunoBot)
@@ -54,10 +55,7 @@ def build_bot_app(
     app = web.Application(
         middlewares=[jwt_middleware(config, log)], client_max_size=MAX_ACTIVITY_BYTES
     )
-    adapter = CloudAdapter(
-        connection_manager=BotConnections(config),
-        host_validator=OutboundHostValidator(enabled=config.validate_service_url),
-    )
+    adapter = connector_adapter(config, log)
     if config.anonymous:
         # Without an app id the SDK warns on every turn that its user-token client has none;
         # in dev mode that is expected, not news.
@@ -88,12 +86,21 @@ def build_bot_app(
     app.on_cleanup.append(stop_kpis)
 
     async def on_turn_error(context: TurnContext, error: Exception) -> None:
-        log.error(
-            "turn failed",
-            tenant=tenant_of(context.activity),
-            error=type(error).__name__,
-            exc_info=error,
-        )
+        if isinstance(error, aiohttp.ClientResponseError | ConnectorThrottled):
+            # The connector refused a reply (after any retries): its answer, not a bug of ours.
+            log.warning(
+                "reply not delivered",
+                tenant=tenant_of(context.activity),
+                error=type(error).__name__,
+                status=getattr(error, "status", None),
+            )
+        else:
+            log.error(
+                "turn failed",
+                tenant=tenant_of(context.activity),
+                error=type(error).__name__,
+                exc_info=error,
+            )
         if context.activity.type != "message":
             return
         locale = pick_locale(context.activity.locale, config.default_locale)

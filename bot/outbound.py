@@ -1,9 +1,13 @@
-"""Tokens for the bot's own calls to the Bot Connector (replies, proactive messages).
+"""The bot's own calls to the Bot Connector (replies, proactive messages): their tokens and the
+HTTP session they travel on.
 
 One msal confidential client for the bot identity, token cache in it, calls off the event loop.
 The authority host is configurable for national clouds; authority discovery is not attempted
 because the host is operator configuration, not user input. In dev mode with no app id the
 SDK's anonymous provider is used (the local `juno chat` connector accepts anonymous calls).
+
+Every connector client gets an aiohttp session carrying the pacing and retry middleware of
+`bot/throttle.py`; the adapter's client factory is the SDK's own seam for that.
 """
 
 from __future__ import annotations
@@ -12,16 +16,26 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import msal
-from microsoft_agents.activity import Activity
+from microsoft_agents.activity import Activity, RoleTypes
+from microsoft_agents.hosting.aiohttp import CloudAdapter
+from microsoft_agents.hosting.core import (
+    OutboundHostValidator,
+    RestChannelServiceClientFactory,
+    TurnContext,
+)
 from microsoft_agents.hosting.core.authorization import (
     AccessTokenProviderBase,
     AgentAuthConfiguration,
     AnonymousTokenProvider,
     ClaimsIdentity,
 )
+from microsoft_agents.hosting.core.connector import ConnectorClientBase
+from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 
 from bot.config import BOT_FRAMEWORK_SCOPE, BotConfig
+from bot.throttle import ConnectorPacer
 
 
 class OutboundTokenError(Exception):
@@ -105,3 +119,67 @@ class BotConnections:
 
     def get_default_connection_configuration(self) -> AgentAuthConfiguration:
         return self._provider.configuration
+
+
+class PacedClientFactory(RestChannelServiceClientFactory):
+    """The SDK's client factory, except that Teams connector clients share one `ConnectorPacer`
+    (rate limits, retries) through their aiohttp session. Agentic and Copilot Studio requests,
+    which JUNO does not serve, keep the SDK's unpaced clients."""
+
+    def __init__(self, connections: BotConnections, pacer: ConnectorPacer) -> None:
+        super().__init__(connections)
+        self._connections = connections
+        self.pacer = pacer
+
+    async def create_connector_client(
+        self,
+        context: TurnContext | None,
+        claims_identity: ClaimsIdentity,
+        service_url: str,
+        audience: str,
+        scopes: list[str] | None = None,
+        use_anonymous: bool = False,
+    ) -> ConnectorClientBase:
+        activity = context.activity if context else None
+        if not service_url or (
+            activity is not None
+            and (
+                activity.is_agentic_request()
+                or (activity.recipient and activity.recipient.role == RoleTypes.connector_user)
+            )
+        ):
+            return await super().create_connector_client(
+                context, claims_identity, service_url, audience, scopes, use_anonymous
+            )
+        provider = (
+            self._ANONYMOUS_TOKEN_PROVIDER
+            if use_anonymous
+            else self._connections.get_token_provider(claims_identity, service_url)
+        )
+        token = await provider.get_access_token(
+            audience, scopes or claims_identity.get_token_scope()
+        )
+        tenant = ""
+        if activity is not None and activity.conversation and activity.conversation.tenant_id:
+            tenant = str(activity.conversation.tenant_id).lower()
+        endpoint = service_url if service_url.endswith("/") else f"{service_url}/"
+        session = aiohttp.ClientSession(
+            base_url=endpoint, middlewares=(self.pacer.middleware(tenant),)
+        )
+        return TeamsConnectorClient(endpoint=endpoint, token=token, session=session)
+
+
+def connector_adapter(
+    config: BotConfig, log: Any, *, pacer: ConnectorPacer | None = None
+) -> CloudAdapter:
+    """The CloudAdapter for replies and proactive messages, paced by Teams' limits unless the
+    caller brings its own pacer. Hosts that answer users install their own `on_turn_error`."""
+    factory = PacedClientFactory(BotConnections(config), pacer or ConnectorPacer(log))
+    adapter = CloudAdapter(
+        channel_service_client_factory=factory,
+        host_validator=OutboundHostValidator(enabled=config.validate_service_url),
+    )
+    # The SDK's default handler prints a traceback and sends the exception text to the user;
+    # without one, a failed proactive turn reaches its caller (`Notifier` logs it politely).
+    adapter.on_turn_error = None
+    return adapter

@@ -5,23 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from microsoft_agents.hosting.aiohttp import CloudAdapter
-from microsoft_agents.hosting.core import MessageFactory, OutboundHostValidator, TurnContext
+from microsoft_agents.hosting.core import MessageFactory, TurnContext
 from pymongo.asynchronous.database import AsyncDatabase
 
 from bot.config import BotConfig
 from bot.i18n import t
-from bot.outbound import BotConnections
+from bot.outbound import connector_adapter
 from bot.proactive import Notifier
 from privacy.dsr import DsrRequest, DsrStatus, DsrType
 
 
 def notifier_for(config: BotConfig, db: AsyncDatabase[dict[str, Any]], log: Any) -> Notifier:
-    adapter = CloudAdapter(
-        connection_manager=BotConnections(config),
-        host_validator=OutboundHostValidator(enabled=config.validate_service_url),
-    )
-    return Notifier(adapter, config.app_id, db, log)
+    return Notifier(connector_adapter(config, log), config.app_id, db, log)
 
 
 def outcome_message(request: DsrRequest) -> tuple[str, dict[str, str]] | None:

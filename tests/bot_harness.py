@@ -50,6 +50,11 @@ class Peers:
     reply_auth: list[str] = field(default_factory=list)
     uploads: dict[str, bytes] = field(default_factory=dict)
     tokens_issued: int = 0
+    # Per conversation: statuses to answer before the usual 200s, and what each request got.
+    script: dict[str, list[tuple[int, dict[str, str]]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    arrivals: dict[str, list[tuple[float, int]]] = field(default_factory=lambda: defaultdict(list))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _sites: ThreadedSites = field(default_factory=ThreadedSites)
 
@@ -95,6 +100,18 @@ class Peers:
         )
 
     # --- replies ---------------------------------------------------------------------------
+    def answer(self, conversation_id: str, *statuses: int, retry_after: str | None = None) -> None:
+        """Refuse the conversation's next requests with these statuses (each with Retry-After
+        when given), then accept again."""
+        headers = {"Retry-After": retry_after} if retry_after is not None else {}
+        with self._lock:
+            self.script[conversation_id].extend((status, headers) for status in statuses)
+
+    def answered(self, conversation_id: str) -> list[tuple[float, int]]:
+        """(monotonic arrival time, status answered) of every request to the conversation."""
+        with self._lock:
+            return list(self.arrivals.get(conversation_id, []))
+
     def take(self, conversation_id: str) -> list[dict[str, Any]]:
         with self._lock:
             return list(self.replies.get(conversation_id, []))
@@ -123,12 +140,21 @@ class Peers:
             return web.json_response({"keys": [jwk(self.key, self.kid)]})
 
         async def connector(request: web.Request) -> web.Response:
+            arrived = time.monotonic()
             body = await request.json()
             parts = request.match_info["tail"].split("/")
             conversation = parts[0] if parts else ""
             with self._lock:
-                self.replies[conversation].append(body)
-                self.reply_auth.append(request.headers.get("Authorization", ""))
+                scripted = self.script.get(conversation)
+                status, headers = scripted.pop(0) if scripted else (200, {})
+                self.arrivals[conversation].append((arrived, status))
+                if status == 200:
+                    self.replies[conversation].append(body)
+                    self.reply_auth.append(request.headers.get("Authorization", ""))
+            if status != 200:
+                return web.json_response(
+                    {"error": {"code": str(status)}}, status=status, headers=headers
+                )
             return web.json_response({"id": uuid.uuid4().hex})
 
         async def upload(request: web.Request) -> web.Response:
