@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from bot.cards import Card, card_of, submit
 from bot.i18n import t
@@ -39,13 +40,32 @@ def _buttons(*actions: dict[str, Any]) -> dict[str, Any]:
     return {"type": "ActionSet", "actions": list(actions)}
 
 
-async def home_card(store: TenantStore, tenant: TenantRecord, locale: str) -> Card:
+def admin_consent_url(
+    authority_host: str, tenant_id: str, client_id: str, redirect_uri: str | None = None
+) -> str:
+    """Entra's admin-consent link: a Global Administrator of `tenant_id` opens it to grant our
+    Graph app its application permission (User.Read.All)."""
+    query = {"client_id": client_id}
+    if redirect_uri:
+        query["redirect_uri"] = redirect_uri
+    return f"{authority_host.rstrip('/')}/{tenant_id}/adminconsent?{urlencode(query)}"
+
+
+def consent_url(tenant: TenantRecord, authority_host: str) -> str | None:
+    if tenant.graph is None:
+        return None
+    return admin_consent_url(authority_host, tenant.tenant_id, tenant.graph.client_id)
+
+
+async def home_card(
+    store: TenantStore, tenant: TenantRecord, locale: str, *, authority_host: str
+) -> Card:
     now = datetime.now(UTC)
     body: list[dict[str, Any]] = [
         _text(t(locale, "admin_title", tenant=tenant.name), weight="Bolder", size="Medium")
     ]
     state = await store.sync_state.get(SYNC_STATE_KEY) or {}
-    body += await _onboarding(store, tenant, state, locale)
+    body += await _onboarding(store, tenant, state, locale, consent_url(tenant, authority_host))
     body += _sync(tenant, state, locale, now)
     body += await _requests(store, locale, now)
     body += [
@@ -79,7 +99,11 @@ async def home_card(store: TenantStore, tenant: TenantRecord, locale: str) -> Ca
 
 
 async def _onboarding(
-    store: TenantStore, tenant: TenantRecord, state: dict[str, Any], locale: str
+    store: TenantStore,
+    tenant: TenantRecord,
+    state: dict[str, Any],
+    locale: str,
+    grant_url: str | None,
 ) -> list[dict[str, Any]]:
     """Setting up: does the directory permission work, and can the admins be reached (only
     admins who have talked to JUNO get told about new requests)."""
@@ -101,7 +125,15 @@ async def _onboarding(
         admins=len(tenant.admin_ids),
         since=_when(first) if first else "-",
     )
-    return [_heading(t(locale, "admin_setup")), _text(sync_line), _text(reach_line)]
+    rows = [_heading(t(locale, "admin_setup")), _text(sync_line)]
+    if not first_sync and grant_url:
+        grant = {
+            "type": "Action.OpenUrl",
+            "title": t(locale, "admin_setup_grant"),
+            "url": grant_url,
+        }
+        rows.append(_buttons(grant))
+    return [*rows, _text(reach_line)]
 
 
 def _sync(

@@ -58,6 +58,7 @@ class AdminDesk:
     sync_now: SyncNow | None
     pseudonym_key: bytes | None
     forget_tenant: Callable[[str], None]
+    authority_host: str = "https://login.microsoftonline.com"
 
     async def handle(self, turn: Turn, tenant: TenantRecord, request: Request) -> None:
         try:
@@ -68,7 +69,10 @@ class AdminDesk:
     async def _handle(self, turn: Turn, tenant: TenantRecord, request: Request) -> None:
         match request.command:
             case Command.ADMIN:
-                await turn.card(await admin.home_card(turn.store, tenant, turn.locale))
+                home = await admin.home_card(
+                    turn.store, tenant, turn.locale, authority_host=self.authority_host
+                )
+                await turn.card(home)
             case Command.ADMIN_REVIEW:
                 profile = await turn.store.profiles.get(turn.user_id)
                 reviewer = str((profile or {}).get("display_name") or turn.user_id)

@@ -122,6 +122,7 @@ class JunoBot:
             sync_now=sync_now,
             pseudonym_key=self._export.pseudonym_key,
             forget_tenant=self.forget_tenant,
+            authority_host=self._export.authority_host,
         )
 
     def forget_tenant(self, tenant_id: str) -> None:

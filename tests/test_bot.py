@@ -262,7 +262,7 @@ async def test_withdraw_then_gated_again(bot_server: BotServer) -> None:
     chat = Chat(bot_server)
     await consent_fully(chat)
     consents = card((await chat.send(1, text="my consents"))[0])
-    rows = [b["text"] for b in consents["body"][1:]]
+    rows = [b["text"] for b in consents["body"][1:] if b["type"] == "TextBlock"]
     assert len(rows) == 2 and "terms of use v1 accepted" in rows[0]
     withdrawn = await chat.send(1, value=action(consents, "withdraw_eula"))
     assert "acceptance of the terms of use is withdrawn" in withdrawn[0]["text"]

@@ -13,7 +13,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from privacy.consent import Kind, builtin
 from privacy.tenant_archive import verify_archive
-from storage.repositories import AdminGrant, TenantRecord, TenantRegistry, TenantStore
+from storage.repositories import (
+    AdminGrant,
+    GraphCredentials,
+    TenantRecord,
+    TenantRegistry,
+    TenantStore,
+)
 from tests.test_bot import BotServer, Chat, action, bot_db, bot_server, card
 from tests.test_bot_directory import org, ready_chat
 
@@ -157,6 +163,36 @@ async def test_home_card_shows_setup_and_every_admin_duty(
     reach = next(x for x in texts if x.startswith("Admins I can reach in Teams: 1 of 1"))
     assert "(first admin conversation 20" in reach
     assert "In force: privacy notice version 1, terms of use version 1." in texts
+    assert not [
+        b
+        for b in home["body"]
+        if b["type"] == "ActionSet" and b["actions"][0]["type"] == "Action.OpenUrl"
+    ]  # no Graph app: no link
+
+
+async def test_home_card_links_to_admin_consent_until_the_first_sync(
+    bot_server: BotServer, bot_db: Db
+) -> None:
+    tenant, admin_id, client = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    record = TenantRecord(
+        tenant_id=tenant,
+        name="Fresh",
+        admins=[AdminGrant(user_id=admin_id)],
+        graph=GraphCredentials(client_id=client, client_secret_env="FRESH_SECRET"),
+    )
+    await TenantRegistry(bot_db).add(record)
+    admin = await ready_chat(bot_server, tenant, user=admin_id)
+    home = card((await admin.send(1, text="admin"))[0])
+    [grant] = [a for b in home["body"] if b["type"] == "ActionSet" for a in b["actions"]
+               if a["type"] == "Action.OpenUrl"]  # fmt: skip
+    assert grant["title"] == "Grant JUNO read access to your directory"
+    assert grant["url"].endswith(f"/{tenant}/adminconsent?client_id={client}")
+    await TenantStore(bot_db, tenant).sync_state.put(
+        "graph", {"first_success_at": datetime.now(UTC), "last_run": {"status": "ok"}}
+    )
+    after = card((await admin.send(1, text="admin"))[0])
+    assert not [a for b in after["body"] if b["type"] == "ActionSet" for a in b["actions"]
+                if a["type"] == "Action.OpenUrl"]  # fmt: skip
     for command in ("admin_sync", "admin_removal", "admin_review", "admin_publish",
                     "admin_ropa", "admin_ropa_file", "admin_archive"):  # fmt: skip
         assert action(home, command) == {"juno": command}

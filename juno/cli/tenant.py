@@ -7,7 +7,6 @@ import re
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 import typer
 from pydantic import ValidationError
@@ -320,8 +319,6 @@ def consent_url(
         if record is None or record.graph is None:
             raise UserError("give --client-id, or register the tenant with --client-id first")
         cid = record.graph.client_id
-    query = {"client_id": cid}
-    if redirect_uri:
-        query["redirect_uri"] = redirect_uri
-    base = settings.authority_host.rstrip("/")
-    typer.echo(f"{base}/{tid}/adminconsent?{urlencode(query)}")
+    from bot.admin import admin_consent_url  # the admin card offers the same link
+
+    typer.echo(admin_consent_url(settings.authority_host, tid, cid, redirect_uri))
