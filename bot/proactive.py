@@ -12,6 +12,7 @@ from typing import Any
 from microsoft_agents.activity import ConversationReference
 from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import TurnContext
+from microsoft_agents.hosting.core.authorization import ClaimsIdentity
 from pymongo.asynchronous.database import AsyncDatabase
 
 from storage.repositories import TenantStore
@@ -39,10 +40,16 @@ class Notifier:
         async def callback(context: TurnContext) -> None:
             await compose(context, locale)
 
+        continuation = reference.get_continuation_activity()
         try:
-            await self._adapter.continue_conversation(
-                self._app_id, reference.get_continuation_activity(), callback
-            )
+            if self._app_id:
+                await self._adapter.continue_conversation(self._app_id, continuation, callback)
+            else:
+                # Dev mode has no bot identity: continue as the anonymous identity inbound
+                # turns get, or the SDK asks its token service for a token it cannot have.
+                await self._adapter.continue_conversation_with_claims(
+                    ClaimsIdentity({}, "Anonymous"), continuation, callback
+                )
         except Exception as exc:  # one unreachable user must not stop the others
             self._log.warning(
                 "proactive message failed", tenant=tenant_id, error=type(exc).__name__

@@ -65,3 +65,62 @@ def test_chat_explains_a_missing_server(tmp_path: Path) -> None:
     assert chat.stderr.strip() == (
         f"error: cannot reach http://127.0.0.1:{port}: is `juno serve` running?"
     )
+
+
+def test_chat_saves_an_export_the_user_accepts(
+    mongo_uri: str, db_name: str, tmp_path: Path
+) -> None:
+    """The export arrives after the turn (proactively, as in Teams) as a file offer; picking
+    "save" uploads it the way Teams does, here into the current folder."""
+    import queue
+    import threading
+    import zipfile
+
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri)
+    with client:
+        record = TenantRecord(tenant_id=TENANT, name="Demo", default_locale="en")
+        client[db_name]["tenants"].insert_one(record.to_document())
+    port = free_port()
+    env = base_env(
+        MONGODB_URI=mongo_uri, JUNO_DB_NAME=db_name, JUNO_PORT=str(port), JUNO_BOT_DEV_MODE="1"
+    )
+    serve = subprocess.Popen(
+        [JUNO, "serve"], env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def wait_for(text: str) -> None:
+        while text not in lines.get(timeout=60):
+            pass
+
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", serve)
+        chat = subprocess.Popen(
+            [JUNO, "chat", "--tenant", TENANT, "--user", USER, "--locale", "en"],
+            env=env, cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert chat.stdin is not None and chat.stdout is not None
+        stdout = chat.stdout
+
+        def pump() -> None:
+            for line in stdout:
+                lines.put(line)
+
+        threading.Thread(target=pump, daemon=True).start()
+        wait_for("I have read and understood")
+        chat.stdin.write("export my data\n")
+        chat.stdin.flush()
+        wait_for("Save it in this folder")
+        chat.stdin.write("1\n")
+        chat.stdin.flush()
+        wait_for("FILE juno-export-")
+        chat.stdin.write("\n")
+        chat.stdin.flush()
+        assert chat.wait(timeout=60) == 0
+    finally:
+        serve.terminate()
+        serve.communicate(timeout=30)
+    [saved] = list(tmp_path.glob("juno-export-*.zip"))
+    with zipfile.ZipFile(saved) as archive:
+        assert "data.json" in archive.namelist()

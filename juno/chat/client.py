@@ -7,12 +7,13 @@ import asyncio
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any, TextIO
 
 import aiohttp
 from aiohttp import web
 
-from juno.chat.render import render_activity
+from juno.chat.render import FILE_ANSWER, render_activity
 
 _QUIET = 0.8
 _MAX_WAIT = 15.0
@@ -24,7 +25,14 @@ class ChatError(Exception):
 
 class ChatSession:
     def __init__(
-        self, *, url: str, tenant: str, user: str, locale: str, out: TextIO = sys.stdout
+        self,
+        *,
+        url: str,
+        tenant: str,
+        user: str,
+        locale: str,
+        out: TextIO = sys.stdout,
+        save_dir: Path | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.tenant = tenant
@@ -36,6 +44,8 @@ class ChatSession:
         self._actions: list[dict[str, Any]] = []
         self._runner: web.AppRunner | None = None
         self.service_url = ""
+        self.save_dir = save_dir or Path.cwd()
+        self.saved: list[Path] = []
 
     async def start(self) -> None:
         app = web.Application()
@@ -44,7 +54,15 @@ class ChatSession:
             await self._inbox.put(await request.json())
             return web.json_response({"id": uuid.uuid4().hex})
 
+        async def upload(request: web.Request) -> web.Response:
+            # What OneDrive does for a Teams file upload: keep the file (here, in save_dir).
+            target = self.save_dir / Path(request.match_info["name"]).name
+            target.write_bytes(await request.read())
+            self.saved.append(target)
+            return web.json_response({"id": uuid.uuid4().hex}, status=201)
+
         app.router.add_route("*", "/v3/conversations/{tail:.*}", receive)
+        app.router.add_put("/upload/{name}", upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -105,12 +123,38 @@ class ChatSession:
             except TimeoutError:
                 break
             got_any = True
-            rendered = render_activity(reply, len(self._actions) + 1)
-            self._actions.extend(data for _, data in rendered.actions)
-            for line in rendered.lines:
-                print(line, file=self.out)
-            print(file=self.out)
+            self._show(reply)
+
+    async def print_later_replies(self) -> None:
+        """What the bot sends outside a turn (a finished export, a request's outcome) is
+        shown as it arrives, while the user is still typing."""
+        while True:
+            self._show(await self._inbox.get())
+
+    def _show(self, reply: dict[str, Any]) -> None:
+        rendered = render_activity(reply, len(self._actions) + 1)
+        self._actions.extend(data for _, data in rendered.actions)
+        for line in rendered.lines:
+            print(line, file=self.out)
+        print(file=self.out)
         self.out.flush()
+
+    async def _answer_file(self, picked: dict[str, Any]) -> None:
+        name = Path(str(picked.get("name") or "file")).name
+        value: dict[str, Any] = {
+            "type": "fileUpload",
+            "action": picked[FILE_ANSWER],
+            "context": picked.get("context"),
+        }
+        if picked[FILE_ANSWER] == "accept":
+            value["uploadInfo"] = {
+                "name": name,
+                "uploadUrl": f"{self.service_url}upload/{name}",
+                "contentUrl": (self.save_dir / name).as_uri(),
+                "uniqueId": uuid.uuid4().hex,
+                "fileType": name.rsplit(".", 1)[-1],
+            }
+        await self._post(self._activity(type="invoke", name="fileConsent/invoke", value=value))
 
     async def open(self) -> None:
         """Install the bot in a personal chat, as Teams does on first use."""
@@ -121,6 +165,10 @@ class ChatSession:
     async def say(self, line: str) -> None:
         line = line.strip()
         if line.isdigit() and 1 <= int(line) <= len(self._actions):
-            await self._post(self._activity(type="message", value=self._actions[int(line) - 1]))
+            picked = self._actions[int(line) - 1]
+            if FILE_ANSWER in picked:
+                await self._answer_file(picked)
+            else:
+                await self._post(self._activity(type="message", value=picked))
         else:
             await self._post(self._activity(type="message", text=line))

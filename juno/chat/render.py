@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
+FILE_CONSENT = "application/vnd.microsoft.teams.card.file.consent"
+FILE_INFO = "application/vnd.microsoft.teams.card.file.info"
+FILE_ANSWER = "_file_consent"  # marks a picked action as an answer to a file offer
 
 
 @dataclass
@@ -52,8 +55,31 @@ def render_activity(activity: dict[str, Any], first_action_number: int) -> Rende
         content = attachment.get("content")
         if not isinstance(content, dict):
             continue
+        if attachment.get("contentType") == FILE_CONSENT:
+            _file_offer(attachment, content, out)
+            continue
+        if attachment.get("contentType") == FILE_INFO:
+            out.lines.append(
+                f"FILE {attachment.get('name', '')}: {attachment.get('contentUrl', '')}"
+            )
+            continue
         _walk(content.get("body", []), out)
         _actions(content.get("actions", []), out)
     for offset, (title, _) in enumerate(out.actions):
         out.lines.append(f"  [{first_action_number + offset}] {title}")
     return out
+
+
+def _file_offer(attachment: dict[str, Any], content: dict[str, Any], out: Rendered) -> None:
+    """Teams asks the user before a bot puts a file in their OneDrive; here, before it is saved
+    to the current folder."""
+    name = str(attachment.get("name", "file"))
+    out.lines.append(f"FILE {name} ({content.get('sizeInBytes', '?')} bytes)")
+    out.lines.append(str(content.get("description", "")))
+    for answer, title, key in (
+        ("accept", "Save it in this folder", "acceptContext"),
+        ("decline", "Decline", "declineContext"),
+    ):
+        out.actions.append(
+            (title, {FILE_ANSWER: answer, "name": name, "context": content.get(key)})
+        )

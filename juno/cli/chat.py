@@ -47,7 +47,11 @@ def chat_command(
         try:
             await session.open()
             while True:
-                line = await asyncio.to_thread(sys.stdin.readline)
+                later = asyncio.create_task(session.print_later_replies())
+                try:
+                    line = await asyncio.to_thread(sys.stdin.readline)
+                finally:
+                    later.cancel()
                 if not line.strip():
                     return
                 await session.say(line)
