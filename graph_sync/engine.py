@@ -35,6 +35,7 @@ from graph_sync.models import DeltaPage, decode_page
 from graph_sync.source import DeltaSource
 from graph_sync.state import StateStore
 from graph_sync.writes import SyncCollection
+from privacy.runs import pending_runs
 from storage.collections import Coll
 from storage.repositories import TenantStore
 
@@ -211,16 +212,27 @@ class DeltaEngine:
         stats.entries += plan.entries
 
     async def _sweep(self, round_no: int, stats: RoundStats) -> None:
-        """After a full round: whoever was not seen has left the directory."""
+        """After a full round: whoever was not seen has left the directory.
+
+        So has anyone whose erasure an earlier round began and a crash cut short: the erasure
+        deletes the profile early on, so no stale profile is left to find them by, and a full
+        round (a resync, or the redo of a full round that died in this very sweep) never
+        mentions them again. Their run document (privacy.runs) still names them, and erasing
+        them again finishes that run.
+        """
         t0 = time.perf_counter()
         profiles = self.store.collections[Coll.PROFILES]
         stale = await profiles.find(
             {"seen_in_round": {"$ne": round_no}}, projection={"user_id": 1, "_id": 0}
         )
-        for doc in stale:
+        gone = [doc["user_id"] for doc in stale if doc.get("user_id")]
+        cut_short = [
+            run.user_id
+            for run in await pending_runs(self.store, "erasure")
+            if run.user_id and run.reason in (REASON_DELETED, REASON_ABSENT)
+        ]
+        for user_id in dict.fromkeys(gone + cut_short):
             self._check_interrupt()
-            user_id = doc.get("user_id")
-            if user_id:
-                await self.on_deleted(self.tenant_id, user_id, REASON_ABSENT)
-                stats.removed += 1
+            await self.on_deleted(self.tenant_id, user_id, REASON_ABSENT)
+            stats.removed += 1
         stats.db_seconds += time.perf_counter() - t0

@@ -1,0 +1,234 @@
+"""What an erasure must leave, worked out from the data map rather than from the engine.
+
+The crash suites compare whole-database snapshots taken before and after an erasure that was
+killed and rerun. For each store the tenant's removal mode names a strategy (privacy.datamap);
+`expected_after` says what each strategy promises to do to one of the person's records, written
+here independently of privacy.strategies so a bug there cannot hide itself. A store whose
+strategy has no oracle here fails loudly, so a new strategy gets one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from privacy.datamap import DATA_MAP, Action
+from privacy.policy import RemovalPolicy
+from privacy.removal_modes import RemovalMode
+from privacy.strategies import Pseudonymizer
+from storage.collections import Coll
+from storage.repositories import TenantStore
+from tests.privacy_seed import sample_doc, seeded_stores
+
+Db = AsyncDatabase[dict[str, Any]]
+Doc = dict[str, Any]
+Key = tuple[str, Any]  # (collection, _id)
+Owed = dict[str, tuple[str, int]]  # store -> (method, records)
+
+# The erasure's own output: checked on their own, never seeded.
+OUTPUT = {Coll.DESTRUCTION_LOG.value, Coll.DESTRUCTION_RUNS.value}
+# The store that grows with use: seeded in bulk, so kills land in the middle of erasing it.
+VOLUME = Coll.KPI_EVENTS
+
+
+def holds(doc: Mapping[str, Any], subject_key: str, user: str) -> bool:
+    """Whether `doc` belongs to `user` by the data map's subject key (lists of people too)."""
+    if "." in subject_key:
+        outer, inner = subject_key.split(".", 1)
+        entries = doc.get(outer)
+        return isinstance(entries, list) and any(
+            e == user or (isinstance(e, Mapping) and e.get(inner) == user) for e in entries
+        )
+    return doc.get(subject_key) == user
+
+
+def mentions(doc: Mapping[str, Any], user: str) -> bool:
+    return user in repr(doc)
+
+
+def tenant_of(doc: Mapping[str, Any]) -> Any:
+    return doc.get("tenant_id", doc["_id"])  # the registry is keyed by the tenant id itself
+
+
+async def snapshot(db: Db) -> dict[Key, Doc]:
+    docs: dict[Key, Doc] = {}
+    for name in await db.list_collection_names():
+        for doc in await db[name].find({}).to_list(None):
+            docs[(name, doc["_id"])] = doc
+    return docs
+
+
+async def seed_person(
+    store: TenantStore, who: str, partner: str, at: datetime, *, skip: Collection[Coll] = ()
+) -> None:
+    """One record of `who` in every personal store but the registry (which `register` fills),
+    the erasure's output and `skip`; lists of people pair `who` with `partner`."""
+    for decl in seeded_stores():
+        if decl.collection in (Coll.TENANTS, *skip) or decl.collection.value in OUTPUT:
+            continue
+        await store.collections[decl.collection].insert(sample_doc(decl, who, partner, at))
+
+
+async def add_volume(store: TenantStore, who: str, partner: str, count: int) -> None:
+    """`count` records of `who` in the store that grows with use, as keyed bulk upserts (the
+    embedded server's fast write path). Keys never contain the person's id."""
+    coll = store.collections[VOLUME]
+    decl = DATA_MAP[VOLUME]
+    tag = who.rsplit("-", 1)[-1]
+    for first in range(0, count, 500):
+        ops = [
+            coll.upsert_op([f"bulk-{tag}-{i}"], sample_doc(decl, who, partner, datetime.now(UTC)))
+            for i in range(first, min(count, first + 500))
+        ]
+        await coll.bulk(ops)
+
+
+def plan(mode: RemovalMode) -> dict[str, Action]:
+    return {coll.value: action for coll, action in RemovalPolicy(mode, {}).plan().items()}
+
+
+def expected_after(
+    action: Action, doc: Doc, user: str, token: str, *, subject_key: str, flag: str | None
+) -> Doc | None:
+    """One of the person's records after erasure, or None if it must be gone."""
+    match action.strategy:
+        case "keep":
+            return doc
+        case "delete":
+            return None
+        case "nullify":
+            out = {k: v for k, v in doc.items() if k not in action.fields}
+            if flag:
+                out[flag] = True
+            return out
+        case "pull":
+            inner = subject_key.split(".", 1)[1] if "." in subject_key else None
+            out = dict(doc)
+            for name in action.fields:
+                out[name] = [
+                    e
+                    for e in doc.get(name) or []
+                    if e != user and not (inner and isinstance(e, Mapping) and e.get(inner) == user)
+                ]
+            return out
+        case "pseudonymize":
+            out = dict(doc)
+            for name in action.fields:
+                if "." not in name:
+                    out[name] = token
+                    continue
+                outer, inner = name.split(".", 1)
+                out[outer] = [
+                    {**e, inner: token}
+                    if isinstance(e, Mapping) and e.get(inner) == user
+                    else (token if e == user else e)
+                    for e in doc.get(outer) or []
+                ]
+            return out
+    raise AssertionError(f"no oracle for strategy {action.strategy!r}: add one here")
+
+
+def check_subject(
+    before: Mapping[Key, Doc],
+    after: Mapping[Key, Doc],
+    tenant: str,
+    user: str,
+    mode: RemovalMode,
+    pseudonym: Pseudonymizer,
+) -> None:
+    """Each of the person's records (by subject key) is what the mode's strategy leaves, and
+    their raw id is gone from every store the mode does not keep."""
+    actions = plan(mode)
+    for key, doc in before.items():
+        coll = key[0]
+        if coll in OUTPUT or tenant_of(doc) != tenant:
+            continue
+        decl = DATA_MAP[Coll(coll)]
+        if decl.subject_key is None or not holds(doc, decl.subject_key, user):
+            continue
+        action = actions.get(coll, Action("keep"))
+        want = expected_after(
+            action,
+            doc,
+            user,
+            pseudonym(user),
+            subject_key=decl.subject_key,
+            flag=decl.anonymized_flag,
+        )
+        assert after.get(key) == want, f"{mode}: {key} is {after.get(key)}, expected {want}"
+    for key, doc in after.items():
+        coll = key[0]
+        if coll in OUTPUT or tenant_of(doc) != tenant:
+            continue
+        if actions.get(coll, Action("keep")).strategy != "keep":
+            assert not mentions(doc, user), f"{mode}: {key} still names {user}: {doc}"
+
+
+def owed(before: Mapping[Key, Doc], tenant: str, user: str, mode: RemovalMode) -> Owed:
+    """Store -> (method, records) the destruction log must show for erasing `user`: every
+    record the mode changes, counted once."""
+    counts: Owed = {}
+    for coll, action in plan(mode).items():
+        if action.strategy == "keep" or coll in OUTPUT:
+            continue
+        subject_key = DATA_MAP[Coll(coll)].subject_key or ""
+        n = sum(
+            1
+            for (name, _), doc in before.items()
+            if name == coll and tenant_of(doc) == tenant and holds(doc, subject_key, user)
+        )
+        if n:
+            counts[coll] = (action.strategy, n)
+    return counts
+
+
+def log_of(docs: Mapping[Key, Doc], subject: str) -> list[Doc]:
+    return [d for (c, _), d in docs.items() if c == "destruction_log" and d["subject"] == subject]
+
+
+def log_not_ahead(
+    docs: Mapping[Key, Doc], tenant: str, user: str, subject: str, want: Owed
+) -> list[str]:
+    """Right after a kill: every log entry carries the full count taken before destroying, and
+    none says done while records it counts are still there. Returns the stores logged done."""
+    done: list[str] = []
+    for entry in log_of(docs, subject):
+        store = entry["store"]
+        assert entry["records"] == want[store][1], f"{store}: logged {entry}, owed {want}"
+        if entry["status"] != "done":
+            continue
+        done.append(store)
+        subject_key = DATA_MAP[Coll(store)].subject_key or ""
+        left = [
+            k
+            for k, d in docs.items()
+            if k[0] == store and tenant_of(d) == tenant and holds(d, subject_key, user)
+        ]
+        assert not left, f"log says {store} done, yet {len(left)} records remain"
+    return done
+
+
+def check_log(after: Mapping[Key, Doc], subject: str, want: Owed) -> None:
+    """The log accounts for exactly what was destroyed: per store, the entries (of the killed
+    run and of the rerun, if they differ) add up to the records owed, and all are confirmed."""
+    entries = log_of(after, subject)
+    assert all(e["status"] == "done" for e in entries), entries
+    totals: Owed = {}
+    for e in entries:
+        method, n = totals.get(e["store"], (e["method"], 0))
+        assert method == e["method"], e
+        totals[e["store"]] = (method, n + int(e["records"]))
+    assert totals == want, f"log {totals} != destroyed {want}"
+
+
+def open_runs(docs: Mapping[Key, Doc], tenant: str) -> list[Doc]:
+    return [d for (c, _), d in docs.items() if c == "destruction_runs" and tenant_of(d) == tenant]
+
+
+def check_no_raw_ids(after: Mapping[Key, Doc], people: Sequence[str]) -> None:
+    for (coll, _), doc in after.items():
+        if coll == "destruction_log":
+            assert not any(mentions(doc, p) for p in people), doc
