@@ -22,7 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from privacy.datamap import DATA_MAP, Store, retention_days
 from privacy.erasure import erase_user
-from privacy.removal_modes import DEFAULT_REMOVAL_MODE, parse_mode
+from privacy.removal_modes import DEFAULT_REMOVAL_MODE, RemovalMode, parse_mode
 from privacy.runs import Hook, Run, Step, StoreOutcome, collection_of, execute, open_run
 from privacy.strategies import Pseudonymizer, Target, keyed_hash
 from storage.collections import Coll
@@ -31,6 +31,9 @@ from storage.repositories import TenantRecord, TenantRegistry, TenantStore
 ERASE = "erase"
 DEFAULT_GRACE_DAYS = 30
 SLOT = "retention"
+# An erasure run untouched this long was interrupted (a killed `juno dsr erase`, a crash during
+# an approval), not merely slow: every step updates the run document.
+STALLED_ERASURE = timedelta(minutes=15)
 
 
 @dataclass
@@ -40,6 +43,7 @@ class SweepReport:
     records: dict[str, int] = field(default_factory=dict)  # store -> records destroyed/changed
     erased_users: int = 0
     resumed: bool = False
+    finished_erasures: int = 0
 
     @property
     def total(self) -> int:
@@ -52,6 +56,7 @@ class SweepReport:
             "records": dict(self.records),
             "erased_users": self.erased_users,
             "resumed_interrupted_run": self.resumed,
+            "finished_interrupted_erasures": self.finished_erasures,
         }
 
 
@@ -95,6 +100,9 @@ async def sweep_tenant(
     at = now or datetime.now(UTC)
     record = await store.own_record.get()
     report = SweepReport(store.tenant_id, at)
+    for outcomes in await finish_stalled_erasures(store, pseudonym, before=at - STALLED_ERASURE):
+        report.finished_erasures += 1
+        _add(report, outcomes)
     existing = await store.destruction_runs.get(SLOT)
     if existing is not None:
         report.resumed = True
@@ -109,6 +117,28 @@ async def sweep_tenant(
     run = await open_run(store, fresh, hook)
     await _sweep_once(store, run, record, pseudonym, report, hook)
     return report
+
+
+async def finish_stalled_erasures(
+    store: TenantStore, pseudonym: Pseudonymizer, *, before: datetime
+) -> list[list[StoreOutcome]]:
+    """Finish erasures that stopped half-way: only someone erasing the same person again
+    would otherwise resume them, and the run document holds the raw id until it ends."""
+    finished = []
+    for doc in await store.destruction_runs.find({"kind": "erasure"}):
+        touched = doc.get("updated_at") or doc.get("started_at")
+        user_id, mode = doc.get("user_id"), doc.get("mode")
+        if not isinstance(touched, datetime) or touched >= before or not user_id or not mode:
+            continue
+        outcomes = await erase_user(
+            store,
+            str(user_id),
+            RemovalMode(mode),
+            reason=str(doc.get("reason") or "erasure"),
+            pseudonym=pseudonym,
+        )
+        finished.append(outcomes)
+    return finished
 
 
 async def _sweep_once(

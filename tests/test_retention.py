@@ -4,7 +4,7 @@ naming anyone."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -221,3 +221,42 @@ async def test_sweeping_all_tenants_and_the_serve_job(db: Db) -> None:
         await asyncio.sleep(0.05)
     await job.stop()
     assert job.runs == 1 and log.events.count("retention sweep") == 2
+
+
+async def test_the_sweep_finishes_an_erasure_that_stopped_half_way(db: Db) -> None:
+    """A killed `juno dsr erase` leaves a run document holding the raw id; nobody would erase
+    the same person again, so the daily sweep finishes it once it has stalled."""
+    from privacy.erasure import erase_user
+    from privacy.removal_modes import RemovalMode
+
+    await register(db, TENANT)
+    store = TenantStore(db, TENANT)
+    for user in (ANN, BOB):
+        await store.profiles.upsert_many([{"user_id": user, "display_name": user[:4]}])
+        await kpi_at(store, user, NOW - DAY)
+        await store.consents.append({"user_id": user, "document": "notice", "version": 1})
+    pseudonym = keyed_hash(KEY, TENANT)
+    with pytest.raises(Crash):
+        await erase_user(
+            store, ANN, RemovalMode.DELETE_ALL, reason="dsr r1", pseudonym=pseudonym,
+            hook=CrashAt(4), now=NOW,
+        )  # fmt: skip
+    assert await store.destruction_runs.count() == 1
+
+    # The run document's clock is the wall clock (it records when steps really finished).
+    wall = datetime.now(UTC)
+    early = await sweep_tenant(store, pseudonym=pseudonym, now=wall + timedelta(minutes=5))
+    assert early.finished_erasures == 0  # it may still be running
+    assert await store.destruction_runs.count() == 1
+
+    later = await sweep_tenant(store, pseudonym=pseudonym, now=wall + timedelta(hours=1))
+
+    assert later.finished_erasures == 1
+    assert await store.destruction_runs.count() == 0
+    assert await store.kpi_events.for_user(ANN) == []
+    assert await store.consents.for_user(ANN) == []
+    assert await store.consents.count() == 2  # delete_all pseudonymizes the trail, keeps it
+    assert len(await store.kpi_events.for_user(BOB)) == 1
+    log = await store.collections[Coll.DESTRUCTION_LOG].find({"reason": "dsr r1"})
+    assert {e["store"] for e in log} >= {"profiles", "kpi_events"}
+    assert all(e["status"] == "done" for e in log)

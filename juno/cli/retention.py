@@ -19,7 +19,7 @@ app = typer.Typer(help="Retention sweeps (KVKK periodic destruction).", no_args_
 
 
 def describe(report: SweepReport) -> str:
-    if not report.records and not report.erased_users:
+    if not report.records and not report.erased_users and not report.finished_erasures:
         parts = ["nothing due"]
     else:
         parts = [
@@ -28,6 +28,8 @@ def describe(report: SweepReport) -> str:
         ]
         if report.erased_users:
             parts.append(f"{report.erased_users} soft-deleted users erased")
+        if report.finished_erasures:
+            parts.append(f"{report.finished_erasures} interrupted erasures finished")
     resumed = "; finished an interrupted sweep" if report.resumed else ""
     return f"tenant {report.tenant_id}: {', '.join(parts)}{resumed}"
 
