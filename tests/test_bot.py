@@ -460,6 +460,26 @@ async def offered_file(chat: Chat) -> dict[str, Any]:
     return offer
 
 
+def accept_answer(chat: Chat, context: Any, name: str) -> dict[str, Any]:
+    """The invoke Teams sends when the user accepts a FileConsentCard: where to upload."""
+    return chat.activity(
+        type_="invoke",
+        name="fileConsent/invoke",
+        value={
+            "type": "fileUpload",
+            "action": "accept",
+            "context": context,
+            "uploadInfo": {
+                "contentUrl": f"https://contoso-my.sharepoint.com/personal/{name}",
+                "name": name,
+                "uploadUrl": chat.server.peers.upload_url(name),
+                "uniqueId": "1234",
+                "fileType": name.rsplit(".", 1)[-1],
+            },
+        },
+    )
+
+
 async def test_export_in_personal_chat_is_a_file_the_user_accepts(bot_server: BotServer) -> None:
     import io
     import zipfile
@@ -467,22 +487,7 @@ async def test_export_in_personal_chat_is_a_file_the_user_accepts(bot_server: Bo
     chat = Chat(bot_server)
     offer = await offered_file(chat)
     name = f"{uuid.uuid4().hex}.zip"
-    answer = chat.activity(
-        type_="invoke",
-        name="fileConsent/invoke",
-        value={
-            "type": "fileUpload",
-            "action": "accept",
-            "context": offer["content"]["acceptContext"],
-            "uploadInfo": {
-                "contentUrl": f"https://contoso-my.sharepoint.com/personal/{name}",
-                "name": name,
-                "uploadUrl": bot_server.peers.upload_url(name),
-                "uniqueId": "1234",
-                "fileType": "zip",
-            },
-        },
-    )
+    answer = accept_answer(chat, offer["content"]["acceptContext"], name)
     status, _ = await chat.post(answer)
     assert status == 200
     with zipfile.ZipFile(io.BytesIO(bot_server.peers.uploads[name])) as archive:

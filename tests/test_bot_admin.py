@@ -20,7 +20,7 @@ from storage.repositories import (
     TenantRegistry,
     TenantStore,
 )
-from tests.test_bot import BotServer, Chat, action, bot_db, bot_server, card
+from tests.test_bot import BotServer, Chat, accept_answer, action, bot_db, bot_server, card
 from tests.test_bot_directory import org, ready_chat
 
 __all__ = ["bot_db", "bot_server", "org"]
@@ -130,22 +130,7 @@ def texts_of(content: dict[str, Any]) -> list[str]:
 async def accept_file(bot_server: BotServer, chat: Chat, offer: dict[str, Any]) -> bytes:
     """Answer a FileConsentCard with "accept" as Teams does; returns what was uploaded."""
     name = offer["name"]
-    answer = chat.activity(
-        type_="invoke",
-        name="fileConsent/invoke",
-        value={
-            "type": "fileUpload",
-            "action": "accept",
-            "context": offer["content"]["acceptContext"],
-            "uploadInfo": {
-                "contentUrl": f"https://contoso-my.sharepoint.com/personal/{name}",
-                "name": name,
-                "uploadUrl": bot_server.peers.upload_url(name),
-                "uniqueId": "42",
-                "fileType": name.rsplit(".", 1)[-1],
-            },
-        },
-    )
+    answer = accept_answer(chat, offer["content"]["acceptContext"], name)
     status, _ = await chat.post(answer)
     assert status == 200
     await bot_server.peers.wait_replies(chat.conversation, chat.seen + 1)  # the file info card
