@@ -1,53 +1,89 @@
-"""Usage KPIs, written in batches.
+"""Usage KPIs, counted per person per day and written in batches.
 
-One event per handled command (kind and time only; never text). Writing each on its own would add
-a database round trip to every turn; instead events are buffered and flushed as one bulk write per
-tenant every second (and at shutdown). A crash loses at most that second of usage counts, which
-is an acceptable price for analytics that are anonymized after three months anyway.
+What is kept is how often each person used each kind of command on each UTC day (never text,
+never the time of day): the data map's KPI store, written through `privacy.usage`. Writing on
+every turn would add a database round trip to each; instead the recorder adds up counts in
+memory per (tenant, person, day) and flushes them every second (and at shutdown) as one `$inc`
+upsert per bucket, in one bulk write per tenant. A crash loses at most that second of counts,
+an acceptable price for analytics that are anonymized after three months anyway.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
+from privacy.rollup import day_of
+from privacy.usage import bucket_update
 from storage.collections import Coll
 from storage.repositories import TenantStore
 
 FLUSH_SECONDS = 1.0
+# Buckets (person-days with their counts), not events, are what the buffer holds: this many
+# wakes the flusher early, so memory stays bounded however busy the bot is.
 MAX_BUFFER = 5_000
+
+Clock = Callable[[], datetime]
+Pending = dict[str, dict[tuple[str, datetime], Counter[str]]]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 class KpiRecorder:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]], log: Any) -> None:
+    def __init__(
+        self, db: AsyncDatabase[dict[str, Any]], log: Any, *, clock: Clock = _utcnow
+    ) -> None:
         self._db = db
         self._log = log
-        self._pending: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._clock = clock
+        self._pending: Pending = defaultdict(dict)
+        self._buckets = 0
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
+    @property
+    def buffered(self) -> int:
+        """Buckets waiting for the next flush."""
+        return self._buckets
+
     def record(self, tenant_id: str, user_id: str, kind: str) -> None:
-        self._pending[tenant_id].append({"user_id": user_id, "kind": kind, "at": datetime.now(UTC)})
-        if sum(len(v) for v in self._pending.values()) >= MAX_BUFFER:
+        buckets = self._pending[tenant_id]
+        key = (user_id, day_of(self._clock()))
+        counts = buckets.get(key)
+        if counts is None:
+            counts = buckets[key] = Counter()
+            self._buckets += 1
+        counts[kind] += 1
+        if self._buckets >= MAX_BUFFER:
             self._wake.set()
 
     async def flush(self) -> None:
-        pending, self._pending = self._pending, defaultdict(list)
-        for tenant_id, events in pending.items():
+        pending, self._pending, self._buckets = self._pending, defaultdict(dict), 0
+        now = self._clock()
+        for tenant_id, buckets in pending.items():
             coll = TenantStore(self._db, tenant_id).collections[Coll.KPI_EVENTS]
-            ops = [coll.upsert_op([f"kpi:{uuid.uuid4().hex}"], event) for event in events]
+            ops = [
+                bucket_update(coll, user_id, day, counts, now)
+                for (user_id, day), counts in buckets.items()
+            ]
             try:
                 await coll.bulk(ops)
             except PyMongoError as exc:
                 self._log.warning(
-                    "usage KPIs not written", tenant=tenant_id, events=len(events), error=str(exc)
+                    "usage KPIs not written",
+                    tenant=tenant_id,
+                    buckets=len(ops),
+                    events=sum(sum(c.values()) for c in buckets.values()),
+                    error=str(exc),
                 )
 
     async def _run(self) -> None:

@@ -10,6 +10,7 @@ from pymongo.monitoring import CommandListener
 from juno.errors import OperationError
 from juno.settings import Settings
 from privacy.datamap import validate
+from privacy.usage import fold_legacy_events
 from storage import Database, StorageError, migrate, open_database
 
 
@@ -27,6 +28,8 @@ async def open_db(settings: Settings, listeners: Sequence[CommandListener] = ())
     except StorageError as exc:
         raise OperationError(str(exc)) from exc
     await migrate(db.db)
+    # Usage KPIs stored one document per event before they were daily buckets (privacy.usage).
+    await fold_legacy_events(db.db)
     return db
 
 

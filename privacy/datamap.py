@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from privacy.removal_modes import RemovalMode
+from privacy.rollup import Rollup
 from privacy.strategies import STRATEGIES
 from privacy.taxonomy import is_known, is_personal
 from storage.collections import ALL_COLLECTIONS, Coll
@@ -73,6 +74,20 @@ class Store:
     identifiers: tuple[str, ...] = ()
     # A boolean field set on records once they are anonymized.
     anonymized_flag: str | None = None
+    # What an anonymizing override (nullify, pseudonymize) becomes where removing identifiers
+    # in place is not enough because the record's key names the person; None: as asked.
+    anonymizer: str | None = None
+    # Per-subject count buckets and their anonymous totals, for the `aggregate` strategy.
+    rollup: Rollup | None = None
+
+    @property
+    def strategies(self) -> set[str]:
+        """Every strategy the declaration can apply to this store."""
+        used = {action.strategy for action in self.removal.values()}
+        used.add(self.retention.at_end)
+        if self.anonymizer:
+            used.add(self.anonymizer)
+        return used
 
     @property
     def personal(self) -> bool:
@@ -261,32 +276,50 @@ DATA_MAP: dict[Coll, Store] = {
             fields={
                 **SYSTEM_FIELDS,
                 "user_id": "user.unique_id",
-                "kind": "user.behavior",
-                "at": "system.time",
-                "anonymized": "system.operations",
+                "day": "system.time",
+                "counts": "user.behavior",
+                "updated_at": "system.time",
+                # On the anonymous daily totals only: no user_id, key `kpi-total:<day>`.
+                "active_users": "system.statistics",
+                "merged": "system.operations",
+                # On a bucket only while it is being merged into the totals.
+                "merge_token": "system.operations",
             },
             purpose="Measure how the bot is used to improve it and report adoption to the "
-            "customer (no message text, no search terms)",
+            "customer, as daily counts per person and kind of command (no message text, no "
+            "search terms, no times of day)",
             legal_basis="Legitimate interest (GDPR Art. 6(1)(f); KVKK Art. 5(2)(f))",
             retention=Retention(
                 90,
-                "nullify",
-                "3 months (tenant setting), then anonymized by removing the user id",
-                clock="at",
-                fields=("user_id",),
+                "aggregate",
+                "daily per-person counts for 3 months (tenant setting), counted from the start "
+                "of each day; then anonymized by merging them into the tenant's daily totals, "
+                "which name nobody and are kept for the contract term",
+                clock="day",
                 tenant_days="kpi_retention_days",
             ),
             recipients=(_ADMINS, _OUR_STAFF),
             source="the bot, from the user's use of it",
             subject_key="user_id",
-            export_fields=("kind", "at"),
+            export_fields=("day", "counts"),
             about="user.behavior",
             identifiers=("user_id",),
-            anonymized_flag="anonymized",
+            anonymizer="aggregate",
+            rollup=Rollup(
+                bucket_prefix="kpi",
+                totals_prefix="kpi-total",
+                subject="user_id",
+                period="day",
+                counts="counts",
+                distinct="active_users",
+                marker="merge_token",
+                journal="merged",
+                updated="updated_at",
+            ),
             removal={
                 RemovalMode.DELETE_ALL: DELETE,
                 RemovalMode.DIRECTORY_ONLY: KEEP,
-                RemovalMode.DIRECTORY_DELETE_REST_ANONYMIZE: Action("nullify", ("user_id",)),
+                RemovalMode.DIRECTORY_DELETE_REST_ANONYMIZE: Action("aggregate"),
             },
         ),
         Store(
@@ -616,6 +649,15 @@ def _store_problems(where: str, store: Store) -> list[str]:
     for name in store.identifiers:
         declared(name, "identifier")
     declared(store.anonymized_flag, "anonymized flag")
+    if store.anonymizer is not None and store.anonymizer not in STRATEGIES:
+        problems.append(f"{where}: unknown anonymizer {store.anonymizer!r}")
+    if "aggregate" in store.strategies and store.rollup is None:
+        problems.append(f"{where}: aggregate needs a rollup declaration")
+    if store.rollup is not None:
+        for name in store.rollup.fields:
+            declared(name, "rollup field")
+        if store.rollup.subject != store.subject_key:
+            problems.append(f"{where}: the rollup's subject must be the subject key")
     retention = store.retention
     if retention.at_end not in STRATEGIES:
         problems.append(f"{where}: unknown retention action {retention.at_end!r}")

@@ -77,6 +77,8 @@ async def erase_user(
             pseudonym=pseudonym,
             subject=user_id,
             flag=decl.anonymized_flag,
+            rollup=decl.rollup,
+            hook=hook,
         )
 
     return await execute(store, run, target_for, hook=hook)

@@ -5,7 +5,9 @@ An override names a branch of the data-category taxonomy and a strategy, e.g.
 `user.behavior=delete` ("delete usage KPIs outright instead of anonymizing them"). It applies
 to every store whose `about` category lies in that branch; the most specific branch wins.
 Stores without an `about` (the directory itself, accountability logs) are fixed by the preset:
-a customer cannot contract out of deleting the directory entry of someone who left.
+a customer cannot contract out of deleting the directory entry of someone who left. An
+anonymizing override (nullify, pseudonymize) on a store that declares an `anonymizer` (usage
+KPIs, whose bucket keys name the person) becomes that strategy: the stronger, working one.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ class RemovalPolicy:
             return preset
         strategy = self.overrides[branch]
         if strategy in ("nullify", "pseudonymize"):
+            if store.anonymizer is not None:
+                # The record's key names the person: only the store's own way anonymizes it.
+                return Action(store.anonymizer)
             return Action(strategy, store.identifiers)
         return Action(strategy)
 
@@ -83,7 +88,7 @@ def override_problems(
             problems.append(f"{branch}: no store it can apply to (see `juno ropa`)")
         if strategy in ("nullify", "pseudonymize"):
             for store in hit:
-                if not store.identifiers:
+                if not store.identifiers and store.anonymizer is None:
                     problems.append(
                         f"{branch}={strategy}: {store.collection.value} has no identifying "
                         "fields to anonymize; use delete or keep"

@@ -1,11 +1,13 @@
 """Retention sweeps, derived from the data map: every store whose retention names a clock or
 an expiry field gets a step; nothing here lists stores by hand.
 
-What the shipped map yields: usage KPIs older than the tenant's `kpi_retention_days` are
-anonymized (user id removed, `anonymized: true`); expired exports and bot dialog state are
-deleted; data-subject requests closed three years ago are pseudonymized; destruction-log,
-audit-log and access-review entries older than three years are deleted; soft-deleted
-directory accounts past the grace period are erased in full under the tenant's removal policy.
+What the shipped map yields: daily usage-KPI buckets whose day began more than the tenant's
+`kpi_retention_days` ago are merged into the tenant's anonymous daily totals and deleted (no
+per-person count outlives the retention, so a day's last hours go up to a day early); expired
+exports and bot dialog state are deleted; data-subject requests closed three years ago are
+pseudonymized; destruction-log, audit-log and access-review entries older than three years are
+deleted; soft-deleted directory accounts past the grace period are erased in full under the
+tenant's removal policy.
 
 A sweep is a resumable run (`privacy.runs`) with its cutoffs saved, so an interrupted sweep is
 finished with the same cutoffs by the next one. The law asks for periodic destruction at most
@@ -165,6 +167,8 @@ async def _sweep_once(
             fields=step.fields,
             pseudonym=pseudonym,
             flag=decl.anonymized_flag,
+            rollup=decl.rollup,
+            hook=hook,
         )
 
     async def erase_departed(step: Step) -> None:

@@ -26,14 +26,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from privacy.rollup import Hook
 from privacy.strategies import STRATEGIES, Target
 from storage.collections import Coll
 from storage.repositories import TenantStore
 from storage.scoped import TenantCollection
 
-Hook = Callable[[str], Awaitable[None]]
-"""Called after every write of a run with a label like `logged:kpi_events`; tests inject a
-failure here to prove a rerun converges from any point."""
+# `Hook` is called after every write of a run with a label like `logged:kpi_events` (and inside
+# strategies that write more than once, e.g. `merged:kpi_events`); tests inject a failure there
+# to prove a rerun converges from any point.
+__all__ = [
+    "DONE",
+    "PENDING",
+    "Hook",
+    "Run",
+    "Step",
+    "StoreOutcome",
+    "collection_of",
+    "execute",
+    "open_run",
+    "outcomes_of",
+    "pending_runs",
+]
 
 PENDING = "pending"
 DONE = "done"

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from privacy.rollup import Hook, Rollup, merge, mergeable
 from storage.scoped import TenantCollection
 
 PSEUDONYM_PREFIX = "psn_"
@@ -62,6 +63,8 @@ class Target:
     pseudonym: Pseudonymizer
     subject: str | None = None
     flag: str | None = None  # a boolean field set on records once they are anonymized
+    rollup: Rollup | None = None  # count buckets and their anonymous totals (`aggregate`)
+    hook: Hook | None = None  # told after each write inside a multi-write strategy
 
 
 def _both(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
@@ -87,6 +90,8 @@ class Strategy:
                 return await t.coll.count(_still_holding(t))
             case "pseudonymize":
                 return sum(len(ids) for ids in (await _by_subject(t)).values())
+            case "aggregate":
+                return await mergeable(t.coll, _rollup(t), t.selector)
             case "keep":
                 return 0
         raise ValueError(f"unknown strategy {self.name}")
@@ -109,9 +114,17 @@ class Strategy:
                 return await _pseudonymize(t)
             case "pull":
                 return await _pull(t)
+            case "aggregate":
+                return await merge(t.coll, _rollup(t), t.selector, subject=t.subject, hook=t.hook)
             case "keep":
                 return 0
         raise ValueError(f"unknown strategy {self.name}")
+
+
+def _rollup(t: Target) -> Rollup:
+    if t.rollup is None:
+        raise ValueError(f"{t.coll.name}: aggregate needs the store's rollup declared")
+    return t.rollup
 
 
 def _still_holding(t: Target) -> dict[str, Any]:
@@ -200,9 +213,21 @@ STRATEGIES: dict[str, Strategy] = {
         Strategy("nullify", "remove the identifying fields, keep the rest"),
         Strategy("pseudonymize", "replace identifiers with a keyed hash"),
         Strategy("pull", "take the person off the list"),
+        Strategy(
+            "aggregate",
+            "add the person's counts to the tenant's anonymous totals for the same day "
+            "(which name nobody and count the people merged), then delete the person's records",
+        ),
         Strategy("keep", "keep unchanged"),
     )
 }
 
 # From least to most destructive, for describing and comparing what modes do.
-STRENGTH: dict[str, int] = {"keep": 0, "pseudonymize": 1, "nullify": 2, "pull": 2, "delete": 3}
+STRENGTH: dict[str, int] = {
+    "keep": 0,
+    "pseudonymize": 1,
+    "nullify": 2,
+    "pull": 2,
+    "aggregate": 2,
+    "delete": 3,
+}

@@ -32,6 +32,7 @@ CATEGORIES: dict[str, str] = {
     "system.key": "Technical document keys",
     "system.time": "Timestamps",
     "system.operations": "Configuration and run records",
+    "system.statistics": "Anonymous totals that count people without naming anyone",
 }
 
 

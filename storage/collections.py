@@ -58,10 +58,14 @@ INDEXES: dict[Coll, list[IndexModel]] = {
         IndexModel([T, ("user_id", ASCENDING), ("at", DESCENDING)], name="tenant_user_at"),
     ],
     Coll.KPI_EVENTS: [
-        # The bot writes KPIs as keyed upserts (bot.kpi): without this each one scans.
+        # Daily count buckets, written as keyed upserts (bot.kpi): without this each one scans.
         _TKEY,
-        IndexModel([T, ("at", ASCENDING)], name="tenant_at"),
+        # Retention finds buckets by day; a merge reads a day's marked buckets by day too.
+        IndexModel([T, ("day", ASCENDING)], name="tenant_day"),
         IndexModel([T, ("user_id", ASCENDING)], name="tenant_user"),
+        # Only per-event documents from before the buckets have `at`: this keeps the check for
+        # any left to fold (privacy.usage, at every start) an index lookup, not a scan.
+        IndexModel([T, ("at", ASCENDING)], name="tenant_at"),
     ],
     Coll.DSR_REQUESTS: [
         IndexModel([T, ("status", ASCENDING), ("due_at", ASCENDING)], name="tenant_status_due"),

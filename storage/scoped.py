@@ -13,23 +13,33 @@ from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from storage.errors import TenantScopeViolation
 from storage.keys import TKEY, scoped_key
 
 Document = dict[str, Any]
+_DUPLICATE_KEY = 11000
 
 
 @dataclass(frozen=True, slots=True)
 class KeyedUpsert:
+    """One keyed upsert. With `once` (journal field, token) it applies at most once per token:
+    the token is pushed onto the journal in the same atomic update whose filter requires it
+    absent, which is how counts move between documents exactly once without transactions."""
+
     tenant_id: str
     key: str
     update: Document
+    once: tuple[str, str] | None = None
 
     @property
     def filter(self) -> Document:
-        return {"_id": self.key, TKEY: self.key}
+        found: Document = {"_id": self.key, TKEY: self.key}
+        if self.once is not None:
+            journal, token = self.once
+            found[journal] = {"$ne": token}
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,16 +139,25 @@ class TenantCollection:
         set_fields: Mapping[str, Any],
         set_on_insert: Mapping[str, Any] | None = None,
         unset: Sequence[str] = (),
+        *,
+        inc: Mapping[str, int] | None = None,
+        once: tuple[str, str] | None = None,
     ) -> KeyedUpsert:
-        """One keyed upsert, for `bulk` (the embedded server's fast path is bulk UpdateOne)."""
+        """One keyed upsert, for `bulk` (the embedded server's fast path is bulk UpdateOne).
+        `inc` adds to counters; `once` = (journal field, token) makes it apply at most once
+        per token (see `KeyedUpsert`)."""
         key = self.key(*key_parts)
         update: Document = {"$set": {**set_fields, "tenant_id": self.tenant_id, TKEY: key}}
         if set_on_insert:
             update["$setOnInsert"] = dict(set_on_insert)
         if unset:
             update["$unset"] = dict.fromkeys(unset, "")
+        if inc:
+            update["$inc"] = dict(inc)
+        if once is not None:
+            update["$push"] = {once[0]: once[1]}
         self._guard_update(update)
-        return KeyedUpsert(tenant_id=self.tenant_id, key=key, update=update)
+        return KeyedUpsert(tenant_id=self.tenant_id, key=key, update=update, once=once)
 
     async def upsert(
         self,
@@ -155,14 +174,47 @@ class TenantCollection:
         return found
 
     async def bulk(self, operations: Sequence[KeyedUpsert]) -> BulkOutcome:
-        """Apply keyed upserts in one round trip."""
+        """Apply keyed upserts in one round trip.
+
+        An at-most-once upsert whose token is already in the journal fails its filter, and the
+        upsert then collides with the existing `_id`: that duplicate-key error means "already
+        applied". The same error also comes from two upserts racing to create the document, so
+        those are retried once as plain updates (the document exists by then) instead of being
+        taken for applied.
+        """
         if not operations:
             return BulkOutcome(0, 0)
         if any(op.tenant_id != self.tenant_id for op in operations):
             raise TenantScopeViolation(f"bulk write outside the tenant in {self.name}")
         requests = [UpdateOne(op.filter, op.update, upsert=True) for op in operations]
-        result = await self._coll.bulk_write(requests, ordered=False)
+        try:
+            result = await self._coll.bulk_write(requests, ordered=False)
+        except BulkWriteError as exc:
+            details = exc.details
+            errors = details.get("writeErrors") or []
+            retry = [operations[e["index"]] for e in errors if e.get("code") == _DUPLICATE_KEY]
+            if len(retry) != len(errors) or any(op.once is None for op in retry):
+                raise
+            modified = int(details.get("nModified") or 0)
+            for op in retry:
+                again = await self._coll.update_one(op.filter, op.update)
+                modified += again.modified_count
+            return BulkOutcome(int(details.get("nUpserted") or 0), modified)
         return BulkOutcome(result.upserted_count, result.modified_count)
+
+    async def update_each(
+        self, requests: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]
+    ) -> int:
+        """Several single-document (filter, update) pairs in one round trip, for updates that
+        differ per document; returns how many documents changed."""
+        if not requests:
+            return 0
+        ops: list[UpdateOne] = []
+        for filter_, update in requests:
+            self._guard_update(update)
+            ops.append(UpdateOne(self.scope(filter_), dict(update)))
+        result = await self._coll.bulk_write(ops, ordered=False)
+        return result.modified_count
 
     async def update_many(self, filter_: Mapping[str, Any], update: Mapping[str, Any]) -> int:
         self._guard_update(update)

@@ -3,11 +3,13 @@ checked by the export and erasure tests) without anyone remembering to add it he
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from bot.kpi import KpiRecorder
 from privacy.datamap import DATA_MAP, SYSTEM_FIELDS, Store
 from storage.collections import Coll
 from storage.repositories import AdminGrant, TenantRecord, TenantRegistry, TenantStore
@@ -61,3 +63,20 @@ async def seed_every_store(
         for who, them in ((user, other), (other, user)):
             await store.collections[decl.collection].insert(sample_doc(decl, who, them, at))
     return store
+
+
+class FailLoudly:
+    """A recorder log that turns a swallowed write error into a test failure."""
+
+    def warning(self, event: str, **fields: Any) -> None:
+        raise AssertionError(f"{event}: {fields}")
+
+
+async def record_kpis(
+    db: Db, tenant_id: str, user: str, kinds: Iterable[str], at: datetime = NOW
+) -> None:
+    """Usage KPIs the way the bot writes them: through the recorder, with its clock at `at`."""
+    recorder = KpiRecorder(db, FailLoudly(), clock=lambda: at)
+    for kind in kinds:
+        recorder.record(tenant_id, user, kind)
+    await recorder.flush()

@@ -211,7 +211,7 @@ async def test_first_contact_in_english_records_separate_declarations(
     wanted = {"first_contact", "gated", "ack_notice", "accept_eula", "unknown"}
     kinds: set[str] = set()
     for _ in range(40):  # KPIs are flushed in batches every second
-        kinds = {e["kind"] for e in await store.kpi_events.for_user(chat.user)}
+        kinds = {k for b in await store.kpi_events.for_user(chat.user) for k in b["counts"]}
         if wanted <= kinds:
             break
         await _sleep(0.1)

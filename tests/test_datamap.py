@@ -54,6 +54,17 @@ def test_validation_catches_bad_declarations() -> None:
     assert "no removal action for directory_only" in message
 
 
+def test_aggregating_stores_declare_their_buckets_and_totals() -> None:
+    kpi = DATA_MAP[Coll.KPI_EVENTS]
+    with pytest.raises(DataMapError, match="aggregate needs a rollup declaration"):
+        validate({**DATA_MAP, Coll.KPI_EVENTS: dataclasses.replace(kpi, rollup=None)})
+    fields = {k: v for k, v in kpi.fields.items() if k != "merged"}
+    with pytest.raises(DataMapError, match="rollup field 'merged' is not declared"):
+        validate({**DATA_MAP, Coll.KPI_EVENTS: dataclasses.replace(kpi, fields=fields)})
+    with pytest.raises(DataMapError, match="unknown anonymizer 'shred'"):
+        validate({**DATA_MAP, Coll.KPI_EVENTS: dataclasses.replace(kpi, anonymizer="shred")})
+
+
 def test_personal_stores_say_what_every_removal_mode_does() -> None:
     personal = [s for s in DATA_MAP.values() if s.personal]
     assert {s.collection for s in personal} >= {
@@ -67,7 +78,8 @@ def test_personal_stores_say_what_every_removal_mode_does() -> None:
     }
     assert not DATA_MAP[Coll.SYNC_STATE].personal
     kpi = DATA_MAP[Coll.KPI_EVENTS]
-    assert kpi.retention.days == 90 and kpi.retention.at_end == "nullify"
+    assert kpi.retention.days == 90 and kpi.retention.at_end == "aggregate"
+    assert kpi.retention.clock == "day" and kpi.export_fields == ("day", "counts")
 
 
 async def test_tenant_records_store_only_declared_fields(db: Db) -> None:
@@ -103,8 +115,12 @@ def test_record_of_processing_covers_every_store() -> None:
     assert kpi["retention"]["days"] == 90
     assert kpi["on_user_removal"]["delete_all"] == "delete the records"
     assert kpi["on_user_removal"]["directory_delete_rest_anonymize"] == (
-        "remove the identifying fields, keep the rest: user_id"
+        "add the person's counts to the tenant's anonymous totals for the same day (which name "
+        "nobody and count the people merged), then delete the person's records"
     )
+    assert kpi["on_user_removal"]["directory_only"] == "keep unchanged"
+    assert "daily per-person counts" in kpi["retention"]["rule"]
+    assert "(at the end: aggregate)" in markdown
     json.dumps(record)  # must be serializable as is
 
 

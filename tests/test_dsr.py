@@ -27,7 +27,7 @@ from privacy.strategies import keyed_hash
 from storage.collections import Coll
 from storage.repositories import TenantStore
 from tests.datamap_checks import undeclared
-from tests.privacy_seed import NOW, Db, register
+from tests.privacy_seed import NOW, Db, record_kpis, register
 
 TENANT = "aaaaaaaa-0000-0000-0000-00000000c001"
 ANN = "11111111-0000-0000-0000-00000000c001"
@@ -89,7 +89,7 @@ async def test_approving_an_erasure_erases_and_completes(db: Db) -> None:
     await register(db, TENANT, removal_mode="delete_all", admins=(ADMIN,))
     store = TenantStore(db, TENANT)
     await store.profiles.upsert_many([{"user_id": ANN, "display_name": "Ann"}])
-    await store.kpi_events.append({"user_id": ANN, "kind": "search"})
+    await record_kpis(db, TENANT, ANN, ["search"])
     await store.conversations.put(ANN, {"user_id": ANN, "reference": {"id": "c"}})
     request = await request_erasure(store, ANN, details="please forget me", now=NOW)
     told: list[DsrRequest] = []

@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from privacy.dsr import due_date
+from privacy.strategies import STRATEGIES
 from storage.repositories import TenantStore
 from tests.conftest import Cli
 from tests.datamap_checks import undeclared
-from tests.privacy_seed import Db
+from tests.privacy_seed import Db, record_kpis
 from tests.test_cli import one_line
 
 TID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -28,7 +29,7 @@ async def test_request_queue_erasure_export_and_retention(cli: Cli, db: Db, tmp_
     store = TenantStore(db, TID)
     for user in (ANN, BOB, CAROL):
         await store.profiles.upsert_many([{"user_id": user, "display_name": user[:4]}])
-        await store.kpi_events.append({"user_id": user, "kind": "search"})
+        await record_kpis(db, TID, user, ["search"], datetime.now(UTC))
     long_ago = datetime.now(UTC) - timedelta(days=40)
     await store.dsr_requests.put_once(
         "rlate0001",
@@ -80,7 +81,7 @@ async def test_request_queue_erasure_export_and_retention(cli: Cli, db: Db, tmp_
     erased = cli("dsr", "erase", "--tenant", TID, "--user", BOB, "--reason", "ticket 42")
     assert erased.code == 0, erased.err
     assert "profiles: 1 records (delete)" in erased.out
-    assert "kpi_events: 1 records (nullify)" in erased.out  # the default mode anonymizes
+    assert "kpi_events: 1 records (aggregate)" in erased.out  # the default mode anonymizes
     again = cli("dsr", "erase", "--tenant", TID, "--user", BOB)
     assert again.code == 0 and "nothing to erase" in again.out
 
@@ -110,8 +111,9 @@ def test_removal_overrides_and_the_tenant_record_of_processing(cli: Cli) -> None
     assert changed.code == 0, changed.err
     assert "removal mode: delete_all; overrides: user.behavior=nullify" in changed.out
     shown = json.loads(cli("tenant", "removal", "show", "--tenant", TID, "--json").out)
+    # Buckets are keyed by the person, so an anonymizing override merges them into the totals.
     assert shown["stores"]["kpi_events"] == {
-        "in_force": "remove the identifying fields, keep the rest: user_id",
+        "in_force": STRATEGIES["aggregate"].describe(()),
         "decided_by": "override user.behavior",
     }
     assert shown["stores"]["profiles"]["decided_by"] == "mode delete_all"

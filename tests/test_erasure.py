@@ -12,6 +12,7 @@ from privacy.removal_modes import RemovalMode
 from privacy.strategies import keyed_hash
 from storage.repositories import TenantStore
 from tests.datamap_checks import undeclared
+from tests.privacy_seed import record_kpis
 
 TENANT = "aaaaaaaa-0000-0000-0000-000000000001"
 GONE = "99999999-0000-0000-0000-000000000009"
@@ -27,7 +28,7 @@ async def seed(store: TenantStore) -> None:
         await store.consents.append(
             {"user_id": user, "document": "notice", "version": 1, "conversation_id": "c1"}
         )
-        await store.kpi_events.append({"user_id": user, "kind": "search"})
+        await record_kpis(store.db, TENANT, user, ["search"])
         await store.conversations.put(user, {"user_id": user, "reference": {"id": "c"}})
         await store.bot_state.put(f"u/{user}", {"user_id": user, "state": {}})
         await store.audit_log.append({"actor": user, "action": "login"})
@@ -53,10 +54,15 @@ async def test_each_mode_does_what_the_data_map_says(db: Db, mode: RemovalMode) 
         assert [c["conversation_id"] for c in pseudonymized] == [PSEUDONYM(GONE)]
         assert await store.conversations.get(GONE) is None
         remaining_kpis = await store.kpi_events.count()
+        totals = await store.kpi_events.totals()
         if mode is RemovalMode.DELETE_ALL:
             assert by_store["kpi_events"] == ("delete", 1) and remaining_kpis == 1
+            assert totals == []
         else:
-            assert by_store["kpi_events"] == ("nullify", 1) and remaining_kpis == 2
+            # Merged into the anonymous daily total (one more document), which names nobody.
+            assert by_store["kpi_events"] == ("aggregate", 1) and remaining_kpis == 2
+            assert [(t["counts"], t["active_users"]) for t in totals] == [({"search": 1}, 1)]
+            assert GONE not in repr(await db["kpi_events"].find({}).to_list(None))
     # The other user is untouched in every mode.
     assert await store.profiles.get(STAYS) is not None
     assert len(await store.kpi_events.for_user(STAYS)) == 1

@@ -5,11 +5,12 @@ that matches what was destroyed and names nobody."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from privacy.datamap import DATA_MAP
+from privacy.datamap import DATA_MAP, Action
 from privacy.erasure import erase_user
 from privacy.policy import RemovalPolicy, override_problems, parse_override
 from privacy.removal_modes import RemovalMode
@@ -19,7 +20,7 @@ from storage.collections import Coll
 from storage.repositories import AdminGrant, TenantRecord, TenantRegistry, TenantStore
 from tests.crash import Crash, CrashAt
 from tests.datamap_checks import undeclared
-from tests.privacy_seed import NOW, Db
+from tests.privacy_seed import NOW, Db, record_kpis
 
 TENANT = "aaaaaaaa-0000-0000-0000-00000000a001"
 GONE = "99999999-0000-0000-0000-000000000009"
@@ -42,8 +43,9 @@ async def seed(db: Db, tenant_id: str, overrides: dict[str, str] | None = None) 
         await store.consents.append(
             {"user_id": user, "document": "notice", "version": 1, "conversation_id": "c1"}
         )
-        for kind in ("search", "card"):
-            await store.kpi_events.append({"user_id": user, "kind": kind})
+        # Two days of usage: one bucket a day.
+        await record_kpis(db, tenant_id, user, ["search"], NOW - timedelta(days=1))
+        await record_kpis(db, tenant_id, user, ["card", "search", "card"], NOW)
         await store.dsr_requests.put_once(
             f"r{user[:4]}",
             {"user_id": user, "type": "access", "status": "open", "details": f"about {user}"},
@@ -72,7 +74,7 @@ async def dump(db: Db) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-# What must remain of GONE, per mode: store -> "gone" | "kept" | "pseudonymized" | "nullified".
+# What must remain of GONE, per mode: store -> "gone" | "kept" | "pseudonymized" | "aggregated".
 EXPECTED: dict[RemovalMode, dict[str, str]] = {
     RemovalMode.DELETE_ALL: {
         "profiles": "gone",
@@ -99,7 +101,7 @@ EXPECTED: dict[RemovalMode, dict[str, str]] = {
     RemovalMode.DIRECTORY_DELETE_REST_ANONYMIZE: {
         "profiles": "gone",
         "consents": "pseudonymized",
-        "kpi_events": "nullified",
+        "kpi_events": "aggregated",
         "dsr_requests": "pseudonymized",
         "conversations": "gone",
         "audit_log": "pseudonymized",
@@ -119,11 +121,18 @@ async def check_leftovers(store: TenantStore, expected: dict[str, str]) -> None:
         raw = await coll.count({field: GONE})
         pseudo = await coll.count({field: psn})
         if name == "kpi_events":
-            nullified = await coll.count({"user_id": {"$exists": False}, "anonymized": True})
-            assert (raw, nullified) == {"gone": (0, 0), "kept": (2, 0), "nullified": (0, 2)}[
+            # Aggregated: GONE's two buckets are in the anonymous daily totals, counted exactly
+            # once (whatever crashed in between), and nothing else is.
+            totals = [
+                ((NOW - t["day"]).days, t["counts"], t["active_users"])
+                for t in await store.kpi_events.totals()
+            ]
+            merged = [(1, {"search": 1}, 1), (0, {"card": 2, "search": 1}, 1)]
+            assert (raw, totals) == {"gone": (0, []), "kept": (2, []), "aggregated": (0, merged)}[
                 what
             ], name
             assert await coll.count({"user_id": STAYS}) == 2
+            assert await coll.count({"merge_token": {"$exists": True}}) == 0
             continue
         assert (raw, pseudo) == {"gone": (0, 0), "kept": (1, 0), "pseudonymized": (0, 1)}[what], (
             name
@@ -173,7 +182,11 @@ async def test_overrides_change_single_categories(db: Db) -> None:
 def test_override_resolution_and_validation() -> None:
     policy = RemovalPolicy(RemovalMode.DELETE_ALL, {"user": "keep", "user.behavior": "nullify"})
     plan = {c.value: a for c, a in policy.plan().items()}
-    assert plan["kpi_events"].strategy == "nullify" and plan["kpi_events"].fields == ("user_id",)
+    # KPI buckets are keyed by the person: removing a field cannot anonymize them, so an
+    # anonymizing override merges them into the anonymous totals instead.
+    assert plan["kpi_events"] == Action("aggregate")
+    pseudonymizing = RemovalPolicy(RemovalMode.DELETE_ALL, {"user.behavior": "pseudonymize"})
+    assert pseudonymizing.action_for(DATA_MAP[Coll.KPI_EVENTS]) == Action("aggregate")
     assert plan["consents"].strategy == "keep"  # the "user" branch covers it
     assert plan["profiles"].strategy == "delete"  # the directory entry is never overridable
     assert policy.overridden(DATA_MAP[Coll.KPI_EVENTS]) == "user.behavior"

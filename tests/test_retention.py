@@ -11,18 +11,20 @@ import pytest
 
 from juno.jobs import RetentionJob
 from privacy.retention import sweep_tenant, sweep_tenants
+from privacy.rollup import day_of
 from privacy.strategies import keyed_hash
 from storage.collections import Coll
 from storage.repositories import TenantNotFound, TenantStore
 from tests.crash import Crash, CrashAt
 from tests.datamap_checks import undeclared
-from tests.privacy_seed import NOW, Db, register
+from tests.privacy_seed import NOW, Db, record_kpis, register
 
 TENANT = "aaaaaaaa-0000-0000-0000-00000000b001"
 ANN = "11111111-0000-0000-0000-00000000b001"
 BOB = "22222222-0000-0000-0000-00000000b002"
 KEY = b"retention-test-key"
 DAY = timedelta(days=1)
+TODAY = day_of(NOW)
 
 
 async def sweep(store: TenantStore, now: datetime, **kw: Any) -> dict[str, int]:
@@ -30,32 +32,55 @@ async def sweep(store: TenantStore, now: datetime, **kw: Any) -> dict[str, int]:
     return report.records
 
 
-async def kpi_at(store: TenantStore, user: str, at: datetime) -> None:
-    await store.kpi_events.append({"user_id": user, "kind": "search", "at": at})
+async def kpi_at(store: TenantStore, user: str, at: datetime, *kinds: str) -> None:
+    await record_kpis(store.db, store.tenant_id, user, kinds or ("search",), at)
+
+
+def shape(totals: list[dict[str, Any]]) -> list[tuple[int, dict[str, int], int]]:
+    """(days before TODAY, counts, active users) of each anonymous total, oldest first."""
+    return [((TODAY - t["day"]).days, t["counts"], t["active_users"]) for t in totals]
 
 
 async def test_kpis_are_anonymized_after_the_tenants_retention_to_the_day(db: Db) -> None:
     await register(db, TENANT)
     store = TenantStore(db, TENANT)
-    for days in (89, 90, 91):
-        await kpi_at(store, ANN, NOW - days * DAY)
+    # Buckets of the days 89, 90 and 91 days before today (whatever the time of day).
+    await kpi_at(store, ANN, TODAY - 89 * DAY + timedelta(hours=23), "search")
+    await kpi_at(store, ANN, TODAY - 90 * DAY + timedelta(hours=5), "search", "search")
+    await kpi_at(store, ANN, TODAY - 91 * DAY, "search", "search", "search", "card")
+    await kpi_at(store, BOB, TODAY - 91 * DAY + timedelta(hours=12), "search")
 
-    assert await sweep(store, NOW) == {"kpi_events": 1}
+    # At midnight the day-90 bucket began exactly 90 days ago: kept (strict), day 91 merged.
+    assert await sweep(store, TODAY) == {"kpi_events": 2}
     kept = await store.kpi_events.for_user(ANN)
-    assert sorted((NOW - e["at"]).days for e in kept) == [89, 90]
-    [anonymous] = await store.collections[Coll.KPI_EVENTS].find({"anonymized": True})
-    assert "user_id" not in anonymous and anonymous["kind"] == "search"
+    assert [((TODAY - b["day"]).days, b["counts"]) for b in kept] == [
+        (90, {"search": 2}),
+        (89, {"search": 1}),
+    ]
+    assert await store.kpi_events.for_user(BOB) == []
+    [total] = await store.kpi_events.totals()
+    assert shape([total]) == [(91, {"search": 4, "card": 1}, 2)]
+    assert "user_id" not in total and ANN not in repr(total) and BOB not in repr(total)
 
-    assert await sweep(store, NOW) == {}  # idempotent: nothing newly due
-    assert await sweep(store, NOW + DAY) == {"kpi_events": 1}  # the 90-day one is now 91
-    assert await sweep(store, NOW + 2 * DAY) == {"kpi_events": 1}
+    assert await sweep(store, TODAY) == {}  # idempotent: nothing newly due
+    assert await sweep(store, TODAY + timedelta(hours=1)) == {"kpi_events": 1}  # day 90
+    assert await sweep(store, TODAY + DAY) == {}  # day 89 began exactly 90 days ago
+    # One tick later (BSON dates keep milliseconds) day 89 is due too.
+    assert await sweep(store, TODAY + DAY + timedelta(milliseconds=1)) == {"kpi_events": 1}
     assert await store.kpi_events.for_user(ANN) == []
-    assert await store.kpi_events.count() == 3  # anonymized, not deleted
+    assert shape(await store.kpi_events.totals()) == [
+        (91, {"search": 4, "card": 1}, 2),
+        (90, {"search": 2}, 1),
+        (89, {"search": 1}, 1),
+    ]
+    assert await store.kpi_events.count() == 3  # only the anonymous totals are left
 
     log = await store.destruction_log.recent(limit=10)
     assert [(e["store"], e["method"], e["records"], e["subject"]) for e in log] == [
-        ("kpi_events", "nullify", 1, None)
-    ] * 3
+        ("kpi_events", "aggregate", 1, None),
+        ("kpi_events", "aggregate", 1, None),
+        ("kpi_events", "aggregate", 2, None),
+    ]
     assert await undeclared(db) == []
 
 
@@ -167,6 +192,11 @@ async def test_an_interrupted_sweep_is_finished_by_the_next_one(db: Db) -> None:
             totals[entry["store"]] = totals.get(entry["store"], 0) + entry["records"]
         assert totals == expected, label
         assert await store.kpi_events.for_user(ANN) == []
+        # Counted once each, whichever write the crash followed.
+        assert shape(await store.kpi_events.totals()) == [
+            (120, {"search": 1}, 1),
+            (100, {"search": 1}, 1),
+        ], label
         assert await store.destruction_runs.count() == 0
     assert await undeclared(db) == []
 

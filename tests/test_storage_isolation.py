@@ -12,6 +12,7 @@ from storage.errors import TenantScopeViolation
 from storage.keys import TKEY
 from storage.repositories import TenantStore
 from storage.scoped import TenantCollection
+from tests.privacy_seed import record_kpis
 
 A = "aaaaaaaa-0000-0000-0000-000000000001"
 B = "bbbbbbbb-0000-0000-0000-000000000002"
@@ -26,7 +27,7 @@ async def seed(store: TenantStore, label: str) -> None:
     )
     await store.sync_state.put("users", {"delta_link": f"{label}-link"})
     await store.consents.append({"user_id": USER, "document": "notice", "version": 1})
-    await store.kpi_events.append({"user_id": USER, "kind": f"{label}-search"})
+    await record_kpis(store.db, store.tenant_id, USER, [f"{label}-search"])
     await store.dsr_requests.put("req1", {"user_id": USER, "type": "export"})
     await store.conversations.put(USER, {"user_id": USER, "reference": {"t": label}})
     await store.destruction_log.append({"subject": "psn_x", "store": label})
@@ -57,13 +58,17 @@ async def test_every_read_sees_only_its_own_tenant(stores: tuple[TenantStore, Te
         assert await store.profiles.count() == 1
         state = await store.sync_state.get("users")
         assert state is not None and state["delta_link"] == f"{label}-link"
-        for log in (store.consents, store.kpi_events, store.audit_log):
+        for log in (store.consents, store.audit_log):
             entries = await log.for_user(USER) if log is not store.audit_log else []
             assert all(e["tenant_id"] == store.tenant_id for e in entries)
             recent = await log.recent()
             assert len(recent) == 1 and recent[0]["tenant_id"] == store.tenant_id
-        kinds = [e["kind"] for e in await store.kpi_events.for_user(USER)]
-        assert kinds == [f"{label}-search"]
+        # The same person id in both tenants: two buckets, each counting its own tenant's use.
+        [bucket] = await store.kpi_events.for_user(USER)
+        assert bucket["tenant_id"] == store.tenant_id
+        assert bucket["_id"].startswith(f"{store.tenant_id}:kpi:{USER}:")
+        assert bucket["counts"] == {f"{label}-search": 1}
+        assert await store.kpi_events.totals() == []
         assert [e["store"] for e in await store.destruction_log.recent()] == [label]
         many = await store.bot_state.get_many([f"conv/{USER}", "missing"])
         assert list(many) == [f"conv/{USER}"]
@@ -106,6 +111,10 @@ async def test_a_scoped_collection_refuses_to_reach_another_tenant(db: Db) -> No
         await a.insert({"tenant_id": B, "x": 1})
     with pytest.raises(TenantScopeViolation):
         await a.bulk([b.upsert_op(["u"], {"x": 1})])
+    with pytest.raises(TenantScopeViolation):
+        await a.update_each([({"user_id": USER}, {"$set": {"x": 1}}), ({"tenant_id": B}, {})])
+    with pytest.raises(TenantScopeViolation):
+        await a.update_each([({}, {"$set": {"tenant_id": B}})])
     with pytest.raises(TenantScopeViolation):
         await a.aggregate([{"$lookup": {"from": "profiles", "as": "x", "pipeline": []}}])
     with pytest.raises(TenantScopeViolation):

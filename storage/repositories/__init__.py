@@ -7,6 +7,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from storage.collections import Coll
+from storage.repositories.counts import DailyCounts
 from storage.repositories.events import EventLog
 from storage.repositories.keyed import KeyedStore
 from storage.repositories.profiles import ProfilesRepo
@@ -38,7 +39,7 @@ class TenantStore:
         self.profiles = ProfilesRepo(self.collections[Coll.PROFILES])
         self.sync_state = KeyedStore(self.collections[Coll.SYNC_STATE])
         self.consents = EventLog(self.collections[Coll.CONSENTS])
-        self.kpi_events = EventLog(self.collections[Coll.KPI_EVENTS])
+        self.kpi_events = DailyCounts(self.collections[Coll.KPI_EVENTS])
         self.dsr_requests = KeyedStore(self.collections[Coll.DSR_REQUESTS])
         self.conversations = KeyedStore(self.collections[Coll.CONVERSATIONS])
         self.destruction_log = EventLog(self.collections[Coll.DESTRUCTION_LOG])
@@ -54,6 +55,7 @@ class TenantStore:
 
 __all__ = [
     "AdminGrant",
+    "DailyCounts",
     "EventLog",
     "GraphCredentials",
     "KeyedStore",

@@ -1,4 +1,4 @@
-"""Append-only, per-tenant records: consents, usage KPIs, destruction and audit logs.
+"""Append-only, per-tenant records: consents, destruction and audit logs, access reviews.
 
 They share one shape (append, read a subject's entries, newest first) so they share one class;
 what each may hold is the privacy data map's business, not this module's.
