@@ -13,6 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from privacy.consent import Kind, builtin
 from privacy.tenant_archive import verify_archive
+from storage.collections import Coll
 from storage.repositories import (
     AdminGrant,
     GraphCredentials,
@@ -354,3 +355,29 @@ async def test_all_of_the_tenants_data_from_the_admin_card(
     assert archived["consents"] >= 4  # both people acknowledged and accepted
     audit = await TenantStore(bot_db, tenant).audit_log.recent(limit=20)
     assert any(e["action"] == "admin:tenant_archive" for e in audit)
+
+
+async def test_an_erasure_asked_for_in_teams_is_approved_on_the_card(
+    bot_server: BotServer, bot_db: Db, admin_setup: tuple[str, dict[str, str], Chat, Chat]
+) -> None:
+    tenant, ids, admin, user = admin_setup
+    [asked] = await user.send(1, text="verilerimi sil")
+    request_id = asked["text"].split()[3]
+    heads_up = await bot_server.peers.wait_replies(admin.conversation, admin.seen + 1)
+    admin.seen += 1
+    assert heads_up[-1]["text"].startswith(f"Erasure request {request_id} from Ayşe Yılmaz.")
+    home = card((await admin.send(1, text="admin"))[0])
+    approve = action(home, "dsr_approve")
+    assert approve["id"] == request_id
+
+    [done] = await admin.send(1, value=approve)
+
+    assert done["text"] == f"Request {request_id} is now completed."
+    told = await bot_server.peers.wait_replies(user.conversation, user.seen + 1)
+    assert told[-1]["text"].startswith(f"Your erasure request {request_id} was approved")
+    store = TenantStore(bot_db, tenant)
+    assert await store.profiles.get(ids["ayse"]) is None
+    assert await store.conversations.get(ids["ayse"]) is None
+    assert await store.consents.for_user(ids["ayse"]) == []  # pseudonymized, not readable as hers
+    log = await store.collections[Coll.DESTRUCTION_LOG].find({"status": "done"})
+    assert {e["store"] for e in log} >= {"profiles", "conversations"}
