@@ -1,10 +1,11 @@
-# Two commands matter: `make run` and `make test`. Everything else is a step they share.
+# Two commands matter: `make run` and `make test` (CI runs `make test` then `make audit`).
+# Everything else is a step they share, or a tool: `make audit`, `make bench`.
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest setup clean bench
+.PHONY: run test lint typecheck pytest setup clean bench audit
 
 # The demo needs no Bot Framework identity: dev mode (loopback only) lets `juno chat` talk to it.
 run: setup
@@ -32,6 +33,11 @@ typecheck: setup
 
 pytest: setup
 	$(BIN)/pytest
+
+# Known vulnerabilities in everything installed in .venv (pip-audit, needs PyPI); exceptions
+# with reasons and review dates live in audit-exceptions.toml. See scripts/audit.py.
+audit: setup
+	$(BIN)/python scripts/audit.py
 
 bench: setup
 	$(BIN)/python bench/embedded_db.py
