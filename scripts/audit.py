@@ -184,11 +184,17 @@ def findings_from_report(report: dict[str, Any]) -> tuple[list[Finding], list[st
     return found, skipped
 
 
-def project_page(name: str) -> dict[str, Any]:
+def project_page(name: str) -> dict[str, Any] | None:
+    """PyPI's page for a project, or None when PyPI has no such project (installed from
+    elsewhere)."""
     url = f"{PYPI}/{name}/json"
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT) as resp:  # noqa: S310 - fixed https
             page: dict[str, Any] = json.load(resp)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        raise AuditError(f"PyPI vulnerability data unreachable ({url}: HTTP {exc.code})") from None
     except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or exc
         raise AuditError(f"PyPI vulnerability data unreachable ({url}: {reason})") from None
@@ -197,16 +203,22 @@ def project_page(name: str) -> dict[str, Any]:
 
 def check_against_project_pages(
     installed: dict[str, str], names: Sequence[str], ignore: set[str]
-) -> tuple[list[Finding], list[str]]:
-    """Audit the named packages from PyPI's project pages; returns findings and UNAUDITED
-    lines for packages whose installed version is not the latest release."""
+) -> tuple[list[Finding], list[str], int]:
+    """Audit the named packages from PyPI's project pages; returns findings, UNAUDITED lines
+    for packages whose installed version is not the latest release (unless excepted), and how
+    many packages were audited."""
     with ThreadPoolExecutor(max_workers=8) as pool:
         pages = list(pool.map(project_page, names))
     found: list[Finding] = []
     unaudited: list[str] = []
+    audited = 0
     for name, page in zip(names, pages, strict=True):
         seen: set[str] = set()
         version = installed[name]
+        if page is None:
+            if f"{UNAUDITED}:{name}" not in ignore:
+                unaudited.append(f"UNAUDITED {name} {version}: not on PyPI, so not audited")
+            continue
         latest = str(page.get("info", {}).get("version", ""))
         if not _same_version(version, latest):
             if f"{UNAUDITED}:{name}" not in ignore:
@@ -215,6 +227,7 @@ def check_against_project_pages(
                     f"({latest}); upgrade it or record an {UNAUDITED} exception"
                 )
             continue
+        audited += 1
         for vuln in page.get("vulnerabilities") or []:
             ids = {str(vuln.get("id")), *map(str, vuln.get("aliases") or ())}
             # PyPI lists one advisory once per database (PYSEC, GHSA), each naming the other.
@@ -231,7 +244,7 @@ def check_against_project_pages(
                     _summary(vuln),
                 )
             )
-    return found, unaudited
+    return found, unaudited, audited
 
 
 def _same_version(a: str, b: str) -> bool:
@@ -260,9 +273,8 @@ def audit(in_force: Sequence[Accepted]) -> tuple[list[str], str, bool]:
     unknown = [n for n in skipped if n not in installed]
     if unknown:
         raise AuditError(f"pip-audit named packages not installed here: {', '.join(unknown)}")
-    more, unaudited = check_against_project_pages(installed, skipped, ignore)
+    more, unaudited, from_pages = check_against_project_pages(installed, skipped, ignore)
     found += more
-    from_pages = len(skipped) - len(unaudited)
     closing = (
         f"{audited + from_pages} packages checked ({audited} by pip-audit's service, "
         f"{from_pages} from PyPI project pages), {len(found)} vulnerabilities, "
