@@ -57,7 +57,8 @@ def test_exceptions_in_force_expired_and_malformed(tmp_path: Path) -> None:
 
 
 def test_the_repository_exceptions_file_is_valid() -> None:
-    _, problems = load_exceptions(REPO / "audit-exceptions.toml", date.today())
+    # As of a day before any entry was recorded: well formed. Expiry is `make audit`'s to report.
+    _, problems = load_exceptions(REPO / "audit-exceptions.toml", date(2000, 1, 1))
     assert problems == []
 
 
