@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -28,25 +25,17 @@ from pymongo import MongoClient
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench._shared import EMBEDDED_NAME, start_embedded_db  # noqa: E402
+from bench._shared import (  # noqa: E402
+    EMBEDDED_NAME,
+    cpu_seconds,
+    juno_serve,
+    rss_mb,
+    start_embedded_db,
+)
 from storage.repositories import TenantRecord  # noqa: E402
-from tests.bot_harness import BOT_APP_ID, BOT_SECRET, Peers, activity  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from tests.bot_harness import Peers, activity  # noqa: E402
 
 TENANT = "be4c0000-0000-4000-8000-000000000001"
-JUNO = str(Path(sys.executable).with_name("juno"))
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 async def db_commands(session: aiohttp.ClientSession, base: str) -> int:
@@ -145,35 +134,14 @@ def main() -> None:
         record = TenantRecord(tenant_id=TENANT, name="Bench", default_locale="en")
         client[db_name]["tenants"].insert_one(record.to_document())
     server = EMBEDDED_NAME if db_proc else "MongoDB at --mongodb-uri"
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "MONGODB_URI": uri,
-            "JUNO_DB_NAME": db_name,
-            "JUNO_PORT": str(port),
-            "JUNO_LOG_LEVEL": "WARNING",
-            "JUNO_BOT_APP_ID": BOT_APP_ID,
-            "JUNO_BOT_APP_SECRET": BOT_SECRET,
-            "JUNO_BOT_OPENID_METADATA_URL": peers.metadata_url,
-            "JUNO_BOT_VALIDATE_SERVICE_URL": "0",
-            "JUNO_AUTHORITY_HOST": peers.authority_host,
-            "REQUESTS_CA_BUNDLE": peers.ca_file(f"{tmp}/ca.pem"),
-        }
-        serve = subprocess.Popen([JUNO, "serve"], env=env, cwd=tmp, stderr=subprocess.DEVNULL)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            from tests.conftest import wait_ready
-
-            wait_ready(base, serve)  # type: ignore[arg-type]
+    try:
+        with juno_serve(peers, uri, db_name) as (base, serve):
             print(f"JUNO bot benchmark — database: {server}")
             asyncio.run(run(args, base, peers, serve.pid))
-        finally:
-            serve.terminate()
-            serve.wait(30)
-            if db_proc:
-                db_proc.terminate()
-            peers.stop()
+    finally:
+        if db_proc:
+            db_proc.terminate()
+        peers.stop()
 
 
 if __name__ == "__main__":

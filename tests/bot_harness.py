@@ -116,6 +116,11 @@ class Peers:
         with self._lock:
             return list(self.replies.get(conversation_id, []))
 
+    def reply_count(self) -> int:
+        """Replies received in all conversations so far."""
+        with self._lock:
+            return sum(len(r) for r in self.replies.values())
+
     async def wait_replies(
         self, conversation_id: str, count: int, within: float = 15
     ) -> list[dict[str, Any]]:
