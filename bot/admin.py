@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.cards import Card, card_of, submit
+from bot.cards import FIELD_LABELS, Card, card_of, submit
 from bot.i18n import t
 from privacy.access import last_review, review_overdue
 from privacy.consent import Kind, current_documents
-from privacy.dsr import DsrRequest, DsrStatus, list_requests
+from privacy.dsr import DsrError, DsrRequest, DsrStatus, DsrType, list_requests
+from privacy.rectification import Proposal
 from privacy.removal_modes import RemovalMode
 from privacy.ropa import record_for_tenant
 from storage.repositories import TenantRecord, TenantStore
@@ -206,8 +207,21 @@ async def _review(store: TenantStore, locale: str, now: datetime) -> list[dict[s
     return rows
 
 
+def _details(request: DsrRequest, locale: str) -> str:
+    """What the request asks, readably: a proposed correction as "Department → new value"."""
+    if request.type is DsrType.RECTIFICATION:
+        try:
+            proposal = Proposal.from_request(request)
+        except DsrError:
+            pass  # a free-text request: shown as written
+        else:
+            label = t(locale, FIELD_LABELS.get(proposal.field, proposal.field))
+            return t(locale, "admin_request_change", field=label, value=proposal.value)[:120]
+    return (request.details or "").replace("\n", " ")[:80]
+
+
 def _request_rows(request: DsrRequest, locale: str, now: datetime) -> list[dict[str, Any]]:
-    details = (request.details or "").replace("\n", " ")[:80]
+    details = _details(request, locale)
     row = t(
         locale,
         "admin_request_row",

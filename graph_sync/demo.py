@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -24,10 +25,13 @@ from graph_sync.erasure import make_erasure
 from graph_sync.errors import LeaseHeld, ResyncRequired
 from graph_sync.lease import Holder
 from graph_sync.runner import sync_tenant
-from storage.repositories import TenantExists, TenantRecord, TenantRegistry
+from storage.repositories import AdminGrant, TenantExists, TenantRecord, TenantRegistry
 
 DEMO_TENANT_ID = "0000de00-0000-4000-8000-00000000de00"
 DEMO_TENANT_NAME = "Demo (JUNO)"
+# Tuğba Işık, HR director in the sample: the demo tenant's admin, and whom `juno chat` is by
+# default, so a newcomer can try the directory, their own profile and the admin desk.
+DEMO_ADMIN_ID = "9c45c1a0-b340-4c21-a342-02d88db1cec0"
 DEMO_BASE = "demo://graph.invalid/v1.0"
 DEMO_PAGE_SIZE = 100
 
@@ -94,7 +98,12 @@ async def seed_demo_tenant(
     if await registry.get(DEMO_TENANT_ID) is None:
         with contextlib.suppress(TenantExists):  # another process registered it first
             await registry.add(
-                TenantRecord(tenant_id=DEMO_TENANT_ID, name=DEMO_TENANT_NAME, demo=True)
+                TenantRecord(
+                    tenant_id=DEMO_TENANT_ID,
+                    name=DEMO_TENANT_NAME,
+                    demo=True,
+                    admins=[AdminGrant(user_id=DEMO_ADMIN_ID, since=datetime.now(UTC))],
+                )
             )
     with contextlib.suppress(LeaseHeld):  # another worker is seeding it right now
         await sync_tenant(

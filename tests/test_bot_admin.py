@@ -73,7 +73,8 @@ async def test_admin_approves_a_correction_from_the_card(
     home = card((await admin.send(1, text="admin"))[0])
     texts = [b.get("text", "") for b in home["body"]]
     assert texts[0] == "JUNO administration — Org"
-    assert any(text.startswith(f"{request_id} · rectification · due ") for text in texts)
+    row = next(text for text in texts if text.startswith(f"{request_id} · rectification · due "))
+    assert row.endswith(' — Department → "Hazine"')
     assert (
         "Removal mode in force: Delete the person from the directory and anonymize the rest "
         "(usage statistics, dialog state)" in texts

@@ -3,7 +3,11 @@ in dev mode, as a newcomer would after `make run`."""
 
 from __future__ import annotations
 
+import json
+import queue
 import subprocess
+import threading
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -76,43 +80,86 @@ def test_chat_explains_a_missing_server(tmp_path: Path) -> None:
     )
 
 
+class Driver:
+    """`juno chat` in a subprocess, typed into line by line, waiting for what it prints."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.proc = subprocess.Popen(
+            [JUNO, "chat", "--tenant", TENANT, "--user", USER, "--locale", "en"],
+            env=env, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin, stdout = self.proc.stdin, self.proc.stdout
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+
+        def pump() -> None:
+            for line in stdout:
+                self.lines.put(line)
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    def wait_for(self, text: str) -> str:
+        while True:
+            try:
+                line = self.lines.get(timeout=60)
+            except queue.Empty:
+                raise AssertionError(f"no {text!r} in: {''.join(self.seen)[-2000:]}") from None
+            self.seen.append(line)
+            if text in line:
+                return line
+
+    def button(self, title: str) -> str:
+        """Wait for a card button and return its number, as the user would read it."""
+        line = self.wait_for(f"] {title}")
+        return line.split("[", 1)[1].split("]", 1)[0]
+
+    def type(self, *lines: str) -> None:
+        self.stdin.write("".join(f"{line}\n" for line in lines))
+        self.stdin.flush()
+
+    def quit(self) -> int:
+        self.type("")
+        return self.proc.wait(timeout=60)
+
+
 def test_chat_saves_an_export_the_user_accepts(dev_serve: dict[str, str], tmp_path: Path) -> None:
     """The export arrives after the turn (proactively, as in Teams) as a file offer; picking
     "save" uploads it the way Teams does, here into the current folder."""
-    import queue
-    import threading
-    import zipfile
-
-    env = dev_serve
-    lines: queue.Queue[str] = queue.Queue()
-
-    def wait_for(text: str) -> None:
-        while text not in lines.get(timeout=60):
-            pass
-
-    chat = subprocess.Popen(
-        [JUNO, "chat", "--tenant", TENANT, "--user", USER, "--locale", "en"],
-        env=env, cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert chat.stdin is not None and chat.stdout is not None
-    stdout = chat.stdout
-
-    def pump() -> None:
-        for line in stdout:
-            lines.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
-    wait_for("I have read and understood")
-    chat.stdin.write("export my data\n")
-    chat.stdin.flush()
-    wait_for("Save it in this folder")
-    chat.stdin.write("1\n")
-    chat.stdin.flush()
-    wait_for("FILE juno-export-")
-    chat.stdin.write("\n")
-    chat.stdin.flush()
-    assert chat.wait(timeout=60) == 0
+    chat = Driver(dev_serve, tmp_path)
+    chat.wait_for("I have read and understood")
+    chat.type("export my data")
+    chat.wait_for("Save it in this folder")
+    chat.type("1")
+    chat.wait_for("FILE juno-export-")
+    assert chat.quit() == 0
     [saved] = list(tmp_path.glob("juno-export-*.zip"))
     with zipfile.ZipFile(saved) as archive:
         assert "data.json" in archive.namelist()
+
+
+def test_chat_asks_for_a_cards_inputs(
+    dev_serve: dict[str, str], mongo_uri: str, db_name: str, tmp_path: Path
+) -> None:
+    """A card with inputs (here the correction form) is filled in on the terminal: a choice
+    by its number, text as typed, sent with the button like Teams does."""
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_uri, tz_aware=True)
+    with client:
+        client[db_name]["profiles"].insert_one(
+            {"_id": f"{TENANT}:{USER}", "tkey": f"{TENANT}:{USER}", "tenant_id": TENANT,
+             "user_id": USER, "display_name": "Deniz Demir", "given_name": "Deniz",
+             "surname": "Demir", "department": "Finans", "search_prefixes": []}
+        )  # fmt: skip
+        chat = Driver(dev_serve, tmp_path)
+        chat.type(chat.button("I have read and understood"))
+        chat.wait_for("privacy notice (version 1) is recorded")
+        chat.type(chat.button("I accept"))  # the terms' card, sent again on its own
+        chat.wait_for("you accepted the terms of use")
+        chat.type("my profile")
+        chat.type(chat.button("Suggest a correction"))
+        chat.type(chat.button("Send request"), "2", "Hazine")  # field 2 = Department
+        chat.wait_for("Your correction request r")
+        assert chat.quit() == 0
+        [request] = client[db_name]["dsr_requests"].find({"tenant_id": TENANT}).to_list()
+    assert json.loads(request["details"]) == {"field": "department", "value": "Hazine"}

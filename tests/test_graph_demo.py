@@ -81,3 +81,15 @@ def _on_deleted(db: Db) -> Any:
     from graph_sync.erasure import make_erasure
 
     return make_erasure(db, None)  # the demo tenant needs no pseudonym key
+
+
+async def test_the_demo_admin_is_a_demo_employee_and_juno_chats_as_them(db: Db) -> None:
+    from graph_sync.demo import DEMO_ADMIN_ID
+    from juno.cli.chat import DEMO_USER
+    from storage.repositories import TenantStore
+
+    await seed_demo_tenant(db)
+    record = await TenantRegistry(db).get(DEMO_TENANT_ID)
+    assert record is not None and record.admin_ids == [DEMO_ADMIN_ID] == [DEMO_USER]
+    profile = await TenantStore(db, DEMO_TENANT_ID).profiles.get(DEMO_ADMIN_ID)
+    assert profile is not None and profile["display_name"] == "Tuğba Işık"

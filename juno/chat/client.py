@@ -7,13 +7,14 @@ import asyncio
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TextIO
 
 import aiohttp
 from aiohttp import web
 
-from juno.chat.render import FILE_ANSWER, render_activity
+from juno.chat.render import FILE_ANSWER, FORM, render_activity
 
 _QUIET = 0.8
 _MAX_WAIT = 15.0
@@ -21,6 +22,10 @@ _MAX_WAIT = 15.0
 
 class ChatError(Exception):
     pass
+
+
+async def _stdin_line() -> str:
+    return await asyncio.to_thread(sys.stdin.readline)
 
 
 class ChatSession:
@@ -33,6 +38,7 @@ class ChatSession:
         locale: str,
         out: TextIO = sys.stdout,
         save_dir: Path | None = None,
+        read_line: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.tenant = tenant
@@ -45,6 +51,7 @@ class ChatSession:
         self._runner: web.AppRunner | None = None
         self.service_url = ""
         self.save_dir = save_dir or Path.cwd()
+        self._read_line = read_line or _stdin_line
         self.saved: list[Path] = []
 
     async def start(self) -> None:
@@ -139,6 +146,31 @@ class ChatSession:
         print(file=self.out)
         self.out.flush()
 
+    async def _fill(self, form: list[dict[str, Any]]) -> dict[str, Any]:
+        """Ask for each of a card's inputs on the terminal: a choice by its number (empty
+        keeps the card's default), text as typed (empty sends what the card holds)."""
+        values: dict[str, Any] = {}
+        for field in form:
+            label = str(field.get("label") or field["id"])
+            default = field.get("value", "")
+            choices = field.get("choices") or []
+            if field.get("type") == "Input.ChoiceSet" and choices:
+                print(f"{label}:", file=self.out)
+                for n, choice in enumerate(choices, 1):
+                    mark = " (current)" if choice.get("value") == default else ""
+                    print(f"  {n}) {choice.get('title')}{mark}", file=self.out)
+            hint = "number, Enter keeps it" if choices else "Enter leaves it empty"
+            print(f"{label} ({hint})> ", end="", file=self.out)
+            self.out.flush()
+            answer = (await self._read_line()).strip()
+            if choices and answer.isdigit() and 1 <= int(answer) <= len(choices):
+                values[field["id"]] = choices[int(answer) - 1].get("value")
+            elif choices:
+                values[field["id"]] = default
+            else:
+                values[field["id"]] = answer or default
+        return values
+
     async def _answer_file(self, picked: dict[str, Any]) -> None:
         name = Path(str(picked.get("name") or "file")).name
         value: dict[str, Any] = {
@@ -165,10 +197,13 @@ class ChatSession:
     async def say(self, line: str) -> None:
         line = line.strip()
         if line.isdigit() and 1 <= int(line) <= len(self._actions):
-            picked = self._actions[int(line) - 1]
+            picked = dict(self._actions[int(line) - 1])
             if FILE_ANSWER in picked:
                 await self._answer_file(picked)
-            else:
-                await self._post(self._activity(type="message", value=picked))
+                return
+            form = picked.pop(FORM, None)
+            if form:
+                picked.update(await self._fill(form))
+            await self._post(self._activity(type="message", value=picked))
         else:
             await self._post(self._activity(type="message", text=line))

@@ -10,6 +10,7 @@ _BOLD = re.compile(r"\*\*(.+?)\*\*")
 FILE_CONSENT = "application/vnd.microsoft.teams.card.file.consent"
 FILE_INFO = "application/vnd.microsoft.teams.card.file.info"
 FILE_ANSWER = "_file_consent"  # marks a picked action as an answer to a file offer
+FORM = "_form"  # a picked action's card inputs, to be asked for before it is sent
 
 
 @dataclass
@@ -22,7 +23,20 @@ def _text(block: dict[str, Any]) -> str:
     return _BOLD.sub(r"\1", str(block.get("text", "")))
 
 
-def _walk(items: list[dict[str, Any]], out: Rendered) -> None:
+def inputs_of(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A card's input fields (text boxes, choice sets), in order, however deeply nested."""
+    found: list[dict[str, Any]] = []
+    for item in items:
+        kind = str(item.get("type", ""))
+        if kind.startswith("Input.") and item.get("id"):
+            found.append(item)
+        for nested in ("items", "columns"):
+            if isinstance(item.get(nested), list):
+                found += inputs_of(item[nested])
+    return found
+
+
+def _walk(items: list[dict[str, Any]], out: Rendered, form: list[dict[str, Any]]) -> None:
     for item in items:
         kind = item.get("type")
         if kind == "TextBlock":
@@ -32,17 +46,21 @@ def _walk(items: list[dict[str, Any]], out: Rendered) -> None:
             for fact in item.get("facts", []):
                 out.lines.append(f"  {fact.get('title', '')}: {fact.get('value', '')}")
         elif kind in ("Container", "Column"):
-            _walk(item.get("items", []), out)
+            _walk(item.get("items", []), out, form)
         elif kind == "ColumnSet":
-            _walk(item.get("columns", []), out)
+            _walk(item.get("columns", []), out, form)
         elif kind == "ActionSet":
-            _actions(item.get("actions", []), out)
+            _actions(item.get("actions", []), out, form)
+        elif str(kind).startswith("Input.") and item.get("label"):
+            out.lines.append(f"  ({item['label']}: asked when you press a button)")
 
 
-def _actions(actions: list[dict[str, Any]], out: Rendered) -> None:
+def _actions(actions: list[dict[str, Any]], out: Rendered, form: list[dict[str, Any]]) -> None:
     for act in actions:
         if act.get("type") == "Action.Submit" and isinstance(act.get("data"), dict):
-            out.actions.append((str(act.get("title", "")), act["data"]))
+            # Teams sends a card's input values with whichever button is pressed.
+            data = {**act["data"], FORM: form} if form else act["data"]
+            out.actions.append((str(act.get("title", "")), data))
         elif act.get("type") == "Action.OpenUrl":
             out.lines.append(f"  {act.get('title', '')}: {act.get('url', '')}")
 
@@ -63,8 +81,9 @@ def render_activity(activity: dict[str, Any], first_action_number: int) -> Rende
                 f"FILE {attachment.get('name', '')}: {attachment.get('contentUrl', '')}"
             )
             continue
-        _walk(content.get("body", []), out)
-        _actions(content.get("actions", []), out)
+        form = inputs_of(content.get("body", []))
+        _walk(content.get("body", []), out, form)
+        _actions(content.get("actions", []), out, form)
     for offset, (title, _) in enumerate(out.actions):
         out.lines.append(f"  [{first_action_number + offset}] {title}")
     return out

@@ -12,7 +12,9 @@ import typer
 from graph_sync.demo import DEMO_TENANT_ID
 from juno.errors import OperationError, UserError
 
-DEMO_USER = "0de70000-0000-4000-8000-0000000000a1"
+# graph_sync.demo.DEMO_ADMIN_ID (a demo employee and the demo tenant's admin), spelled out so
+# every `juno` command does not import the sync stack to print its help.
+DEMO_USER = "9c45c1a0-b340-4c21-a342-02d88db1cec0"
 
 
 def chat_command(
