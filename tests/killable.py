@@ -84,6 +84,8 @@ def serve() -> None:
     requests = Lines(sys.stdin.fileno())
     say(READY)
     while (line := requests.read()) is not None:
+        if line == "kill":
+            continue  # an order that crossed its child's exit: that child is gone already
         request = json.loads(line)
         sys.stdout.flush()
         sys.stderr.flush()
