@@ -46,6 +46,7 @@ from storage.repositories import TenantRecord, TenantRegistry, TenantStore
 _TENANT_CACHE_SECONDS = 30.0
 _DEDUPE_HOURS = 24
 _MAX_ECHO = 60
+DRAIN_SECONDS = 30.0
 
 
 def tenant_of(activity: Activity) -> str | None:
@@ -350,8 +351,15 @@ class JunoBot:
         task.add_done_callback(self._tasks.discard)
 
     async def drain(self) -> None:
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        """At shutdown: let background work finish, but not for longer than DRAIN_SECONDS (a
+        "sync now" report waits on a whole sync run, which resumes after a restart anyway)."""
+        if not self._tasks:
+            return
+        _, late = await asyncio.wait(set(self._tasks), timeout=DRAIN_SECONDS)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late)
 
     async def _deliver_export(
         self, tenant_id: str, user_id: str, locale: str, *, as_file: bool = False
