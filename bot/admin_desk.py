@@ -1,5 +1,5 @@
-"""What a tenant admin's card buttons do. Admin rights are checked by the caller
-(`JunoBot._admin`) on every action before anything here runs; every change is audit-logged.
+"""What a tenant admin's card buttons do. Admin rights are re-read from the registry
+and checked on every action before anything else runs; refusals and changes are audit-logged.
 
 Slow work (a sync, an announcement to every user, an archive) runs in the background after the
 admin is told it started, and ends in a proactive message to that admin.
@@ -60,7 +60,12 @@ class AdminDesk:
     forget_tenant: Callable[[str], None]
     authority_host: str = "https://login.microsoftonline.com"
 
-    async def handle(self, turn: Turn, tenant: TenantRecord, request: Request) -> None:
+    async def handle(self, turn: Turn, request: Request) -> None:
+        tenant = await TenantRegistry(self.db).get(turn.store.tenant_id)  # fresh: rights change
+        if tenant is None or not tenant.is_admin(turn.user_id):
+            await self._audit(turn, request.command.value, "refused: not an admin")
+            await turn.say(t(turn.locale, "admin_only"))
+            return
         try:
             await self._handle(turn, tenant, request)
         except (DsrError, AccessError, ValueError) as exc:

@@ -334,7 +334,7 @@ class JunoBot:
                     turn.store.tenant_id, "admin_erasure", id=request_.id, name=name, due=due
                 )
             case command if command in ADMIN_COMMANDS:
-                await self._admin(turn, request)
+                await self._desk.handle(turn, request)
             case Command.CORRECT:
                 await turn.card(cards.correction_card(turn.locale, rectification.CORRECTABLE))
             case Command.PROPOSE:
@@ -477,21 +477,6 @@ class JunoBot:
         await turn.context.send_activity(
             MessageFactory.attachment(Attachment(**_att(files.info_card(info))))
         )
-
-    async def _admin(self, turn: Turn, request: Request) -> None:
-        tenant = await self._registry.get(turn.store.tenant_id)  # fresh: rights just changed?
-        if tenant is None or not tenant.is_admin(turn.user_id):
-            await turn.store.audit_log.append(
-                {
-                    "actor": turn.user_id,
-                    "action": f"admin:{request.command.value}",
-                    "target": turn.store.tenant_id,
-                    "outcome": "refused: not an admin",
-                }
-            )
-            await turn.say(t(turn.locale, "admin_only"))
-            return
-        await self._desk.handle(turn, tenant, request)
 
     async def _propose(self, turn: Turn, request: Request) -> None:
         field, value = request.data.get("field"), request.data.get("value")

@@ -50,13 +50,17 @@ async def remaining(store: TenantStore) -> Remaining:
     return Remaining(counts, log)
 
 
+async def nothing_to_purge(store: TenantStore) -> bool:
+    """True when the tenant holds nothing but its destruction log and no purge is half done."""
+    return await store.destruction_runs.get(SLOT) is None and (await remaining(store)).total == 0
+
+
 async def purge_tenant(
     store: TenantStore, *, hook: Hook | None = None, now: datetime | None = None
 ) -> list[StoreOutcome]:
     """Delete everything of the tenant but its destruction log. Idempotent: a second purge
     finds nothing, opens no run and writes no entry."""
-    existing = await store.destruction_runs.get(SLOT)
-    if existing is None and (await remaining(store)).total == 0:
+    if await nothing_to_purge(store):
         return []
     run = await open_run(
         store,

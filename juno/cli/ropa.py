@@ -16,7 +16,6 @@ from privacy.ropa import (
     record_for_tenant,
     tenant_record_as_markdown,
 )
-from storage.repositories import TenantNotFound, TenantRecord, TenantRegistry
 
 
 def ropa_command(
@@ -48,21 +47,9 @@ def ropa_command(
 
 
 def _for_tenant(tenant_id: str, as_json: bool) -> None:
-    from juno.cli import load_settings, run
-    from juno.cli.tenant import parse_guid
-    from juno.runtime import database
+    from juno.cli.tenant import registered_tenant
 
-    tid = parse_guid(tenant_id, "--tenant-id")
-    settings = load_settings()
-
-    async def go() -> TenantRecord:
-        async with database(settings) as db:
-            try:
-                return await TenantRegistry(db.db).require(tid)
-            except TenantNotFound as exc:
-                raise UserError(str(exc)) from None
-
-    record: TenantRecord = run(go())
+    record = registered_tenant(tenant_id)
     if as_json:
         typer.echo(json.dumps(record_for_tenant(record), indent=2, ensure_ascii=False))
     else:

@@ -44,6 +44,25 @@ def parse_guid(value: str, what: str) -> str:
     return str(parsed)
 
 
+def registered_tenant(tenant_id: str) -> TenantRecord:
+    """The tenant's registry entry, or one readable error line if it is not registered."""
+    from juno.cli import load_settings, run
+    from juno.runtime import database
+
+    tid = parse_guid(tenant_id, "--tenant-id")
+    settings = load_settings()
+
+    async def go() -> TenantRecord:
+        async with database(settings) as db:
+            try:
+                return await TenantRegistry(db.db).require(tid)
+            except TenantNotFound as exc:
+                raise UserError(str(exc)) from None
+
+    record: TenantRecord = run(go())
+    return record
+
+
 def _graph_credentials(
     client_id: str | None, secret_env: str | None, certificate: Path | None
 ) -> GraphCredentials | None:
@@ -164,11 +183,13 @@ def show(tenant_id: TenantIdOpt, as_json: Annotated[bool, typer.Option("--json")
 
     async def go() -> tuple[TenantRecord | None, dict[str, int], dict[str, Any]]:
         from graph_sync import StateStore
+        from privacy.tenant_purge import remaining
 
         async with database(settings) as db:
             record = await TenantRegistry(db.db).get(tid)
-            store = TenantStore(db.db, tid)
-            counts = {c.value: await tc.count() for c, tc in store.collections.items()}
+            # The same count the purge proves itself with: every store of the data map.
+            held = await remaining(TenantStore(db.db, tid))
+            counts = {**held.records, Coll.DESTRUCTION_LOG.value: held.log_entries}
             state = await StateStore(db.db, tid).load()
             sync = {
                 "last_run": state.last_run,

@@ -17,7 +17,7 @@ from juno.cli.tenant import TenantIdOpt, parse_guid
 from juno.errors import UserError
 from privacy.runs import StoreOutcome
 from privacy.tenant_archive import TenantArchive, write_tenant_archive
-from privacy.tenant_purge import Remaining, purge_tenant, remaining
+from privacy.tenant_purge import Remaining, nothing_to_purge, purge_tenant, remaining
 from storage.repositories import TenantRegistry, TenantStore
 
 
@@ -82,9 +82,8 @@ def purge_command(
         async with database(settings) as db:
             record = await TenantRegistry(db.db).get(tid)
             store = TenantStore(db.db, tid)
-            before = await remaining(store)
-            if before.total == 0 and await store.destruction_runs.get("purge") is None:
-                return [], before
+            if await nothing_to_purge(store):
+                return [], await remaining(store)
             expected = record.name if record else tid
             if confirm.strip() != expected:
                 what = "name" if record else "id (its registry entry is already gone)"

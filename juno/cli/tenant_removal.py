@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from juno.cli.tenant import TenantIdOpt, parse_guid
+from juno.cli.tenant import TenantIdOpt, parse_guid, registered_tenant
 from juno.errors import UserError
 from privacy.policy import override_problems, parse_override
 from privacy.removal_modes import parse_mode
@@ -38,20 +38,7 @@ def _print(record: TenantRecord, as_json: bool) -> None:
 @app.command("show")
 def show(tenant_id: TenantIdOpt, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """What removing a user does in this tenant, store by store."""
-    from juno.cli import load_settings, run
-    from juno.runtime import database
-
-    tid = parse_guid(tenant_id, "--tenant-id")
-    settings = load_settings()
-
-    async def go() -> TenantRecord:
-        async with database(settings) as db:
-            try:
-                return await TenantRegistry(db.db).require(tid)
-            except TenantNotFound as exc:
-                raise UserError(str(exc)) from None
-
-    _print(run(go()), as_json)
+    _print(registered_tenant(tenant_id), as_json)
 
 
 @app.command("set")
