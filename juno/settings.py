@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     retention_job: bool = Field(True, alias="JUNO_RETENTION_JOB")
     retention_interval_hours: int = Field(24, alias="JUNO_RETENTION_INTERVAL_HOURS", ge=1, le=24)
 
+    # --- Deployment facts the processor record and notices declare (privacy.subprocessors) ---
+    hosting_provider: str | None = Field(None, alias="JUNO_HOSTING_PROVIDER", max_length=200)
+    hosting_location: str | None = Field(None, alias="JUNO_HOSTING_LOCATION", max_length=200)
+
     # --- Teams app package (manifest) ------------------------------------------------------
     manifest_developer_name: str = Field("JUNO for Teams", alias="JUNO_MANIFEST_DEVELOPER_NAME")
     manifest_website_url: str = Field("https://juno.example.com", alias="JUNO_MANIFEST_WEBSITE_URL")
