@@ -124,6 +124,7 @@ class JunoBot:
             pseudonym_key=self._export.pseudonym_key,
             forget_tenant=self.forget_tenant,
             authority_host=self._export.authority_host,
+            deployment=self._export.deployment,
         )
 
     def forget_tenant(self, tenant_id: str) -> None:

@@ -37,6 +37,10 @@ class Command(StrEnum):
     ADMIN_ROPA = "admin_ropa"
     ADMIN_ROPA_FILE = "admin_ropa_file"
     ADMIN_ARCHIVE = "admin_archive"
+    # Processor duties (bot.processor_desk): incidents, sub-processors, security summary.
+    ADMIN_INCIDENT = "admin_incident"
+    ADMIN_SUBPROCESSORS = "admin_subprocessors"
+    ADMIN_SECURITY_FILE = "admin_security_file"
     ERASE = "erase"
     PROPOSE = "propose"
     UNKNOWN = "unknown"
@@ -57,6 +61,9 @@ ADMIN_COMMANDS = frozenset(
         Command.ADMIN_ROPA,
         Command.ADMIN_ROPA_FILE,
         Command.ADMIN_ARCHIVE,
+        Command.ADMIN_INCIDENT,
+        Command.ADMIN_SUBPROCESSORS,
+        Command.ADMIN_SECURITY_FILE,
     }
 )
 # Commands a user may use before acknowledging the notice and accepting the terms.

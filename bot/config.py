@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from privacy.security_summary import Deployment
+
 PUBLIC_OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
 BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
@@ -25,6 +27,8 @@ class BotConfig:
     signing_key: bytes = b""
     pseudonym_key: bytes = b""
     export_link_hours: int = 24
+    # How this deployment runs, for the admin desk's sub-processors and security summary.
+    deployment: Deployment | None = None
 
     @property
     def anonymous(self) -> bool:

@@ -15,6 +15,7 @@ from juno.errors import OperationError, UserError
 from juno.keys import pseudonym_key, signing_key
 from juno.logs import get_logger
 from juno.metrics import Metrics
+from juno.processor import attach_processor_notices, deployment
 from juno.rights import attach_rights
 from juno.runtime import open_db
 from juno.settings import Settings
@@ -54,6 +55,7 @@ def bot_config(settings: Settings) -> BotConfig | None:
         signing_key=signing_key(settings, get_logger("juno.keys")),
         pseudonym_key=pseudonym_key(settings, get_logger("juno.keys")),
         export_link_hours=settings.export_link_ttl_hours,
+        deployment=deployment(settings),
     )
 
 
@@ -99,6 +101,8 @@ async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> 
         raise
     # Graph sync: the per-tenant schedule, and the demo tenant while none has credentials.
     attach_sync(app, db, scheduler, get_logger("juno.sync"))
+    # Processor duties: a changed sub-processor list is told to every tenant's admins.
+    attach_processor_notices(app, db.db, settings, config, get_logger("juno.processor"))
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     stop = asyncio.Event()

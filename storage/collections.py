@@ -34,6 +34,9 @@ class Coll(StrEnum):
     EXPORTS = "exports"
     DESTRUCTION_RUNS = "destruction_runs"
     ACCESS_REVIEWS = "access_reviews"
+    # Processor duties (privacy.incidents, privacy.processor_notices).
+    INCIDENTS = "incidents"
+    PROCESSOR_NOTICES = "processor_notices"
 
 
 ALL_COLLECTIONS: tuple[Coll, ...] = tuple(Coll)
@@ -81,6 +84,10 @@ INDEXES: dict[Coll, list[IndexModel]] = {
     # One document per erasure or retention run *in progress*; deleted when the run completes.
     Coll.DESTRUCTION_RUNS: [_TKEY, IndexModel([T, ("kind", ASCENDING)], name="tenant_kind")],
     Coll.ACCESS_REVIEWS: [IndexModel([T, ("at", DESCENDING)], name="tenant_at")],
+    # One document per (tenant, incident): the tenant's share of a personal-data breach.
+    Coll.INCIDENTS: [_TKEY, IndexModel([T, ("opened_at", DESCENDING)], name="tenant_opened")],
+    # What a tenant's admins were last told of (the sub-processor list), keyed by subject.
+    Coll.PROCESSOR_NOTICES: [_TKEY],
 }
 
 

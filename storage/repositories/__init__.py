@@ -50,6 +50,9 @@ class TenantStore:
         self.exports = KeyedStore(self.collections[Coll.EXPORTS])
         self.destruction_runs = KeyedStore(self.collections[Coll.DESTRUCTION_RUNS])
         self.access_reviews = EventLog(self.collections[Coll.ACCESS_REVIEWS])
+        # Processor duties toward the controller (privacy.incidents, privacy.processor_notices).
+        self.incidents = KeyedStore(self.collections[Coll.INCIDENTS])
+        self.processor_notices = KeyedStore(self.collections[Coll.PROCESSOR_NOTICES])
         self.own_record = OwnTenantRecord(TenantCollection(db[Coll.TENANTS], tenant_id))
 
 
