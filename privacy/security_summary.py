@@ -108,11 +108,12 @@ def render(deployment: Deployment, locale: str, *, now: datetime | None = None) 
         if deployment.bot_authenticated
         else say("isolation_identity_off"),
     )
-    transit = [
-        say("transit_https", url=deployment.public_base_url)
-        if deployment.https
-        else say("transit_no_https", url=deployment.public_base_url or "-"),
-    ]
+    if deployment.https:
+        transit = [say("transit_https", url=deployment.public_base_url)]
+    elif deployment.public_base_url:
+        transit = [say("transit_no_https", url=deployment.public_base_url)]
+    else:
+        transit = [say("transit_no_url")]
     if deployment.embedded_database:
         transit.append(say("transit_db_embedded"))
     elif deployment.database_tls:
@@ -157,12 +158,15 @@ def render(deployment: Deployment, locale: str, *, now: datetime | None = None) 
         rule = store.retention
         if rule.days is not None:
             window = say("retention_days", days=rule.days, action=say(f"action_{rule.at_end}"))
+        elif rule.expires is not None and lang == "en":
+            window = rule.rule
         elif rule.expires is not None:
             window = say("retention_expiry", action=say(f"action_{rule.at_end}"))
         elif rule.erase_after is not None:
             window = say("retention_grace", days=deployment.soft_delete_grace_days)
         else:
-            window = say("retention_contract")
+            # No window to count: the store's own rule (a Turkish rendering where one exists).
+            window = tx.get(f"rule_{store.collection.value}") or rule.rule
         lines.append(f"| `{store.collection.value}` | {_cell(window)} |")
     lines.append("")
     lines.append(
