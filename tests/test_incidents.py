@@ -36,7 +36,7 @@ from privacy.subprocessors import declared, possible
 from privacy.taxonomy import CATEGORIES, is_personal
 from privacy.tenant_archive import verify_archive
 from storage.repositories import AdminGrant, TenantRecord, TenantRegistry, TenantStore
-from tests.conftest import JUNO, REPO, Cli
+from tests.conftest import JUNO, REPO, Cli, free_port
 from tests.datamap_checks import undeclared
 from tests.privacy_seed import Db
 from tests.test_bot import BotServer, Chat, action, bot_db, bot_server, card, consent_fully
@@ -82,6 +82,23 @@ async def told(server: BotServer, chat: Chat, count: int = 2) -> list[dict[str, 
     new = replies[chat.seen :]
     chat.seen = len(replies)
     return new
+
+
+async def ready(url: str, within: float = 60) -> None:
+    import aiohttp
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    async with aiohttp.ClientSession() as session:
+        while True:
+            try:
+                async with session.get(url) as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            assert loop.time() < deadline, "juno serve did not become ready"
+            await asyncio.sleep(0.2)
 
 
 def facts_of(content: dict[str, Any]) -> list[dict[str, str]]:
@@ -420,6 +437,24 @@ async def test_a_changed_subprocessor_list_is_told_to_every_tenant_once(
     await told(bot_server, two)
     notice = await TenantStore(bot_db, one.tenant).processor_notices.get("subprocessors")
     assert notice is not None and notice["told"] == 1
+
+    # `juno serve` makes the same check at start: a replica started with another list tells.
+    port = free_port()
+    env = {**bot_server.env, **moved, "JUNO_HOSTING_LOCATION": "Finland", "JUNO_PORT": str(port)}
+    proc = await asyncio.create_subprocess_exec(
+        JUNO, "serve", env=env, cwd=bot_server.cwd,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await ready(f"http://127.0.0.1:{port}/readyz")
+        for chat in (one, two):
+            _, shown = await told(bot_server, chat)
+            assert any("Finland" in f["value"] for f in facts_of(card(shown)))
+    finally:
+        proc.terminate()
+        _, raw = await asyncio.wait_for(proc.communicate(), 30)
+    err = raw.decode()
+    assert "Traceback" not in err
     assert await undeclared(bot_db) == []
 
 
