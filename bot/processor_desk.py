@@ -235,12 +235,24 @@ def subprocessors_card(subprocessors: Sequence[SubProcessor], locale: str) -> Ca
 
 
 async def tell_subprocessors(
-    notifier: Notifier, tenant: TenantRecord, subprocessors: Sequence[SubProcessor]
+    notifier: Notifier,
+    tenant: TenantRecord,
+    subprocessors: Sequence[SubProcessor],
+    previous: Sequence[str] = (),
 ) -> int:
-    """Tell the tenant's admins the list changed, with the list; returns how many were told."""
+    """Tell the tenant's admins the list changed (what is new, what went, given the names they
+    were told before), with the list; returns how many were told."""
+    names = [s.name for s in subprocessors]
+    added = [n for n in names if previous and n not in previous]
+    removed = [n for n in previous if n not in names]
 
     async def compose(context: TurnContext, locale: str) -> None:
-        await context.send_activity(MessageFactory.text(t(locale, "subprocessors_changed")))
+        lines = [t(locale, "subprocessors_changed")]
+        if added:
+            lines.append(t(locale, "subprocessors_added", names="; ".join(added)))
+        if removed:
+            lines.append(t(locale, "subprocessors_removed", names="; ".join(removed)))
+        await context.send_activity(MessageFactory.text(" ".join(lines)))
         card = subprocessors_card(subprocessors, locale)
         await context.send_activity(MessageFactory.attachment(attachment(card)))
 

@@ -430,11 +430,15 @@ async def test_a_changed_subprocessor_list_is_told_to_every_tenant_once(
     assert f"tenant {one.tenant}" not in err and f"tenant {two.tenant}" not in err
     await one.quiet()
     await two.quiet()  # the same list is not told twice
-    moved = {**hosted, "JUNO_HOSTING_LOCATION": "Türkiye"}
+    moved = {"JUNO_HOSTING_PROVIDER": "Türk Telekom", "JUNO_HOSTING_LOCATION": "Türkiye"}
     code, _, err = await juno(bot_server, "subprocessors", "--notify", **moved)
     assert code == 0, err
-    await told(bot_server, one)
-    await told(bot_server, two)
+    change, _ = await told(bot_server, one)
+    assert change["text"].endswith("New: Türk Telekom. No longer engaged: Hetzner Online GmbH.")
+    change_tr, _ = await told(bot_server, two)
+    assert change_tr["text"].endswith(
+        "Yeni: Türk Telekom. Artık çalışılmayan: Hetzner Online GmbH."
+    )
     notice = await TenantStore(bot_db, one.tenant).processor_notices.get("subprocessors")
     assert notice is not None and notice["told"] == 1
 
