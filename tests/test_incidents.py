@@ -31,7 +31,7 @@ from privacy.incidents import (
     update_incident,
 )
 from privacy.incidents import EventKind as Ev
-from privacy.security_summary import subprocessor_table, texts
+from privacy.security_summary import render, subprocessor_table, texts
 from privacy.subprocessors import declared, possible
 from privacy.taxonomy import CATEGORIES, is_personal
 from privacy.tenant_archive import verify_archive
@@ -520,3 +520,24 @@ def test_every_text_exists_in_both_languages() -> None:
     en, tr = texts("en"), texts("tr")
     assert set(en) <= set(tr)
     assert {k for k in tr if not k.startswith("rule_")} == set(en)
+
+
+def test_database_and_tls_facts_come_from_the_connection_string() -> None:
+    from juno.processor import deployment
+    from juno.settings import Settings
+
+    def summary(**env: str) -> str:
+        settings = Settings.model_validate(env)
+        return render(deployment(settings), "en")
+
+    assert "JUNO's embedded server" in summary()
+    assert "reached over TLS" in summary(MONGODB_URI="mongodb+srv://u:p@c0.abcd.mongodb.net/j")
+    assert "| MongoDB, Inc. (MongoDB Atlas) |" in summary(
+        MONGODB_URI="mongodb+srv://u:p@c0.abcd.mongodb.net/j"
+    )
+    assert "reached without TLS" in summary(
+        MONGODB_URI="mongodb+srv://u:p@c0.abcd.mongodb.net/j?tls=false"
+    )
+    assert "reached over TLS" in summary(MONGODB_URI="mongodb://db.internal/?ssl=true")
+    assert "u:p" not in summary(MONGODB_URI="mongodb://u:p@db.internal/?ssl=true")
+    assert "development mode" in summary(JUNO_BOT_DEV_MODE="1")
