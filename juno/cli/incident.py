@@ -339,6 +339,40 @@ def close(
     _report(_run(work), as_json)
 
 
+@app.command("show")
+def show(incident_id: IdOpt, as_json: JsonOpt = False) -> None:
+    """One incident in every affected tenant: the facts, each tenant's share and timeline."""
+
+    async def work(_: Any, db: Any) -> list[tuple[TenantRecord, Incident]]:
+        found = await _affected_tenants(db, incident_id)
+        if not found:
+            raise UserError(f"no incident {incident_id!r}")
+        return found
+
+    found: list[tuple[TenantRecord, Incident]] = _run(work)
+    if as_json:
+        body = [{**i.as_dict(), "tenant_name": t.name} for t, i in found]
+        typer.echo(json.dumps(body, indent=2, ensure_ascii=False))
+        return
+    first = found[0][1]
+    typer.echo(f"incident {first.id}: {first.facts.summary}")
+    typer.echo(f"  detected: {_when(first.facts.detected_at)}")
+    for name in ("consequences", "measures", "contact"):
+        typer.echo(f"  {name}: {getattr(first.facts, name)}")
+    for tenant, incident in found:
+        share = incident.affected
+        typer.echo(f"{tenant.name} [{tenant.tenant_id}]: {incident.status.value}")
+        typer.echo(
+            f"  about {share.subjects_approx} people ({', '.join(share.subjects)}), "
+            f"about {share.records_approx} records ({', '.join(share.records)})"
+        )
+        typer.echo(f"  their deadline toward the authority: {_when(incident.deadline)}")
+        for event in incident.timeline:
+            extra = f" {event.note}" if event.note else ""
+            counts = f" ({event.told} of {event.admins} admins)" if event.admins is not None else ""
+            typer.echo(f"  {_when(event.at)}  {event.kind.value}{extra}{counts}")
+
+
 @app.command("list")
 def list_(
     tenant_id: Annotated[
