@@ -329,10 +329,10 @@ async def test_incident_reaches_exactly_the_affected_admins_in_their_language_wi
     assert closed_tr["text"].startswith(f"{incident_id} numaralı kişisel veri ihlali kapandı")
     await bystander.quiet()
 
-    code, shown, _ = await juno(bot_server, "incident", "show", "--id", incident_id)
-    assert code == 0 and f"incident {incident_id}: {SUMMARY}" in shown
-    assert "about 7 people (employees, guests), about 9 records" in shown
-    assert "closed Forensics complete" in shown
+    code, printed, _ = await juno(bot_server, "incident", "show", "--id", incident_id)
+    assert code == 0 and f"incident {incident_id}: {SUMMARY}" in printed
+    assert "about 7 people (employees, guests), about 9 records" in printed
+    assert "closed Forensics complete" in printed
     listed = await juno(bot_server, "incident", "list", "--json")
     rows = [r for r in json.loads(listed[1]) if r["id"] == incident_id]
     assert {r["tenant_id"] for r in rows} == {en_tenant, tr_tenant}
