@@ -238,16 +238,18 @@ async def tell_subprocessors(
     notifier: Notifier,
     tenant: TenantRecord,
     subprocessors: Sequence[SubProcessor],
-    previous: Sequence[str] = (),
+    previous: Sequence[str] | None = None,
 ) -> int:
     """Tell the tenant's admins the list changed (what is new, what went, given the names they
-    were told before), with the list; returns how many were told."""
+    were told before; None: they were never told, so this is the list itself), with the list;
+    returns how many were told."""
     names = [s.name for s in subprocessors]
-    added = [n for n in names if previous and n not in previous]
-    removed = [n for n in previous if n not in names]
+    added = [n for n in names if previous is not None and n not in previous]
+    removed = [n for n in previous or () if n not in names]
 
     async def compose(context: TurnContext, locale: str) -> None:
-        lines = [t(locale, "subprocessors_changed")]
+        first = previous is None
+        lines = [t(locale, "subprocessors_first" if first else "subprocessors_changed")]
         if added:
             lines.append(t(locale, "subprocessors_added", names="; ".join(added)))
         if removed:

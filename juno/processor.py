@@ -103,7 +103,7 @@ async def notify_subprocessor_change(
         if claim is None:
             report.unchanged.append(tenant.tenant_id)
             continue
-        before = (claim.previous or {}).get("subprocessors") or []
+        before = None if claim.previous is None else claim.previous.get("subprocessors") or []
         told = await tell_subprocessors(notifier, tenant, subprocessors, before)
         await settle_notice(store, claim, told=told, admins=len(tenant.admin_ids))
         if told:

@@ -425,7 +425,8 @@ async def test_a_changed_subprocessor_list_is_told_to_every_tenant_once(
     code, out, err = await juno(bot_server, "subprocessors", "--notify", **hosted)
     assert code == 0, err
     assert "Hetzner Online GmbH" in out
-    for chat, intro in ((one, "JUNO's list of sub-processors"), (two, "JUNO'nun kurumunuz")):
+    first = ("These are the sub-processors JUNO engages", "JUNO'nun kurumunuz için çalıştığı")
+    for chat, intro in zip((one, two), first, strict=True):
         text, shown = await told(bot_server, chat)
         assert text["text"].startswith(intro)
         assert any(b.get("text") == "Hetzner Online GmbH" for b in card(shown)["body"])
@@ -438,6 +439,7 @@ async def test_a_changed_subprocessor_list_is_told_to_every_tenant_once(
     code, _, err = await juno(bot_server, "subprocessors", "--notify", **moved)
     assert code == 0, err
     change, _ = await told(bot_server, one)
+    assert change["text"].startswith("JUNO's list of sub-processors for your organization has")
     assert change["text"].endswith("New: Türk Telekom. No longer engaged: Hetzner Online GmbH.")
     change_tr, _ = await told(bot_server, two)
     assert change_tr["text"].endswith(
