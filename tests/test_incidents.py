@@ -329,6 +329,8 @@ async def test_incident_reaches_exactly_the_affected_admins_in_their_language_wi
     assert closed_tr["text"].startswith(f"{incident_id} numaralı kişisel veri ihlali kapandı")
     await bystander.quiet()
 
+    code, _, err = await juno(bot_server, "incident", "close", "--id", incident_id, "--note", "x")
+    assert code == 2 and err.strip() == f"error: incident {incident_id} is already closed"
     code, printed, _ = await juno(bot_server, "incident", "show", "--id", incident_id)
     assert code == 0 and f"incident {incident_id}: {SUMMARY}" in printed
     assert "about 7 people (employees, guests), about 9 records" in printed

@@ -30,6 +30,7 @@ from privacy.incidents import (
     Facts,
     Incident,
     IncidentError,
+    Status,
     affected,
     close_incident,
     facts,
@@ -328,9 +329,12 @@ def close(
         current = await _affected_tenants(db, incident_id)
         if not current:
             raise UserError(f"no incident {incident_id!r}")
+        still_open = [(t, i) for t, i in current if i.status is not Status.CLOSED]
+        if not still_open:
+            raise UserError(f"incident {incident_id} is already closed")
         notifier = _notifier(settings, db)
         told = []
-        for tenant, _ in current:
+        for tenant, _ in still_open:  # a close interrupted half-way is finished, not refused
             store = TenantStore(db, tenant.tenant_id)
             closed = await close_incident(store, incident_id, note=note, actor=_actor(by))
             told.append(await _tell(notifier, store, tenant, closed, EventKind.CLOSED))
