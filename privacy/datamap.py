@@ -492,6 +492,7 @@ DATA_MAP: dict[Coll, Store] = {
                 "hashes": "system.operations",
                 "published_at": "system.time",
                 "published_by": "user.unique_id",
+                "promises": "system.operations",
             },
             purpose="Show users the exact notice and terms their organization published, and "
             "prove which text each consent record refers to",
@@ -654,7 +655,9 @@ def check_legal_bases(choices: Mapping[str, str]) -> None:
     """Raise ValueError naming the first choice the map does not offer."""
     for name, basis in choices.items():
         legal = next((v for c, v in LEGAL.items() if c.value == name), None)
-        offered = legal.bases if legal else ()
+        if legal is None:
+            raise ValueError(f"{name}: not a store with personal data")
+        offered = legal.bases
         if len(offered) < 2:
             raise ValueError(f"{name}: the legal basis is fixed by law, not a tenant choice")
         if basis not in offered:
