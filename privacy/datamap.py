@@ -139,6 +139,9 @@ DATA_MAP: dict[Coll, Store] = {
                 "graph": "system.operations",
                 "admins": "user.role",
                 "removal_overrides": "system.operations",
+                # The controller's published business contact (privacy.facts), not a user's.
+                "controller": "system.operations",
+                "legal_bases": "system.operations",
                 "demo": "system.operations",
                 "created_at": "system.time",
                 "updated_at": "system.time",

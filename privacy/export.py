@@ -176,7 +176,11 @@ async def _build(
         "controller": notice["controller"],
         "processor": texts(locale)["processor_line"],
         "removal_mode": record.removal_mode if record else None,
-        "rights": {**notice["rights"], "how_to_exercise": catalog(locale)["rights"]},
+        "rights": {
+            "summary": texts(locale)["rights_h"],
+            **notice["rights"],
+            "how_to_exercise": catalog(locale)["rights"],
+        },
         # GDPR Art. 15(1)(c) and 15(2): recipients abroad and the safeguards of each transfer.
         "transfers": notice["transfers"],
         # Art. 15(1)(h); KVKK Art. 11(1)(g).

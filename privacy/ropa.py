@@ -116,17 +116,19 @@ def record_as_markdown(
 
 def _in_force(policy: RemovalPolicy, store: Store, locale: str) -> dict[str, str]:
     action = policy.action_for(store)
-    cat = catalog(locale)
-    what = cat["strategies"][action.strategy]
-    if action.fields:
-        what += f" ({', '.join(action.fields)})"
+    # English is the strategy's own description (privacy.strategies); the catalog translates.
+    what = action.describe()
+    if locale != "en":
+        what = catalog(locale)["strategies"][action.strategy]
+        if action.fields:
+            what += f" ({', '.join(action.fields)})"
     branch = policy.overridden(store)
     decided = (
         texts(locale)["decided_override"].format(branch=branch)
         if branch
         else texts(locale)["decided_mode"].format(mode=policy.mode.value)
     )
-    return {"in_force": what, "strategy": action.strategy, "decided_by": decided}
+    return {"in_force": what, "decided_by": decided}
 
 
 def record_for_tenant(
