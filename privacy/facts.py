@@ -133,6 +133,7 @@ def store_facts(
         "subjects": [cat["subjects"][s] for s in legal.subjects] if legal else [],
         "source": rec["source"],
         "method": texts(locale)["method"].format(source=local.get("source", rec["source"])),
+        "method_record": texts(locale)["method"].format(source=rec["source"]),
         "retention": {
             "days": days,
             "text": rec["retention"].format(days=days),

@@ -231,7 +231,7 @@ def tenant_record_as_markdown(
             f"- **{t['categories']}:** {cats}",
             f"- **{t['recipients']}:** {'; '.join(store['recipients'])}",
             f"- **{t['transfers']}:** {', '.join(store['transfers']) or t['none']}",
-            f"- **{t['source']}:** {store['method']}",
+            f"- **{t['source']}:** {store['method_record']}",
             f"- **{t['retention']}:** {store['retention']['text']}",
             f"- **{t['on_removal']}:** {removal['in_force']} ({removal['decided_by']})",
         ]
@@ -316,11 +316,12 @@ def processor_record_as_markdown(
         lines += _controller_block(entry["controller"], locale)
         lines += ["", f"**{t['processing_h']}:**", ""]
         for activity in entry["processing"]:
-            lines.append(
-                f"- {activity['title']}: {activity['purpose']} {t['retention']}: "
-                f"{activity['retention']} {t['transfers']}: "
-                f"{', '.join(activity['transfers']) or t['none']}"
-            )
+            lines += [
+                f"- **{activity['title']}**: {activity['purpose']}",
+                f"  {t['categories']}: {'; '.join(activity['categories'])}.",
+                f"  {t['retention']}: {activity['retention']}",
+                f"  {t['transfers']}: {', '.join(activity['transfers']) or t['none']}",
+            ]
     lines += ["", f"## {t['subprocessors_h']}", ""]
     lines += [f"- `{sub['key']}`: {sub['text']}" for sub in data["subprocessors"]]
     lines += ["", f"## {t['toms_h']}", ""]
