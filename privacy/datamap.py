@@ -688,7 +688,8 @@ def retention_days(decl: Store, record: TenantRecord | None) -> int | None:
     if rule.tenant_days and record is not None:
         value = getattr(record, rule.tenant_days, None)
         if isinstance(value, int):
-            return value
+            # A setting stored before the cap existed is held to it, in the sweep and the texts.
+            return min(value, TENANT_DAYS_MAX.get(rule.tenant_days, value))
     return rule.days
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from privacy.consent import Kind, LegalDocument, current_document, publish
 from privacy.datamap import DATA_MAP, TENANT_DAYS_MAX, check_legal_bases
-from privacy.facts import render_notice
+from privacy.facts import kpi_days, render_notice
 from privacy.subprocessors import SubProcessor
 from storage.collections import Coll
 from storage.repositories import TenantRecord, TenantStore
@@ -33,7 +33,7 @@ class NoticeRuleError(ValueError):
 
 
 def promises(record: TenantRecord) -> dict[str, Any]:
-    return {KPI: record.kpi_retention_days}
+    return {KPI: kpi_days(record)}
 
 
 async def promised_kpi_days(store: TenantStore) -> tuple[int, int]:

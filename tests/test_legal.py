@@ -24,6 +24,7 @@ from privacy.datamap import (
     SECURITY_MEASURES,
     SUBJECTS,
     TENANT_DAYS_MAX,
+    retention_days,
 )
 from privacy.export import build_export
 from privacy.facts import basis_facts, notice_facts, render_notice
@@ -268,6 +269,11 @@ async def test_a_3650_day_window_is_refused_and_the_texts_state_the_configured_d
         assert stated in text
         assert "3 months" not in text and "3 ay" not in text
     assert TENANT_DAYS_MAX["kpi_retention_days"] == 365
+    # A window stored before the cap existed is held to it: in the texts and in the sweep.
+    legacy = await TenantRegistry(db).update(TENANT, {"kpi_retention_days": 3650})
+    assert retention_days(DATA_MAP[Coll.KPI_EVENTS], legacy) == 365
+    for text in (render_notice(legacy, locale), tenant_record_as_markdown(legacy, locale=locale)):
+        assert stated in text and "3650" not in text
 
 
 async def test_a_longer_kpi_window_needs_a_new_notice_version(db: Db) -> None:
