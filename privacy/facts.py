@@ -205,7 +205,8 @@ def notice_facts(
     """Everything the notice says, structured (the export's data.json carries the same)."""
     controller = controller_facts(record, locale)
     t = texts(locale)
-    contact = controller["dpo_contact"] or controller["email"]
+    # Written applications go to the controller's address for them (KVKK Art. 13(1)).
+    contact = controller["email"] or controller["dpo_contact"]
     return {
         "controller": controller,
         "stores": [store_facts(s, record, locale, subprocessors) for s in personal_stores()],
