@@ -9,6 +9,7 @@ inventory) and JUNO's processor record (Art. 30(2)) all render what `store_facts
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -97,11 +98,19 @@ def controller_lines(facts: dict[str, Any], locale: str, *, record: bool = False
     return lines
 
 
+def _cite(provision: str, locale: str) -> str:
+    """"5(2)(f)" as Turkish legal writing cites it ("5/2-f"); English keeps the parentheses."""
+    if locale != "tr":
+        return provision
+    return re.sub(r"^(\d+)\((\d+)\)\((\w+)\)$", r"\1/\2-\3", provision)
+
+
 def basis_facts(key: str, locale: str) -> dict[str, str]:
     kvkk, gdpr = LEGAL_BASES[key]
     cat = catalog(locale)
     refs = cat["basis_refs"].format(
-        k=kvkk.removeprefix("KVKK Art. "), g=gdpr.removeprefix("GDPR Art. ")
+        k=_cite(kvkk.removeprefix("KVKK Art. "), locale),
+        g=_cite(gdpr.removeprefix("GDPR Art. "), locale),
     )
     return {"key": key, "kvkk": kvkk, "gdpr": gdpr, "text": f"{cat['bases'][key]} ({refs})"}
 
