@@ -52,6 +52,7 @@ DETAILS = ControllerDetails(
     email="kvkk@contoso.com.tr",
     dpo_contact="Ayşe Işık, kvkk@contoso.com.tr",
     verbis_id="VERBIS-0042",
+    representative="Contoso Europe B.V., Amsterdam",
 )
 SUBPROCESSORS = declared(
     mongodb_uri="mongodb+srv://juno.abcde.mongodb.net",
