@@ -287,7 +287,8 @@ class AdminDesk:
             s.collection.value: str(data.get(f"basis_{s.collection.value}") or "")
             for s in admin.basis_choices()
         }
-        days = str(data.get("kpi_retention_days") or "").strip()
+        # Clients send Input.Number as a number or as its text ("200", 200, 200.0).
+        days = str(data.get("kpi_retention_days") or "").strip().removesuffix(".0")
         try:
             if not days.isdigit():
                 cap = TENANT_DAYS_MAX["kpi_retention_days"]
