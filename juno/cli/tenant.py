@@ -347,10 +347,7 @@ def set_(
                 if adds or removes:
                     changes["admins"] = current.with_admins(adds, removes)
                 if controller:
-                    before = current.controller.model_dump() if current.controller else {}
-                    # An empty value clears an optional detail.
-                    merged = {**before, **{k: v or None for k, v in controller.items()}}
-                    changes["controller"] = ControllerDetails.model_validate(merged)
+                    changes["controller"] = _controller(current, controller)
                 if bases:
                     changes["legal_bases"] = {**current.legal_bases, **bases}
                 await check_change(store, changes, republish=republish_notice)
@@ -358,12 +355,7 @@ def set_(
             except (TenantNotFound, NoticeRuleError) as exc:
                 raise UserError(str(exc)) from None
             except ValidationError as exc:
-                first = exc.errors()[0]
-                field = ".".join(str(p) for p in first["loc"])
-                where = f"controller.{field}" if controller and "." not in field else field
-                if field in TenantRecord.model_fields:
-                    where = field
-                raise UserError(f"invalid {where}: {first['msg']}") from None
+                raise UserError(_invalid(exc)) from None
             published = await republish_if_changed(
                 store,
                 record,
@@ -382,6 +374,22 @@ def set_(
         )
     if record.enabled is False:
         typer.echo("the tenant is disabled: its users get a polite refusal and no data")
+
+
+def _invalid(exc: ValidationError, prefix: str = "") -> str:
+    first = exc.errors()[0]
+    return f"invalid {prefix}{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+
+
+def _controller(current: TenantRecord, given: dict[str, str]) -> ControllerDetails:
+    """The entered details over the stored ones; an empty value clears an optional one."""
+    before = current.controller.model_dump() if current.controller else {}
+    try:
+        return ControllerDetails.model_validate(
+            {**before, **{k: v or None for k, v in given.items()}}
+        )
+    except ValidationError as exc:
+        raise UserError(_invalid(exc, "controller.")) from None
 
 
 def _legal_bases(pairs: list[str]) -> dict[str, str]:
