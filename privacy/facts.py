@@ -99,7 +99,7 @@ def controller_lines(facts: dict[str, Any], locale: str, *, record: bool = False
 
 
 def _cite(provision: str, locale: str) -> str:
-    """"5(2)(f)" as Turkish legal writing cites it ("5/2-f"); English keeps the parentheses."""
+    """Cite "5(2)(f)" as Turkish legal writing does ("5/2-f"); English keeps the parentheses."""
     if locale != "tr":
         return provision
     return re.sub(r"^(\d+)\((\d+)\)\((\w+)\)$", r"\1/\2-\3", provision)
