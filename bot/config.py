@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from privacy.security_summary import Deployment
+from privacy.subprocessors import SubProcessor
 
 PUBLIC_OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
@@ -27,6 +28,8 @@ class BotConfig:
     signing_key: bytes = b""
     pseudonym_key: bytes = b""
     export_link_hours: int = 24
+    # This deployment's sub-processors (privacy.subprocessors.declared); None: the defaults.
+    subprocessors: tuple[SubProcessor, ...] | None = None
     # How this deployment runs, for the admin desk's sub-processors and security summary.
     deployment: Deployment | None = None
 

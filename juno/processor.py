@@ -17,22 +17,19 @@ from pymongo.asynchronous.database import AsyncDatabase
 from bot.config import BotConfig
 from bot.proactive import Notifier
 from bot.processor_desk import tell_subprocessors
+from juno.legal import deployment_subprocessors
 from juno.settings import Settings
 from privacy.processor_notices import claim_notice, settle_notice
 from privacy.security_summary import Deployment
-from privacy.subprocessors import SubProcessor, declared, fingerprint
+from privacy.subprocessors import SubProcessor, fingerprint
 from storage.repositories import TenantRegistry, TenantStore
 
 _REPO = Path(__file__).resolve().parent.parent
 
 
 def subprocessors_of(settings: Settings) -> tuple[SubProcessor, ...]:
-    uri = settings.mongodb_uri.get_secret_value() if settings.mongodb_uri else None
-    return declared(
-        mongodb_uri=uri or None,
-        hosting_provider=settings.hosting_provider,
-        hosting_location=settings.hosting_location,
-    )
+    """The deployment's sub-processors, as the notices and records state them."""
+    return deployment_subprocessors(settings)
 
 
 def _database_tls(uri: str) -> bool:
