@@ -17,6 +17,8 @@ from microsoft_agents.hosting.core import MessageFactory, TurnContext
 from bot.cards import Card, attachment, card_of, submit
 from bot.i18n import t
 from bot.proactive import Notifier
+from privacy.catalogs import catalog as privacy_catalog
+from privacy.catalogs import pick_locale
 from privacy.incidents import (
     EventKind,
     Incident,
@@ -79,8 +81,9 @@ def incident_card(incident: Incident, locale: str, now: datetime | None = None) 
     """The admin-desk view of one incident: the Art. 33(3) facts, the timeline and the clock."""
     at = now or datetime.now(UTC)
     share = incident.affected
-    kinds = ", ".join(t(locale, f"incident_kind_{k}") for k in share.subjects)
-    categories = ", ".join(t(locale, f"incident_cat_{c}") for c in share.records)
+    texts = privacy_catalog(pick_locale(locale))  # the notices' own names for people and data
+    kinds = ", ".join(texts["subjects"].get(k, k) for k in share.subjects)
+    categories = ", ".join(texts["categories"].get(c, {}).get("name", c) for c in share.records)
     status = t(locale, f"incident_status_{incident.status.value}")
     facts = [
         {"title": t(locale, "incident_what"), "value": incident.facts.summary},

@@ -25,14 +25,16 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from privacy.taxonomy import is_known, is_personal
+from privacy.datamap import DATA_MAP, SUBJECTS
 from storage.collections import Coll
 from storage.repositories import TenantStore
 
 # The controller's time toward the authority, counted from our notification (Art. 33(1)).
 AUTHORITY_DEADLINE = timedelta(hours=72)
-# Kinds of data subject JUNO holds data about (the data map's subjects).
-SUBJECT_KINDS = ("employees", "guests", "admins")
+# Kinds of data subject and data categories: the data map's own, so the notices' and records'
+# texts name them (privacy/locales) and an incident cannot name data JUNO does not hold.
+SUBJECT_KINDS = SUBJECTS
+DATA_CATEGORIES = tuple(sorted({c for store in DATA_MAP.values() for c in store.categories}))
 MAX_TEXT = 2_000
 MAX_CONTACT = 300
 MAX_APPROX = 1_000_000_000
@@ -217,7 +219,7 @@ def _approx(value: int, what: str) -> int:
 def affected(
     subjects: Sequence[str], subjects_approx: int, records: Sequence[str], records_approx: int
 ) -> Affected:
-    """A validated share: known kinds of people, personal categories of the data map's taxonomy."""
+    """A validated share: the data map's kinds of people and its personal data categories."""
     kinds = tuple(dict.fromkeys(s.strip().lower() for s in subjects if s.strip()))
     if not kinds:
         raise IncidentError(f"name the kinds of people affected ({', '.join(SUBJECT_KINDS)})")
@@ -230,7 +232,7 @@ def affected(
     if not categories:
         raise IncidentError("name the data categories affected (e.g. user.contact.email)")
     for category in categories:
-        if not (is_known(category) and is_personal(category)):
+        if category not in DATA_CATEGORIES:
             raise IncidentError(
                 f"unknown data category {category!r}; use a personal category of the data map "
                 "(`juno ropa` lists them), e.g. user.name or user.contact.email"

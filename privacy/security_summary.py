@@ -22,6 +22,7 @@ from importlib import resources
 from typing import Any
 
 from privacy.access import REVIEW_EVERY
+from privacy.catalogs import catalog
 from privacy.datamap import DATA_MAP
 from privacy.removal_modes import RemovalMode
 from privacy.subprocessors import SubProcessor
@@ -89,6 +90,7 @@ def render(deployment: Deployment, locale: str, *, now: datetime | None = None) 
     tx = texts(locale)
     lang = locale if locale in LOCALES else "en"
     at = now or datetime.now(UTC)
+    legal = catalog(lang)
 
     def say(key: str, **values: Any) -> str:
         return tx[key].format(**values) if values else tx[key]
@@ -158,15 +160,10 @@ def render(deployment: Deployment, locale: str, *, now: datetime | None = None) 
         rule = store.retention
         if rule.days is not None:
             window = say("retention_days", days=rule.days, action=say(f"action_{rule.at_end}"))
-        elif rule.expires is not None and lang == "en":
-            window = rule.rule
-        elif rule.expires is not None:
-            window = say("retention_expiry", action=say(f"action_{rule.at_end}"))
         elif rule.erase_after is not None:
             window = say("retention_grace", days=deployment.soft_delete_grace_days)
-        else:
-            # No window to count: the store's own rule (a Turkish rendering where one exists).
-            window = tx.get(f"rule_{store.collection.value}") or rule.rule
+        else:  # an expiry or no window to count: the record of processing's own sentence
+            window = legal["stores"][store.collection.value]["record"]["retention"]
         lines.append(f"| `{store.collection.value}` | {_cell(window)} |")
     lines.append("")
     lines.append(

@@ -20,8 +20,10 @@ from typing import Any
 import pytest
 
 from bot.i18n import catalog
+from privacy.catalogs import catalog as privacy_catalog
 from privacy.incidents import (
     AUTHORITY_DEADLINE,
+    DATA_CATEGORIES,
     IncidentError,
     affected,
     close_incident,
@@ -33,7 +35,6 @@ from privacy.incidents import (
 from privacy.incidents import EventKind as Ev
 from privacy.security_summary import render, subprocessor_table, texts
 from privacy.subprocessors import declared, possible
-from privacy.taxonomy import CATEGORIES, is_personal
 from privacy.tenant_archive import verify_archive
 from storage.repositories import AdminGrant, TenantRecord, TenantRegistry, TenantStore
 from tests.conftest import JUNO, REPO, Cli, free_port
@@ -171,6 +172,7 @@ async def test_register_keeps_the_art_33_facts_audits_every_change_and_names_nob
     ("args", "message"),
     [
         (("subjects=pets",), "unknown kind of people 'pets'"),
+        (("data=user",), "unknown data category 'user'"),
         (("data=user.hobby",), "unknown data category 'user.hobby'"),
         (("data=system.time",), "unknown data category 'system.time'"),
         (("people=lots",), "people= must be a whole number"),
@@ -270,8 +272,13 @@ async def test_incident_reaches_exactly_the_affected_admins_in_their_language_wi
     assert en_card["body"][0]["text"] == f"Personal-data breach {incident_id} (open)"
     facts_en = {f["title"]: f["value"] for f in facts_of(en_card)[:7]}
     assert facts_en["What happened"] == SUMMARY
-    assert facts_en["People affected"] == "about 120: employees, guest accounts"
-    assert facts_en["Records affected"] == "about 240: names, work e-mail addresses"
+    en_texts = privacy_catalog("en")
+    people = ", ".join(en_texts["subjects"][k] for k in ("employees", "guests"))
+    names = ", ".join(
+        en_texts["categories"][c]["name"] for c in ("user.name", "user.contact.email")
+    )
+    assert facts_en["People affected"] == f"about 120: {people}"
+    assert facts_en["Records affected"] == f"about 240: {names}"
     assert facts_en["Contact point"] == "privacy@operator.example"
     stored = await TenantStore(bot_db, en_tenant).incidents.get(incident_id)
     assert stored is not None and isinstance(stored["notified_at"], datetime)
@@ -285,7 +292,9 @@ async def test_incident_reaches_exactly_the_affected_admins_in_their_language_wi
     tr_card = card(shown_tr)
     assert tr_card["body"][0]["text"] == f"Kişisel veri ihlali {incident_id} (açık)"
     facts_tr = {f["title"]: f["value"] for f in facts_of(tr_card)}
-    assert facts_tr["Etkilenen kişiler"] == "yaklaşık 7: çalışanlar, konuk hesapları"
+    assert facts_tr["Etkilenen kişiler"] == (
+        "yaklaşık 7: kurum dizinindeki çalışanlar, kurum dizinindeki misafir hesaplar"
+    )
     assert "72 saatlik süreniz" in tr_card["body"][1]["text"]
     await bystander.quiet()  # the unaffected tenant's admin hears nothing
     assert await TenantStore(bot_db, bystander.tenant).incidents.count() == 0
@@ -375,7 +384,7 @@ async def test_an_admin_who_was_not_reached_starts_the_clock_by_opening_it(
     store = TenantStore(bot_db, tenant)
     found = facts(summary=SUMMARY, detected_at=datetime.now(UTC), consequences="c",
                   measures="m", contact="dpo@operator.example")  # fmt: skip
-    share = affected(["admins"], 1, ["user.role"], 1)
+    share = affected(["tenant_admins"], 1, ["user.role"], 1)
     await open_incident(store, "INC-quiet", found, share, actor="operator")
     home = card((await admin.send(1, text="admin"))[0])
     view = card((await admin.send(1, value=action(home, "admin_incident")))[0])
@@ -518,16 +527,14 @@ def test_docs_list_every_subprocessor_a_deployment_can_declare() -> None:
 
 
 def test_every_text_exists_in_both_languages() -> None:
-    personal = [c for c in CATEGORIES if is_personal(c)]
-    for locale in ("en", "tr"):
-        bot = catalog(locale)
-        for category in personal:
-            assert bot.get(f"incident_cat_{category}"), (locale, category)
-        for kind in ("employees", "guests", "admins"):
-            assert bot.get(f"incident_kind_{kind}")
     en, tr = texts("en"), texts("tr")
-    assert set(en) <= set(tr)
-    assert {k for k in tr if not k.startswith("rule_")} == set(en)
+    assert set(en) == set(tr)
+    assert all(v.strip() for v in (*en.values(), *tr.values()))
+    keys = {k for k in catalog("en") if k.startswith(("incident", "subprocessor", "admin_inc"))}
+    assert keys and keys <= set(catalog("tr"))
+    for category in DATA_CATEGORIES:  # every category an incident may name has a name to show
+        for locale in ("en", "tr"):
+            assert privacy_catalog(locale)["categories"][category]["name"]
 
 
 def test_database_and_tls_facts_come_from_the_connection_string() -> None:
@@ -549,3 +556,21 @@ def test_database_and_tls_facts_come_from_the_connection_string() -> None:
     assert "reached over TLS" in summary(MONGODB_URI="mongodb://db.internal/?ssl=true")
     assert "u:p" not in summary(MONGODB_URI="mongodb://u:p@db.internal/?ssl=true")
     assert "development mode" in summary(JUNO_BOT_DEV_MODE="1")
+
+
+def test_the_processor_record_lists_the_same_subprocessors(cli: Cli) -> None:
+    cli.env |= {"JUNO_HOSTING_PROVIDER": "Hetzner Online GmbH", "JUNO_HOSTING_LOCATION": "Germany"}
+    subs = declared(hosting_provider="Hetzner Online GmbH", hosting_location="Germany")
+    record = cli("ropa", "--processor", "--json")
+    assert record.code == 0, record.err
+    listed = json.loads(record.out)["subprocessors"]
+    assert [(s["key"], s["name"], s["location"]) for s in listed] == [
+        (s.key, s.name, s.location["en"]) for s in subs
+    ]
+    turkish = cli("ropa", "--processor", "--locale", "tr")
+    assert turkish.code == 0, turkish.err
+    for sub in subs:
+        assert f"`{sub.key}`: {sub.name}" in turkish.out
+        assert sub.location["tr"] in turkish.out
+    summary = cli("security-summary", "--locale", "tr")  # the summary states the same list
+    assert all(f"| {sub.name} |" in summary.out for sub in subs)
