@@ -25,6 +25,7 @@ class BotConfig:
     signing_key: bytes = b""
     pseudonym_key: bytes = b""
     export_link_hours: int = 24
+    channels: tuple[str, ...] = ("msteams",)  # see bot/identity.py
 
     @property
     def anonymous(self) -> bool:
