@@ -163,11 +163,14 @@ class JunoBot:
     async def _refuse(self, context: TurnContext, tenant_id: str | None) -> None:
         activity = context.activity
         locale = pick_locale(activity.locale, self._default_locale)
+        # bot.http lets through only tenant ids that are GUIDs (bot.identity), so the store is
+        # named by a bounded, well-formed id; anything else lands in the "unknown" bucket.
+        trusted = (
+            tenant_id if tenant_id and refusal(activity, self._export.channels) is None else None
+        )
         shown = bounded(tenant_id) if tenant_id else None
         self._log.warning("activity from an unregistered or disabled tenant", tenant=shown)
-        # Kept in the one "unknown" audit bucket, not under the sent tenant id: a stranger must
-        # not be able to create tenant-named records, nor store more than a bounded id.
-        audit = TenantStore(self._db, "unknown").audit_log
+        audit = TenantStore(self._db, trusted or "unknown").audit_log
         await audit.append(
             {"actor": None, "action": "refused_tenant", "target": shown, "outcome": "refused"}
         )
