@@ -86,7 +86,7 @@ def raw_exchange(port: int, data: bytes, *, timeout: float = 5) -> bytes:
         return b"".join(chunks)
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
+def stop(proc: subprocess.Popen[Any]) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=30)

@@ -373,7 +373,7 @@ def jwt_matrix(server: Server) -> dict[str, str | None]:
     now = int(time.time())
     unsigned = jwt.encode(
         {"iss": ISSUER, "aud": BOT_APP_ID, "exp": now + 60, "serviceurl": peers.service_url},
-        None,
+        "",
         algorithm="none",
         headers={"kid": peers.kid},
     )
