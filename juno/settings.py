@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     port: int = Field(3978, alias="JUNO_PORT", ge=0, le=65535)
     # Slow clients (docs/security.md): a connection must complete its request headers this
     # long after it opens or after its previous response, and then send its body in time.
-    header_timeout_seconds: float = Field(30.0, alias="JUNO_HEADER_TIMEOUT_SECONDS", gt=0, le=3600)
+    header_timeout_seconds: float = Field(20.0, alias="JUNO_HEADER_TIMEOUT_SECONDS", gt=0, le=3600)
     body_timeout_seconds: float = Field(30.0, alias="JUNO_BODY_TIMEOUT_SECONDS", gt=0, le=3600)
     # /metrics: loopback scrapers only, unless this bearer token is set (then it is required).
     metrics_token: SecretStr | None = Field(None, alias="JUNO_METRICS_TOKEN")
