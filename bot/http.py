@@ -24,7 +24,7 @@ from bot.config import BotConfig
 from bot.i18n import pick_locale, t
 from bot.identity import bounded, refusal, tenant_of
 from bot.kpi import KpiRecorder
-from bot.outbound import BotConnections, connector_adapter
+from bot.outbound import BotConnections, OutboundTokenError, connector_adapter
 from bot.proactive import Notifier
 from bot.throttle import ConnectorThrottled
 from storage.repositories import TenantStore
@@ -121,8 +121,9 @@ def build_bot_app(
     app.on_cleanup.append(stop_kpis)
 
     async def on_turn_error(context: TurnContext, error: Exception) -> None:
-        if isinstance(error, aiohttp.ClientResponseError | ConnectorThrottled):
-            # The connector refused a reply (after any retries): its answer, not a bug of ours.
+        if isinstance(error, aiohttp.ClientResponseError | ConnectorThrottled | OutboundTokenError):
+            # The connector refused a reply, or Entra gave no token for it (after retries):
+            # their answer or an outage, not a bug of ours; one line, no traceback.
             log.warning(
                 "reply not delivered",
                 tenant=tenant_of(context.activity),
@@ -199,6 +200,15 @@ def build_bot_app(
             return web.json_response({"error": f"activity refused: {untrusted}"}, status=403)
         try:
             response = await adapter.process(request, agent)
+        except OutboundTokenError as exc:
+            # The SDK builds the reply client before the turn, so with Entra unreachable (after
+            # bot.outbound's retries) nothing ran: 503, and the channel may deliver it again.
+            log.warning("reply not delivered", error=type(exc).__name__, reason=str(exc))
+            return web.json_response(
+                {"error": "the bot cannot reply right now; try again later"},
+                status=503,
+                headers={"Retry-After": "10"},
+            )
         except Exception as exc:
             log.error("activity processing failed", error=type(exc).__name__, exc_info=exc)
             return web.json_response({"error": "the activity could not be processed"}, status=502)

@@ -114,6 +114,7 @@ class BotTokenProvider(AnonymousTokenProvider):
                     client_credential=self._credential,
                     authority=self._authority,
                     instance_discovery=False,
+                    timeout=10,  # seconds a request: a black-holed authority must not hang
                 )
             result = self._app.acquire_token_for_client(scopes=[BOT_FRAMEWORK_SCOPE])
         except Exception as exc:  # requests' and msal's own errors for an unreachable authority

@@ -622,3 +622,62 @@ def test_serve_starts_and_tells_the_truth_while_entra_is_unreachable(
         stop(proc)
     text = log.read_text()
     assert proc.returncode == 0 and "Traceback" not in text, text[-2000:]
+
+
+def test_replies_fail_quietly_while_only_the_token_authority_is_down(
+    mongo_uri: str, tmp_path: Path
+) -> None:
+    """Bot Framework keys reachable, Entra's token endpoint not: the bot keeps taking
+    activities, each reply is tried and then given up with one warning (no traceback), and
+    /readyz names the outbound token, not the signing keys."""
+    peers = EntraPeers()
+    peers.start()
+    port = free_port()
+    env = base_env(
+        MONGODB_URI=mongo_uri,
+        JUNO_DB_NAME=f"sec_{uuid.uuid4().hex[:10]}",
+        JUNO_PORT=str(port),
+        JUNO_BOT_APP_ID=BOT_APP_ID,
+        JUNO_BOT_APP_SECRET=BOT_SECRET,
+        JUNO_BOT_OPENID_METADATA_URL=peers.metadata_url,
+        JUNO_BOT_VALIDATE_SERVICE_URL="0",
+        JUNO_AUTHORITY_HOST=f"https://127.0.0.1:{free_port()}",
+        JUNO_RETENTION_JOB="0",
+    )
+    log = LogFile(tmp_path / "serve.log")
+    with log.path.open("w") as err:
+        proc = subprocess.Popen(
+            [JUNO, "serve"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=err
+        )
+    url = f"http://127.0.0.1:{port}"
+    fake = BotServer(url, peers, "", proc, env, tmp_path)  # type: ignore[arg-type]
+
+    async def attack() -> None:
+        async with aiohttp.ClientSession() as session:
+            deadline = time.monotonic() + 60
+            while True:
+                assert proc.poll() is None, log.path.read_text()[-2000:]
+                try:
+                    async with session.get(f"{url}/readyz") as resp:
+                        body = await resp.json()
+                        if resp.status == 503 and "bot signing keys" not in str(body):
+                            break
+                except aiohttp.ClientError:
+                    pass
+                assert time.monotonic() < deadline, "readyz never answered"
+                await asyncio.sleep(0.2)
+        assert "bot outbound token" in " ".join(body["missing"])
+        chat = Chat(fake, tenant=STRANGER)
+        status, answer = await chat.post(chat.activity(text="help"))
+        assert status == 503 and "try again later" in answer["error"]
+
+    try:
+        asyncio.run(attack())
+        text = log.since(0, settle=0.5)
+        assert proc.poll() is None
+    finally:
+        stop(proc)
+        peers.stop()
+    assert "Traceback" not in text, text[-3000:]
+    events = [w["event"] for w in warnings_in(text)]
+    assert "reply not delivered" in events, events
