@@ -83,14 +83,14 @@ def build_bot_app(
     connections = BotConnections(config)
     adapter = connector_adapter(config, log, connections=connections)
 
-    async def missing() -> list[str]:
+    async def readiness_gaps() -> list[str]:
         """What the bot lacks to serve turns (for /readyz); empty when ready."""
         found = [await connections.problem()]
         if validator is not None:
             found.append(await validator.keys.problem())
         return [reason for reason in found if reason is not None]
 
-    app[READINESS] = missing
+    app[READINESS] = readiness_gaps
     if config.anonymous:
         # Without an app id the SDK warns on every turn that its user-token client has none;
         # in dev mode that is expected, not news.
