@@ -270,6 +270,17 @@ async def test_deep_json_is_a_400_not_a_traceback(server: Server) -> None:
     for raw in (b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 30_000 + b"1" + b"}" * 30_000):
         status, body = await chat.post(None, raw=raw)
         assert status == 400 and "deeper" in body["error"]
+    # At the edge: the activity object and channelData are two levels, so 62 more are the
+    # most a body may nest; one more is refused.
+    from juno.web import MAX_JSON_DEPTH
+
+    for extra, expected in ((MAX_JSON_DEPTH - 2, (200, 202)), (MAX_JSON_DEPTH - 1, (400,))):
+        nested: Any = []
+        for _ in range(extra - 1):
+            nested = [nested]
+        body = chat.activity(text="help", channelData={"tenant": {"id": TENANT}, "deep": nested})
+        status, _ = await chat.post(body)
+        assert status in expected, (extra, status)
     # Brackets inside strings are text, not nesting.
     status, _ = await chat.post(chat.activity(text="[" * 5000))
     assert status in (200, 202)
@@ -301,6 +312,18 @@ def test_malformed_requests_are_one_quiet_warning(server: Server, request_bytes:
     assert "Traceback" not in text and "SECRET" not in text and "AAAAAAAA" not in text
     [warning] = warnings_in(text)
     assert warning["event"] == "malformed request refused" and warning["status"] == 400
+
+
+def test_a_long_header_within_the_limit_is_read(server: Server) -> None:
+    """The edge of the header limit: just under aiohttp's 8190 bytes a line is parsed and
+    reaches the token check (401), rather than the parser's 400."""
+    token = b"A" * 8000
+    answer = raw_exchange(
+        server.port,
+        b"POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Authorization: Bearer " + token + b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+    )
+    assert answer[:12] in (b"HTTP/1.1 401", b"HTTP/1.0 401"), answer[:200]
 
 
 def test_slow_headers_are_cut_off(server: Server) -> None:
