@@ -334,7 +334,7 @@ def test_slow_headers_are_cut_off(server: Server) -> None:
         sock.sendall(b"POST /api/messages HTTP/1.1\r\nHost: x\r\n")
         started = time.monotonic()
         closed = False
-        while time.monotonic() - started < TIMEOUT + 4:
+        while time.monotonic() - started < TIMEOUT + 8:
             try:
                 sock.sendall(b"X-Slow: 1\r\n")
                 if sock.recv(1024) == b"":
@@ -346,7 +346,7 @@ def test_slow_headers_are_cut_off(server: Server) -> None:
                 closed = True
                 break
         assert closed, "the server kept a connection that never finished its headers"
-        assert time.monotonic() - started < TIMEOUT + 3
+        assert time.monotonic() - started < TIMEOUT + 6  # not the hour aiohttp would wait
 
 
 def test_slow_body_gets_408_and_a_dropped_body_one_line(server: Server) -> None:
@@ -357,13 +357,13 @@ def test_slow_body_gets_408_and_a_dropped_body_one_line(server: Server) -> None:
     )
     import socket
 
-    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT + 4) as sock:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT + 8) as sock:
         sock.sendall(head)
         started = time.monotonic()
         answer = sock.recv(1024)  # the first bytes of the answer, while the body never comes
         waited = time.monotonic() - started
     assert answer[:12] in (b"HTTP/1.1 408", b"HTTP/1.0 408"), answer[:200]
-    assert TIMEOUT - 0.2 < waited < TIMEOUT + 3
+    assert TIMEOUT - 0.2 < waited < TIMEOUT + 6
     with socket.create_connection(("127.0.0.1", server.port), timeout=2) as sock:
         sock.sendall(head)  # and hang up mid-body
     text = server.log.since(mark, settle=TIMEOUT + 0.5)
@@ -683,13 +683,14 @@ def test_replies_fail_quietly_while_only_the_token_authority_is_down(
                 try:
                     async with session.get(f"{url}/readyz") as resp:
                         body = await resp.json()
-                        if resp.status == 503 and "bot signing keys" not in str(body):
+                        found = str(body)
+                        if "bot outbound token" in found and "bot signing keys" not in found:
                             break
                 except aiohttp.ClientError:
                     pass
                 assert time.monotonic() < deadline, "readyz never answered"
                 await asyncio.sleep(0.2)
-        assert "bot outbound token" in " ".join(body["missing"])
+        assert resp.status == 503
         chat = Chat(fake, tenant=STRANGER)
         status, answer = await chat.post(chat.activity(text="help"))
         assert status == 503 and "try again later" in answer["error"]
