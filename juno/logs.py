@@ -47,8 +47,12 @@ class QuietServerErrors(logging.Filter):
         exc = record.exc_info[1] if record.exc_info else None
         if exc is None:
             return True
-        from aiohttp import http_exceptions
+        from aiohttp import http_exceptions, web_protocol
 
+        if isinstance(exc, web_protocol.RequestPayloadError):
+            # A body that does not decode: juno.web's guard, which read it, has logged it once
+            # already; aiohttp raises it again when it drains the rest after the answer.
+            return False
         if isinstance(exc, http_exceptions.HttpProcessingError):
             record.msg, record.args = "malformed request refused", ()
             status = getattr(exc, "code", 400)

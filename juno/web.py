@@ -104,7 +104,11 @@ def guards(state: ServiceState) -> Middleware:
             )
         except TimeoutError:
             return _refuse(state, request, 408, "the request body did not arrive in time")
-        except (ConnectionError, web.HTTPBadRequest, asyncio.IncompleteReadError) as exc:
+        except web.RequestPayloadError as exc:
+            # Bad chunk framing or a body that does not decompress: the parser's words quote
+            # the bytes, so only the type is kept.
+            return _refuse(state, request, 400, f"malformed request body ({type(exc).__name__})")
+        except (ConnectionError, asyncio.IncompleteReadError) as exc:
             if state.log is not None:
                 state.log.warning("client connection dropped", error=type(exc).__name__)
             return web.json_response({"error": "the request body was incomplete"}, status=400)

@@ -314,6 +314,29 @@ def test_malformed_requests_are_one_quiet_warning(server: Server, request_bytes:
     assert warning["event"] == "malformed request refused" and warning["status"] == 400
 
 
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        (b"Transfer-Encoding: chunked\r\n", b"zz\r\nSECRETTAIL\r\n0\r\n\r\n"),
+        (b"Content-Encoding: gzip\r\nContent-Length: 14\r\n", b"SECRETTAILxxxx"),
+    ],
+    ids=["bad chunk size", "body that does not decompress"],
+)
+def test_malformed_bodies_are_a_400_not_a_500(server: Server, headers: bytes, body: bytes) -> None:
+    mark = server.log.mark()
+    answer = raw_exchange(
+        server.port,
+        b"POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + headers
+        + b"Connection: close\r\n\r\n"
+        + body,
+    )
+    assert answer[:12] in (b"HTTP/1.1 400", b"HTTP/1.0 400"), answer[:300]
+    text = server.log.since(mark)
+    assert "Traceback" not in text and "SECRET" not in text
+    assert len(warnings_in(text)) == 1
+
+
 def test_a_long_header_within_the_limit_is_read(server: Server) -> None:
     """The edge of the header limit: just under aiohttp's 8190 bytes a line is parsed and
     reaches the token check (401), rather than the parser's 400."""
