@@ -77,9 +77,16 @@ def json_too_deep(body: bytes, limit: int) -> bool:
     return False
 
 
+def _route(request: web.Request) -> str:
+    """The route's template rather than the path the client sent, so log lines stay short and
+    carry nothing the client chose."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "other"
+
+
 def _refuse(state: ServiceState, request: web.Request, status: int, reason: str) -> web.Response:
     if state.log is not None:
-        state.log.warning("request refused", path=request.path[:200], status=status, reason=reason)
+        state.log.warning("request refused", path=_route(request), status=status, reason=reason)
     return web.json_response({"error": reason}, status=status, headers={"Connection": "close"})
 
 
@@ -91,17 +98,13 @@ def guards(state: ServiceState) -> Middleware:
         limit = state.limits.body_limit(request.path)
         declared = request.content_length
         if declared is not None and declared > limit:
-            return _refuse(
-                state, request, 413, f"the body is larger than {limit} bytes for {request.path}"
-            )
+            return _refuse(state, request, 413, f"the body is larger than {limit} bytes")
         bounded = request.clone(client_max_size=limit)
         try:
             async with asyncio.timeout(state.limits.body_timeout):
                 body = await bounded.read()
         except web.HTTPRequestEntityTooLarge:
-            return _refuse(
-                state, request, 413, f"the body is larger than {limit} bytes for {request.path}"
-            )
+            return _refuse(state, request, 413, f"the body is larger than {limit} bytes")
         except TimeoutError:
             return _refuse(state, request, 408, "the request body did not arrive in time")
         except web.RequestPayloadError as exc:
