@@ -14,6 +14,7 @@ from bot.http import MAX_ACTIVITY_BYTES, READINESS, build_bot_app
 from juno.api.app import MAX_BODY_BYTES
 from juno.errors import OperationError, UserError
 from juno.keys import pseudonym_key, signing_key
+from juno.legal import deployment_subprocessors
 from juno.logs import get_logger
 from juno.metrics import Metrics
 from juno.rights import API_PREFIX, attach_rights
@@ -57,6 +58,7 @@ def bot_config(settings: Settings) -> BotConfig | None:
         pseudonym_key=pseudonym_key(settings, get_logger("juno.keys")),
         export_link_hours=settings.export_link_ttl_hours,
         channels=tuple(c.strip() for c in settings.bot_channels.split(",") if c.strip()),
+        subprocessors=deployment_subprocessors(settings),
     )
 
 
