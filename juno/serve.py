@@ -79,7 +79,7 @@ async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> 
             data_dir=str(settings.data_dir),
         )
     limits = Limits(
-        bodies=((BOT_PREFIX, MAX_ACTIVITY_BYTES), (f"{API_PREFIX}/", MAX_BODY_BYTES)),
+        bodies=((BOT_PREFIX, MAX_ACTIVITY_BYTES), (API_PREFIX, MAX_BODY_BYTES)),
         body_timeout=settings.body_timeout_seconds,
     )
     state = ServiceState(
