@@ -531,6 +531,35 @@ async def test_api_does_not_tell_unregistered_from_disabled(server: Server) -> N
     }
 
 
+async def test_api_jwt_matrix(server: Server) -> None:
+    peers: EntraPeers = server.peers  # type: ignore[assignment]
+    user, now = str(uuid.uuid4()), int(time.time())
+    unsigned = jwt.encode(
+        {"tid": TENANT, "oid": user, "aud": BOT_APP_ID, "exp": now + 60},
+        "",
+        algorithm="none",
+        headers={"kid": peers.entra_kid},
+    )
+    cases = {
+        "expired": peers.user_token(TENANT, user, exp=now - 3600, nbf=now - 7200),
+        "wrong audience": peers.user_token(TENANT, user, aud="api://someone-else"),
+        "wrong issuer": peers.user_token(TENANT, user, iss="https://evil.example.com/v2.0"),
+        "another tenant's issuer": peers.user_token(
+            TENANT, user, iss=f"{peers.authority_host}/{VICTIM_TENANT}/v2.0"
+        ),
+        "wrong key": peers.user_token(TENANT, user, key=new_key()),
+        "alg none": unsigned,
+        "app-only": peers.user_token(TENANT, user, scp=None, roles=["x"]),
+        "bot connector token": peers.token(),
+    }
+    async with aiohttp.ClientSession() as session:
+        for case, token in cases.items():
+            async with session.get(
+                f"{server.url}/api/v1/me/consents", headers={"Authorization": f"Bearer {token}"}
+            ) as resp:
+                assert resp.status == 401, (case, await resp.text())
+
+
 # --- 10: /metrics -----------------------------------------------------------------------------
 
 
