@@ -72,6 +72,7 @@ def deployment(settings: Settings) -> Deployment:
         soft_delete_grace_days=settings.soft_delete_grace_days,
         export_link_hours=settings.export_link_ttl_hours,
         subprocessors=subprocessors_of(settings),
+        channels=tuple(c.strip() for c in settings.bot_channels.split(",") if c.strip()),
         audit_exceptions=audit_exceptions(),
     )
 

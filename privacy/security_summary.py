@@ -47,6 +47,8 @@ class Deployment:
     soft_delete_grace_days: int
     export_link_hours: int
     subprocessors: tuple[SubProcessor, ...]
+    # Channels the bot accepts activities from (bot.identity refuses every other).
+    channels: tuple[str, ...] = ("msteams",)
     # Accepted vulnerability exceptions of `make audit` (None: the file is not shipped here).
     audit_exceptions: int | None = None
 
@@ -103,13 +105,16 @@ def render(deployment: Deployment, locale: str, *, now: datetime | None = None) 
         lines.append("")
 
     scoped = len([c for c in ALL_COLLECTIONS if c is not Coll.TENANTS])
-    section(
-        "isolation",
+    isolation = [
         say("isolation_scoped", stores=scoped),
-        say("isolation_identity")
+        say("isolation_identity", channels=", ".join(deployment.channels))
         if deployment.bot_authenticated
         else say("isolation_identity_off"),
-    )
+    ]
+    others = [c for c in deployment.channels if c != "msteams"]
+    if others:
+        isolation.append(say("isolation_channels_warning", channels=", ".join(others)))
+    section("isolation", *isolation)
     if deployment.https:
         transit = [say("transit_https", url=deployment.public_base_url)]
     elif deployment.public_base_url:

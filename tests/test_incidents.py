@@ -556,6 +556,12 @@ def test_database_and_tls_facts_come_from_the_connection_string() -> None:
     assert "reached over TLS" in summary(MONGODB_URI="mongodb://db.internal/?ssl=true")
     assert "u:p" not in summary(MONGODB_URI="mongodb://u:p@db.internal/?ssl=true")
     assert "development mode" in summary(JUNO_BOT_DEV_MODE="1")
+    assert "only from the channels msteams," in summary()
+    assert "WARNING: activities from webchat" not in summary()
+    assert "WARNING: activities from webchat" in summary(JUNO_BOT_CHANNELS="msteams,webchat")
+    assert "only from the channels msteams, webchat," in summary(
+        JUNO_BOT_CHANNELS="msteams,webchat"
+    )
 
 
 def test_the_processor_record_lists_the_same_subprocessors(cli: Cli) -> None:
