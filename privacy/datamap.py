@@ -53,6 +53,27 @@ class Action:
         return STRATEGIES[self.strategy].describe(self.fields)
 
 
+REFERENCE_STRATEGIES = ("nullify", "pseudonymize")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A field that names *another* person (by their user id) in records that are not theirs:
+    a report's manager, the admin who decided a request, the reviewer of an access review.
+    Erasing that person treats the field as `removal` says for the mode in force; a reference
+    is never kept raw, whatever the mode, because the record belongs to someone else."""
+
+    field: str
+    removal: Mapping[RemovalMode, str]
+
+    def strategy(self, mode: RemovalMode) -> str:
+        return self.removal[mode]
+
+
+def _ref(name: str, strategy: str) -> Reference:
+    return Reference(name, dict.fromkeys(RemovalMode, strategy))
+
+
 @dataclass(frozen=True)
 class Store:
     collection: Coll
@@ -79,6 +100,8 @@ class Store:
     anonymizer: str | None = None
     # Per-subject count buckets and their anonymous totals, for the `aggregate` strategy.
     rollup: Rollup | None = None
+    # Fields naming other people (see Reference); erasing one of them treats these too.
+    references: tuple[Reference, ...] = ()
 
     @property
     def strategies(self) -> set[str]:
@@ -87,6 +110,7 @@ class Store:
         used.add(self.retention.at_end)
         if self.anonymizer:
             used.add(self.anonymizer)
+        used |= {ref.strategy(m) for ref in self.references for m in ref.removal}
         return used
 
     @property
@@ -212,6 +236,9 @@ DATA_MAP: dict[Coll, Store] = {
                 "synced_at",
             ),
             removal=_every_mode(DELETE),
+            # A report keeps their profile; the erased manager's id leaves it (org chart: no
+            # manager shown, docs/privacy.md).
+            references=(_ref("manager_id", "nullify"),),
         ),
         Store(
             collection=Coll.SYNC_STATE,
@@ -374,6 +401,8 @@ DATA_MAP: dict[Coll, Store] = {
                     "pseudonymize", ("user_id", "details")
                 ),
             },
+            # The admin who decided someone else's request.
+            references=(_ref("decided_by", "pseudonymize"),),
         ),
         Store(
             collection=Coll.CONVERSATIONS,
@@ -408,6 +437,7 @@ DATA_MAP: dict[Coll, Store] = {
                 **SYSTEM_FIELDS,
                 "subject": "user.unique_id.pseudonymous",
                 "store": "system.operations",
+                "reference": "system.operations",
                 "records": "system.operations",
                 "method": "system.operations",
                 "reason": "system.operations",
@@ -571,7 +601,7 @@ DATA_MAP: dict[Coll, Store] = {
             fields={
                 **SYSTEM_FIELDS,
                 "at": "system.time",
-                "reviewer": "user.name",
+                "reviewer": "user.unique_id",
                 "admins": "user.role",
                 "note": "system.operations",
             },
@@ -584,6 +614,29 @@ DATA_MAP: dict[Coll, Store] = {
             subject_key="admins.user_id",
             export_fields=("at", "admins"),
             removal=_every_mode(Action("pseudonymize", ("admins.user_id",))),
+            # Who reviewed (their user id in Teams; an operator's name from `juno`).
+            references=(_ref("reviewer", "pseudonymize"),),
+        ),
+        Store(
+            collection=Coll.SUPPRESSIONS,
+            title="Erasure suppressions",
+            fields={
+                **SYSTEM_FIELDS,
+                "token": "user.unique_id.pseudonymous",
+                "at": "system.time",
+            },
+            purpose="Keep an erasure of someone still in the customer's directory from being "
+            "undone by the next directory sync",
+            legal_basis="Legal obligation (GDPR Art. 17, 19; KVKK Art. 7)",
+            retention=Retention(
+                None, "keep", "until the controller lifts the suppression or the contract ends"
+            ),
+            recipients=(_OUR_STAFF,),
+            source="the erasure of a data-subject request",
+            subject_key="token",
+            export_exempt="an entry exists only once the person's data was erased and holds "
+            "only a keyed hash of their directory id, under a key of its own",
+            removal=_every_mode(KEEP),
         ),
     )
 }
@@ -644,6 +697,17 @@ def _store_problems(where: str, store: Store) -> list[str]:
         for name in action.fields:
             if top(name) not in store.fields:
                 problems.append(f"{where}/{mode}: field {name!r} is not declared")
+    for ref in store.references:
+        declared(ref.field, "reference")
+        if ref.field in store.fields and not is_personal(store.fields[top(ref.field)]):
+            problems.append(f"{where}: reference {ref.field!r} must be a personal field")
+        if top(ref.field) == top(store.subject_key or ""):
+            problems.append(f"{where}: reference {ref.field!r} is the subject key")
+        for mode in RemovalMode:
+            if ref.removal.get(mode) not in REFERENCE_STRATEGIES:
+                problems.append(
+                    f"{where}: reference {ref.field!r} needs nullify or pseudonymize for {mode}"
+                )
     if store.about is not None and not (is_known(store.about) and is_personal(store.about)):
         problems.append(f"{where}: 'about' must be a personal category, got {store.about!r}")
     for name in store.identifiers:

@@ -19,7 +19,7 @@ import pytest
 
 from bot import kpi as kpi_module
 from bot.kpi import KpiRecorder
-from privacy.erasure import erase_user
+from privacy.erasure import erase_user, log_subject
 from privacy.export import build_export
 from privacy.removal_modes import RemovalMode
 from privacy.retention import sweep_tenant
@@ -217,7 +217,9 @@ async def test_an_erasure_crashed_after_any_write_merges_each_bucket_once(db: Db
         [bob] = await store.kpi_events.for_user(BOB)
         assert bob["counts"] == {"search": 1} and "merge_token" not in bob, label
         log = [e for e in await store.destruction_log.recent(limit=50) if e["subject"]]
-        mine = [e for e in log if e["subject"] == keyed_hash(KEY, store.tenant_id)(ANN)]
+        mine = [
+            e for e in log if e["subject"] == log_subject(keyed_hash(KEY, store.tenant_id), ANN)
+        ]
         assert [(e["store"], e["method"], e["records"], e["status"]) for e in mine] == [
             ("kpi_events", "aggregate", 3, "done")
         ], label

@@ -311,6 +311,7 @@ def erase(
             mode,
             reason=reason.strip(),
             pseudonym=keyed_hash(pseudonym_key(settings), store.tenant_id),
+            suppress=True,
         )
         total = sum(o.records for o in outcomes)
         await store.audit_log.append(
