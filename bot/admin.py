@@ -19,6 +19,7 @@ from privacy.dsr import DsrError, DsrRequest, DsrStatus, DsrType, list_requests
 from privacy.rectification import Proposal
 from privacy.removal_modes import RemovalMode
 from privacy.ropa import record_for_tenant
+from privacy.strategies import is_pseudonym
 from storage.repositories import TenantRecord, TenantStore
 
 SYNC_STATE_KEY = "graph"  # graph_sync's state document (graph_sync/state.py)
@@ -197,7 +198,7 @@ async def _review(store: TenantStore, locale: str, now: datetime) -> list[dict[s
                     locale,
                     "admin_review_last",
                     when=_when(review.reviewed_at),
-                    reviewer=review.reviewer,
+                    reviewer=await person_name(store, review.reviewer, locale),
                 )
             )
         )
@@ -205,6 +206,15 @@ async def _review(store: TenantStore, locale: str, now: datetime) -> list[dict[s
         rows.append(_text(t(locale, "admin_review_overdue"), color="Attention"))
     rows.append(_buttons(submit(t(locale, "admin_review_button"), "admin_review")))
     return rows
+
+
+async def person_name(store: TenantStore, who: str | None, locale: str) -> str:
+    """A person a record names by id, as the desk shows them: their directory name, "erased
+    person" once only a pseudonym is left, else what the record holds (an operator's name)."""
+    if not who or is_pseudonym(who):
+        return t(locale, "admin_erased_person")
+    profile = await store.profiles.get(who)
+    return str((profile or {}).get("display_name") or who)
 
 
 def _details(request: DsrRequest, locale: str) -> str:

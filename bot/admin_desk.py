@@ -79,9 +79,9 @@ class AdminDesk:
                 )
                 await turn.card(home)
             case Command.ADMIN_REVIEW:
-                profile = await turn.store.profiles.get(turn.user_id)
-                reviewer = str((profile or {}).get("display_name") or turn.user_id)
-                review = await record_review(turn.store, reviewer=reviewer)
+                # The reviewer's id, not their name: a reference the data map declares, so
+                # erasing them leaves no name behind (the card looks the name up to show it).
+                review = await record_review(turn.store, reviewer=turn.user_id)
                 await turn.say(t(turn.locale, "admin_review_done", count=len(review.admins)))
             case Command.DSR_APPROVE:
                 decided = await self._approve(turn, str(request.data.get("id", "")))

@@ -59,7 +59,9 @@ ADMIN_COMMANDS = frozenset(
         Command.ADMIN_ARCHIVE,
     }
 )
-# Commands a user may use before acknowledging the notice and accepting the terms.
+# Commands a user may use before acknowledging the notice and accepting the terms: the
+# documents, help, and every data right (the notice promises them regardless of the terms).
+# Looking up colleagues is what the terms are about, so search and person cards are gated.
 ALWAYS_ALLOWED = frozenset(
     {
         Command.HELP,
@@ -73,6 +75,9 @@ ALWAYS_ALLOWED = frozenset(
         Command.WITHDRAW_EULA,
         Command.EXPORT,
         Command.ERASE,
+        Command.MY_PROFILE,
+        Command.CORRECT,
+        Command.PROPOSE,
     }
     # Admin duties are the controller's, not use of the directory; admin rights are checked
     # on every one of them instead.
@@ -111,7 +116,15 @@ _PHRASES: dict[str, Command] = {
     "export": Command.EXPORT,
     "my data": Command.EXPORT,
     "verilerimi indir": Command.EXPORT,
+    "verilerimi disa aktar": Command.EXPORT,
+    "disa aktar": Command.EXPORT,
     "verilerim": Command.EXPORT,
+    "suggest a correction": Command.CORRECT,
+    "correct my profile": Command.CORRECT,
+    "correction": Command.CORRECT,
+    "duzeltme oner": Command.CORRECT,
+    "duzeltme": Command.CORRECT,
+    "profilimi duzelt": Command.CORRECT,
     "delete my data": Command.ERASE,
     "erase my data": Command.ERASE,
     "verilerimi sil": Command.ERASE,
