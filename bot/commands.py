@@ -29,6 +29,8 @@ class Command(StrEnum):
     ADMIN_REVIEW = "admin_review"
     DSR_APPROVE = "dsr_approve"
     DSR_REJECT = "dsr_reject"
+    DSR_COMPLETE = "dsr_complete"
+    ADMIN_LIFT_SUPPRESSION = "admin_lift_suppression"
     ADMIN_SYNC = "admin_sync"
     ADMIN_REMOVAL = "admin_removal"
     ADMIN_REMOVAL_SET = "admin_removal_set"
@@ -49,6 +51,8 @@ ADMIN_COMMANDS = frozenset(
         Command.ADMIN_REVIEW,
         Command.DSR_APPROVE,
         Command.DSR_REJECT,
+        Command.DSR_COMPLETE,
+        Command.ADMIN_LIFT_SUPPRESSION,
         Command.ADMIN_SYNC,
         Command.ADMIN_REMOVAL,
         Command.ADMIN_REMOVAL_SET,

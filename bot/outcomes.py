@@ -24,6 +24,8 @@ def outcome_message(request: DsrRequest) -> tuple[str, dict[str, str]] | None:
         return "dsr_rejected", {"id": request.id, "reason": request.reason or "-"}
     if request.type is DsrType.RECTIFICATION and request.status is DsrStatus.COMPLETED:
         return "dsr_rectification_done", {"id": request.id}
+    if request.type is DsrType.ACCESS and request.status is DsrStatus.COMPLETED:
+        return "dsr_completed", {"id": request.id}
     if request.status is DsrStatus.APPROVED:
         return "dsr_approved", {"id": request.id}
     return None

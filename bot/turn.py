@@ -29,6 +29,10 @@ class Turn:
         self.locale = locale
         self._kpis = kpis
 
+    @property
+    def kpis(self) -> KpiRecorder:
+        return self._kpis
+
     async def say(self, text: str) -> None:
         await self.context.send_activity(MessageFactory.text(text))
 

@@ -73,7 +73,12 @@ async def test_admin_approves_a_correction_from_the_card(
     home = card((await admin.send(1, text="admin"))[0])
     texts = [b.get("text", "") for b in home["body"]]
     assert texts[0] == "JUNO administration — Org"
-    row = next(text for text in texts if text.startswith(f"{request_id} · rectification · due "))
+    # Who asked, what, where it stands, by when: in the admin's language.
+    row = next(
+        text
+        for text in texts
+        if text.startswith(f"{request_id} · Ayşe Yılmaz · correction · open · due ")
+    )
     assert row.endswith(' — Department → "Hazine"')
     assert (
         "Removal mode in force: Delete the person from the directory and anonymize the rest "
@@ -114,15 +119,17 @@ async def test_admin_rejects_with_a_reason_the_user_sees(
 async def test_admin_records_an_access_review(
     bot_db: Db, admin_setup: tuple[str, dict[str, str], Chat, Chat]
 ) -> None:
-    tenant, _, admin, _ = admin_setup
+    tenant, ids, admin, _ = admin_setup
     home = card((await admin.send(1, text="admin"))[0])
     assert any(b.get("text") == "No access review recorded yet." for b in home["body"])
     [done] = await admin.send(1, value=action(home, "admin_review"))
     assert done["text"] == "Access review recorded: 1 admin(s) reviewed by you."
     after = card((await admin.send(1, text="admin"))[0])
     assert any(b.get("text", "").startswith("Last access review: ") for b in after["body"])
+    assert any(b.get("text", "").endswith(" by Zeynep Kurucu") for b in after["body"])
     reviews = await TenantStore(bot_db, tenant).access_reviews.recent()
-    assert reviews[0]["reviewer"] == "Zeynep Kurucu"
+    # The reviewer is kept by id (a reference erasure treats), the name looked up to show it.
+    assert reviews[0]["reviewer"] == ids["ceo"]
 
 
 def texts_of(content: dict[str, Any]) -> list[str]:
@@ -370,8 +377,18 @@ async def test_an_erasure_asked_for_in_teams_is_approved_on_the_card(
     home = card((await admin.send(1, text="admin"))[0])
     approve = action(home, "dsr_approve")
     assert approve["id"] == request_id
+    row = next(b["text"] for b in home["body"] if b.get("text", "").startswith(request_id))
+    assert row.startswith(f"{request_id} · Ayşe Yılmaz · erasure · open · due ")
 
-    [done] = await admin.send(1, value=approve)
+    # One press is not enough: the admin types the person's name (folded comparison).
+    confirm = card((await admin.send(1, value=approve))[0])
+    assert confirm["body"][0]["text"] == "Erase the data of Ayşe Yılmaz?"
+    erase = action(confirm, "dsr_approve")
+    [wrong] = await admin.send(1, value={**erase, "confirm": "Ayse Yildirim"})
+    assert wrong["text"] == "That did not match Ayşe Yılmaz; nothing was erased."
+    assert await TenantStore(bot_db, tenant).profiles.get(ids["ayse"]) is not None
+
+    [done] = await admin.send(1, value={**erase, "confirm": "  AYSE YILMAZ "})
 
     assert done["text"] == f"Request {request_id} is now completed."
     told = await bot_server.peers.wait_replies(user.conversation, user.seen + 1)
