@@ -36,6 +36,7 @@ from privacy.erasure import erase_user
 from privacy.export import build_export
 from privacy.removal_modes import DEFAULT_REMOVAL_MODE, RemovalMode, parse_mode
 from privacy.strategies import keyed_hash
+from privacy.suppression import lift
 from storage.repositories import TenantNotFound, TenantRegistry, TenantStore
 
 app = typer.Typer(help="Data-subject requests: list, decide, erase, export.", no_args_is_help=True)
@@ -335,6 +336,33 @@ def erase(
     typer.echo(f"erased {uid} (mode {mode_name}):")
     for o in outcomes:
         typer.echo(f"  {o.store}: {o.records} records ({o.method})")
+
+
+@app.command("unsuppress")
+def unsuppress(tenant_id: TenantIdOpt, user: UserOpt, by: ByOpt = None) -> None:
+    """Lift the suppression an erasure on request left, on the controller's word: the next
+    full sync writes the person's directory profile again."""
+    tid = parse_guid(tenant_id, "--tenant-id")
+    uid = parse_guid(user, "--user")
+
+    async def work(settings: Any, store: TenantStore) -> bool:
+        from juno.keys import pseudonym_key
+
+        lifted = await lift(store, uid, keyed_hash(pseudonym_key(settings), store.tenant_id))
+        # Audited without the id: the log must not name someone who was erased.
+        await store.audit_log.append(
+            {
+                "actor": _actor(by),
+                "action": "lift_suppression",
+                "target": "suppression",
+                "outcome": "lifted" if lifted else "none found",
+            }
+        )
+        return lifted
+
+    if not _in_tenant(tid, work):
+        raise UserError(f"no suppression for {uid} in tenant {tid}")
+    typer.echo(f"suppression lifted: {uid} comes back with the next full sync (juno sync --full)")
 
 
 @app.command("export")
