@@ -65,6 +65,13 @@ async def juno_sync(env: dict[str, str], cwd: Path, *args: str) -> str:
     return out.decode()
 
 
+def start_serve(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [JUNO, "serve"], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+
+
 async def test_an_erasure_approved_in_teams_survives_a_full_resync(
     db: Db,
     mongo_uri: str,
@@ -116,10 +123,7 @@ async def test_an_erasure_approved_in_teams_survives_a_full_resync(
         JUNO_GRAPH_BASE_URL=fake.base,
         REQUESTS_CA_BUNDLE=peers.ca_file(str(tmp_path / "bot-ca.pem")),
     )
-    proc = subprocess.Popen(
-        [JUNO, "serve"], env=serve_env, cwd=tmp_path, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc = start_serve(serve_env, tmp_path)
     try:
         url = f"http://127.0.0.1:{port}"
         wait_ready(url, proc)
