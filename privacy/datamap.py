@@ -156,6 +156,7 @@ DATA_MAP: dict[Coll, Store] = {
                 "enabled": "system.operations",
                 "removal_mode": "system.operations",
                 "kpi_retention_days": "system.operations",
+                "kpi_min_users": "system.operations",
                 "notice_version": "system.operations",
                 "eula_version": "system.operations",
                 "default_locale": "system.operations",
@@ -342,6 +343,8 @@ DATA_MAP: dict[Coll, Store] = {
                 marker="merge_token",
                 journal="merged",
                 updated="updated_at",
+                min_subjects=5,
+                tenant_min_subjects="kpi_min_users",
             ),
             removal={
                 RemovalMode.DELETE_ALL: DELETE,

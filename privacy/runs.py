@@ -67,12 +67,13 @@ class Step:
     fields: tuple[str, ...] = ()
     cutoff: datetime | None = None  # retention: records whose clock is older than this
     expiry: datetime | None = None  # retention: records whose expiry is before this
-    reference: str | None = None  # erasure: a field naming the person in others' records
+    reference: str | None = None  # erasure: a field naming the person in others' records;
+    # retention: which part of the store a second step of it treats (`small-totals`)
 
     @property
     def label(self) -> str:
-        """The step's name in the run and the log: the store, or `store#field` for a
-        reference (a store can have both its own step and reference steps)."""
+        """The step's name in the run and the log: the store, or `store#part` for a
+        reference or a second step (a store can have its own step and such steps)."""
         return f"{self.store}#{self.reference}" if self.reference else self.store
 
     def to_doc(self) -> dict[str, Any]:
