@@ -285,7 +285,16 @@ DATA_MAP: dict[Coll, Store] = {
             recipients=(_ADMINS, _OUR_STAFF),
             source="the user, in the bot",
             subject_key="user_id",
-            export_fields=("document", "version", "text_sha256", "action", "at", "locale"),
+            export_fields=(
+                "document",
+                "version",
+                "text_sha256",
+                "action",
+                "at",
+                "conversation_id",
+                "activity_id",
+                "locale",
+            ),
             about="user.consent",
             identifiers=("user_id", "conversation_id", "activity_id"),
             removal={
