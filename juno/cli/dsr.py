@@ -275,8 +275,10 @@ def complete_(
     """Mark an access or rectification request as handled."""
     tid = parse_guid(tenant_id, "--tenant-id")
 
-    async def work(_: Any, store: TenantStore) -> DsrRequest:
-        return await complete(store, request_id, decided_by=_actor(by), note=note)
+    async def work(settings: Any, store: TenantStore) -> DsrRequest:
+        done = await complete(store, request_id, decided_by=_actor(by), note=note)
+        await _tell(_notifier(settings, store), store, done)
+        return done
 
     _print_request(_in_tenant(tid, work), as_json)
 
