@@ -12,6 +12,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from privacy.consent import Kind, builtin
+from privacy.dsr import DsrType, open_request
 from privacy.tenant_archive import verify_archive
 from storage.collections import Coll
 from storage.repositories import (
@@ -402,3 +403,45 @@ async def test_an_erasure_asked_for_in_teams_is_approved_on_the_card(
     assert await store.consents.for_user(ids["ayse"]) == []  # pseudonymized, not readable as hers
     log = await store.collections[Coll.DESTRUCTION_LOG].find({"status": "done"})
     assert {e["store"] for e in log} >= {"profiles", "conversations"}
+
+    # The erasure sticks until the controller lifts it, from the desk.
+    home = card((await admin.send(1, text="admin"))[0])
+    texts = [b.get("text", "") for b in home["body"]]
+    assert "Erasure suppressions: 1" in texts
+    lift = action(home, "admin_lift_suppression")
+    [bad] = await admin.send(1, value={**lift, "object_id": "Ayşe"})
+    assert bad["text"].startswith("That is not an Entra object id")
+    [lifted] = await admin.send(1, value={**lift, "object_id": ids["ayse"].upper()})
+    assert lifted["text"].startswith("Suppression lifted")
+    assert await store.suppressions.count() == 0
+    audit = await store.audit_log.recent(limit=10)
+    assert any(e["action"] == "admin:lift_suppression" and e["outcome"] == "lifted" for e in audit)
+    assert ids["ayse"] not in repr(audit)
+
+
+async def test_an_approved_access_request_stays_on_the_desk_until_done(
+    bot_server: BotServer, bot_db: Db, admin_setup: tuple[str, dict[str, str], Chat, Chat]
+) -> None:
+    tenant, ids, admin, user = admin_setup
+    store = TenantStore(bot_db, tenant)
+    request = await open_request(store, ids["ayse"], DsrType.ACCESS, details="HR file too")
+    admin.locale = "tr-TR"  # the admin's own language, whatever the requester's
+    home = card((await admin.send(1, text="yönetim"))[0])
+    admin.locale = "en-US"
+    row = next(b["text"] for b in home["body"] if b.get("text", "").startswith(request.id))
+    assert row.startswith(f"{request.id} · Ayşe Yılmaz · erişim ve dışa aktarım · açık · ")
+    [approved] = await admin.send(1, value={"juno": "dsr_approve", "id": request.id})
+    assert approved["text"] == f"Request {request.id} is now approved, not finished."
+    await bot_server.peers.wait_replies(user.conversation, user.seen + 1)
+    user.seen += 1
+    home = card((await admin.send(1, text="admin"))[0])
+    row = next(b["text"] for b in home["body"] if b.get("text", "").startswith(request.id))
+    assert " · access and export · approved, not finished · due " in row
+    done = action(home, "dsr_complete")
+    assert done["id"] == request.id
+    [closed] = await admin.send(1, value=done)
+    assert closed["text"] == f"Request {request.id} is now completed."
+    told = await bot_server.peers.wait_replies(user.conversation, user.seen + 1)
+    assert told[-1]["text"] == f"Your request {request.id} was handled and is now closed."
+    home = card((await admin.send(1, text="admin"))[0])
+    assert not any(b.get("text", "").startswith(request.id) for b in home["body"])
