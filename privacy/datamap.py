@@ -650,6 +650,32 @@ DATA_MAP: dict[Coll, Store] = {
             "only a keyed hash of their directory id, under a key of its own",
             removal=_every_mode(KEEP),
         ),
+        Store(
+            collection=Coll.OUTBOX,
+            title="Messages to requesters waiting for delivery",
+            fields={
+                **SYSTEM_FIELDS,
+                "user_id": "user.unique_id",
+                "key": "system.operations",
+                "values": "user.request",
+                "created_at": "system.time",
+                "expires_at": "system.time",
+            },
+            purpose="Tell a requester in Teams what became of their request when it was "
+            "decided by a process that cannot reach Teams itself (`juno dsr`)",
+            legal_basis="Legal obligation (GDPR Art. 12(3); KVKK Art. 13)",
+            retention=Retention(
+                None,
+                "delete",
+                "until delivered by the running service, at most 7 days",
+                expires="expires_at",
+            ),
+            recipients=(_OUR_STAFF,),
+            source="the operator's decision on the person's request",
+            subject_key="user_id",
+            export_exempt="a queued message repeats a decision the export shows under requests",
+            removal=_every_mode(DELETE),
+        ),
     )
 }
 

@@ -133,14 +133,15 @@ def test_record_for_one_mode_lists_only_that_mode() -> None:
 
 async def test_the_check_notices_an_undeclared_reference(db: Db) -> None:
     """A field pointing at someone else must be declared (erasing them must reach it)."""
+    boss, ann = "b0550000-0000-4000-8000-000000000001", "a0000000-0000-4000-8000-000000000002"
     await db[Coll.PROFILES].insert_many(
         [
-            {"tenant_id": "t", "user_id": "u-boss", "manager_id": None},
-            {"tenant_id": "t", "user_id": "u-ann", "manager_id": "u-boss"},
+            {"tenant_id": "t", "user_id": boss, "manager_id": None},
+            {"tenant_id": "t", "user_id": ann, "manager_id": boss},
         ]
     )
     assert await undeclared(db) == []  # manager_id is a declared reference
-    await db[Coll.CONSENTS].insert_one({"tenant_id": "t", "user_id": "u-ann", "locale": "u-boss"})
+    await db[Coll.CONSENTS].insert_one({"tenant_id": "t", "user_id": ann, "locale": boss})
     assert await undeclared(db) == [
         "consents.locale names another person but is not a declared reference"
     ]

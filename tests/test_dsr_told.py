@@ -45,3 +45,35 @@ async def test_a_rejection_from_the_cli_reaches_the_requester(bot_server: BotSer
     assert told[-1]["text"] == (
         f"{request_id} numaralı talebiniz onaylanmadı. Gerekçe: Kimlik doğrulanamadı"
     )
+
+
+async def test_a_decision_made_without_the_bots_identity_is_delivered_by_serve(
+    bot_server: BotServer, bot_db: Db
+) -> None:
+    """`juno dsr` on a host without the bot's identity queues the message; the running
+    `juno serve` sends it in the requester's conversation, like the desk's, and forgets it."""
+    chat = Chat(bot_server)
+    await consent_fully(chat)
+    bare = {k: v for k, v in bot_server.env.items() if not k.startswith("JUNO_BOT_")}
+    operator = BotServer(
+        bot_server.url, bot_server.peers, bot_server.db_name, bot_server.proc, bare,
+        bot_server.cwd,
+    )  # fmt: skip
+    code, out, err = await juno(
+        operator, "dsr", "open", "--tenant", TENANT, "--user", chat.user, "--type", "access",
+        "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    request_id = json.loads(out)["id"]
+    code, _, err = await juno(
+        operator, "dsr", "complete", "--tenant", TENANT, "--id", request_id, "--note", "sent",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "the requester will be told in Teams by juno serve (queued)" in err, err
+    told = await bot_server.peers.wait_replies(chat.conversation, chat.seen + 1, within=40)
+    assert told[-1]["text"] == f"Your request {request_id} was handled and is now closed."
+    for _ in range(50):
+        if await bot_db["outbox"].count_documents({}) == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert await bot_db["outbox"].count_documents({}) == 0

@@ -91,20 +91,29 @@ def _notifier(settings: Any, store: TenantStore) -> Any:
 
 
 async def _tell(notifier: Any, store: TenantStore, request: DsrRequest) -> None:
-    from bot.outcomes import outcome_message, tell_requester
+    from bot.outcomes import outcome_message
 
     message = outcome_message(request)
     if message is None:
         return
-    told = notifier is not None and await tell_requester(
-        notifier, store.tenant_id, request, *message
-    )
-    typer.echo(
-        "the requester was told in Teams"
-        if told
-        else "the requester could not be told in Teams (no bot identity or conversation)",
-        err=True,
-    )
+    await _send(notifier, store, request, *message)
+
+
+async def _send(
+    notifier: Any, store: TenantStore, request: DsrRequest, key: str, values: dict[str, str]
+) -> None:
+    """The desk's path: a proactive message in the person's conversation; when this process
+    cannot send it, queued for `juno serve` to deliver."""
+    from bot.outcomes import queue_for_requester, tell_requester
+
+    if notifier is not None and await tell_requester(
+        notifier, store.tenant_id, request, key, values
+    ):
+        typer.echo("the requester was told in Teams", err=True)
+    elif await queue_for_requester(store, request, key, values):
+        typer.echo("the requester will be told in Teams by juno serve (queued)", err=True)
+    else:
+        typer.echo("the requester has no conversation with JUNO to be told in", err=True)
 
 
 def _in_tenant(tenant_id: str, work: Any) -> Any:
@@ -225,6 +234,7 @@ def approve_(
         notifier = _notifier(settings, store)
 
         async def before_erasure(req: DsrRequest) -> None:
+            # Direct only: a queued message would be erased with the person's data.
             if notifier is not None:
                 await tell_requester(
                     notifier, store.tenant_id, req, "dsr_erasure_starting", {"id": req.id}
