@@ -17,12 +17,13 @@ from typing import Any
 import pytest
 
 from bot.commands import _SEARCH_VERBS, Command, parse
+from privacy.consent import Kind, builtin
 from storage.search_keys import fold
 
 LOCALES = ("tr", "en")
 QUOTED = re.compile(r'"([^"]{2,60})"')
 BOLD = re.compile(r"\*\*([^*]{2,60})\*\*")
-# Quoted words that are not commands: replies echo what the user typed ({text}), name values.
+# What a quoted "find <name>" is tried with.
 NAME = {"tr": "Ayşe", "en": "Ayşe"}
 
 
@@ -47,10 +48,9 @@ def quoted_commands(locale: str) -> list[tuple[str, str]]:
             if key.startswith("help"):
                 candidates += BOLD.findall(text)  # the help card lists commands in bold
             found += [(f"{package}/locales/{locale}.json:{key}", c) for c in candidates]
-    folder = resources.files("privacy") / "documents"
-    for doc in ("notice", "eula"):
-        text = (folder / f"{doc}.{locale}.md").read_text("utf-8")
-        found += [(f"privacy/documents/{doc}.{locale}.md", c) for c in QUOTED.findall(text)]
+    for kind in Kind:  # the notice as rendered from the data map, the terms as shipped
+        text = builtin(kind).texts[locale]
+        found += [(f"{kind.value} v1 ({locale})", c) for c in QUOTED.findall(text)]
     return [(where, c) for where, c in found if "{" not in c]
 
 
