@@ -181,7 +181,10 @@ class AdminDesk:
                 await turn.card(admin.erasure_card(found, name, tenant, turn.locale))
                 return None
             expected = admin.erasure_word(found, name)
-            if not str(typed).strip() or fold(str(typed).strip()) != fold(expected.strip()):
+            # The name shown on the card; the request id and, as on the removal-mode form, the
+            # organization's name are deliberate typing too.
+            accepted = {fold(w.strip()) for w in (expected, found.id, tenant.name) if w.strip()}
+            if fold(str(typed).strip()) not in accepted:
                 await turn.say(t(turn.locale, "admin_erasure_mismatch", expected=expected))
                 await self._audit(turn, "dsr_erasure", "refused: confirmation did not match")
                 return None

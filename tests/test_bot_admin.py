@@ -390,6 +390,8 @@ async def test_an_erasure_asked_for_in_teams_is_approved_on_the_card(
     erase = action(confirm, "dsr_approve")
     [wrong] = await admin.send(1, value={**erase, "confirm": "Ayse Yildirim"})
     assert wrong["text"] == "That did not match Ayşe Yılmaz; nothing was erased."
+    [empty] = await admin.send(1, value={**erase, "confirm": "  "})
+    assert empty["text"] == wrong["text"]
     assert await TenantStore(bot_db, tenant).profiles.get(ids["ayse"]) is not None
 
     [done] = await admin.send(1, value={**erase, "confirm": "  AYSE YILMAZ "})
