@@ -13,8 +13,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from privacy.retention import sweep_tenant
 from privacy.strategies import keyed_hash
 from storage.repositories import TenantRecord, TenantStore
+from tests.conftest import Cli
 from tests.datamap_checks import undeclared
 from tests.privacy_seed import NOW, record_kpis, register
+from tests.test_cli import one_line
 
 Db = AsyncDatabase[dict[str, Any]]
 TENANT = "cdcdcdcd-0000-4000-8000-000000000001"
@@ -68,3 +70,13 @@ async def test_days_not_final_yet_are_left_for_a_later_sweep(db: Db) -> None:
     await sweep_tenant(store, pseudonym=keyed_hash(b"k", TENANT), now=NOW - 30 * DAY)
     assert await totals(store) == {}
     assert await store.kpi_events.count() == 9  # the buckets, not merged yet
+
+
+async def test_the_operator_sets_k_with_juno_tenant_set(cli: Cli, db: Db) -> None:
+    assert cli("tenant", "add", "--tenant-id", TENANT, "--name", "Contoso").code == 0
+    done = cli("tenant", "set", "--tenant", TENANT, "--kpi-min-users", "10")
+    assert done.code == 0, done.err
+    record = await TenantStore(db, TENANT).own_record.get()
+    assert record is not None and record.kpi_min_users == 10
+    bad = cli("tenant", "set", "--tenant", TENANT, "--kpi-min-users", "0")
+    assert bad.code == 2 and "kpi_min_users" in one_line(bad.err)
