@@ -166,3 +166,21 @@ def test_references_are_declared_with_an_anonymizing_action() -> None:
         validate({**DATA_MAP, Coll.PROFILES: broken})
     assert "reference 'shoe_size' is not declared" in str(info.value)
     assert "reference 'manager_id' needs nullify or pseudonymize" in str(info.value)
+
+
+def test_record_of_processing_says_what_removal_does_to_references() -> None:
+    record = record_as_dict()
+    profiles = next(s for s in record["stores"] if s["collection"] == "profiles")
+    assert profiles["references"] == [
+        {
+            "field": "manager_id",
+            "on_removal_of_that_person": dict.fromkeys(
+                [m.value for m in RemovalMode],
+                "remove the identifying fields, keep the rest: manager_id",
+            ),
+        }
+    ]
+    assert (
+        "- **Names another person in `decided_by`:** when that person is removed, replace "
+        "identifiers with a keyed hash: decided_by" in record_as_markdown()
+    )
