@@ -53,31 +53,24 @@ class LegalDocument:
         return sha256(self.text(locale))
 
 
-# (tenant, kind, version) known to be in the tenant's legal_documents: saves a write per record.
-_STORED: set[tuple[str, str, Kind, int]] = set()
-
-
 async def ensure_stored(store: TenantStore, document: LegalDocument) -> None:
     """Keep the exact text a record refers to in the tenant's own database, the first time it
-    is used: published versions are stored when published, the built-in version 1 only here.
-    So the evidence does not depend on the code that shipped it (and travels in the tenant
-    archive)."""
-    seen = (store.db.name, store.tenant_id, document.kind, document.version)
-    if seen in _STORED:
+    is used: published versions are stored when published, the built-in version 1 here (an
+    insert that does nothing once it is there). So the evidence does not depend on the code
+    that shipped it, and travels in the tenant archive."""
+    if document.version != 1:
         return
-    if document.version == 1:
-        await store.legal_documents.put_once(
-            f"{document.kind.value}:1",
-            {
-                "kind": document.kind.value,
-                "version": 1,
-                "texts": dict(document.texts),
-                "hashes": {loc: sha256(t) for loc, t in document.texts.items()},
-                "published_at": datetime.now(UTC),
-                "published_by": None,
-            },
-        )
-    _STORED.add(seen)
+    await store.legal_documents.put_once(
+        f"{document.kind.value}:1",
+        {
+            "kind": document.kind.value,
+            "version": 1,
+            "texts": dict(document.texts),
+            "hashes": {loc: sha256(t) for loc, t in document.texts.items()},
+            "published_at": datetime.now(UTC),
+            "published_by": None,
+        },
+    )
 
 
 async def ensure_builtins_stored(store: TenantStore) -> None:
