@@ -161,10 +161,12 @@ async def tell_incident(
     about: EventKind,
     *,
     now: datetime | None = None,
+    record_failure: bool = True,
 ) -> Incident:
     """Tell every admin of the tenant, in their language, and record the notification (the
-    first one that reaches somebody starts the controller's 72 hours). Returns the incident
-    as recorded afterwards."""
+    first one that reaches somebody starts the controller's 72 hours); a notice that reached
+    nobody is left pending for `juno serve` to retry (a retry that fails again records
+    nothing, with `record_failure=False`). Returns the incident as recorded afterwards."""
     at = now or datetime.now(UTC)
     admins = tenant.admin_ids
     shown = incident.told_at(at, told=len(admins), admins=len(admins), about=about)
@@ -184,6 +186,8 @@ async def tell_incident(
         for admin_id in admins:
             if await notifier.send(store.tenant_id, admin_id, compose):
                 told += 1
+    if not told and not record_failure:
+        return incident
     return await record_notification(
         store, incident.id, about=about, told=told, admins=len(admins), now=at
     )

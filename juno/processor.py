@@ -1,10 +1,13 @@
 """The processor's duties, wired from settings: what this deployment looks like to a customer
-(sub-processors, the facts of the security summary) and the prior information owed to every
+(sub-processors, the facts of the security summary), the prior information owed to every
 tenant's admins when the sub-processor list changes (GDPR Art. 28(2)), checked at every
-`juno serve` start and by `juno subprocessors --notify`."""
+`juno serve` start and by `juno subprocessors --notify`, and incident notices that reached no
+admin yet, which `juno serve` keeps sending (as it does `juno dsr`'s queued outcomes)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +19,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from bot.config import BotConfig
 from bot.proactive import Notifier
-from bot.processor_desk import tell_subprocessors
+from bot.processor_desk import tell_incident, tell_subprocessors
 from juno.legal import deployment_subprocessors
 from juno.settings import Settings
+from privacy.incidents import EventKind, Status, pending_incidents
 from privacy.processor_notices import claim_notice, settle_notice
 from privacy.security_summary import Deployment
 from privacy.subprocessors import SubProcessor, fingerprint
@@ -119,6 +123,26 @@ async def notify_subprocessor_change(
     return report
 
 
+async def deliver_pending_incidents(db: AsyncDatabase[dict[str, Any]], notifier: Notifier) -> int:
+    """Tell the admins an incident notice has not reached yet (`juno incident` run where it
+    could not send, or before any admin had chatted with JUNO). Returns how many tenants'
+    admins were told now."""
+    told = 0
+    for tenant in await TenantRegistry(db).list_all():
+        store = TenantStore(db, tenant.tenant_id)
+        for incident, about in await pending_incidents(store):
+            if incident.notified_at is None and incident.status is Status.OPEN:
+                about = EventKind.OPENED  # the first notice this controller gets
+            after = await tell_incident(
+                notifier, store, tenant, incident, about, record_failure=False
+            )
+            told += after is not incident
+    return told
+
+
+PENDING_EVERY_SECONDS = 15.0
+
+
 def attach_processor_notices(
     app: web.Application,
     db: AsyncDatabase[dict[str, Any]],
@@ -135,24 +159,29 @@ def attach_processor_notices(
     tasks: list[Any] = []
 
     async def check() -> None:
+        notifier = notifier_for(config, db, log)
         try:
-            report = await notify_subprocessor_change(
-                db, notifier_for(config, db, log), subprocessors
-            )
+            report = await notify_subprocessor_change(db, notifier, subprocessors)
         except Exception as exc:  # a notice that failed is retried at the next start
             log.warning("sub-processor notice failed", error=type(exc).__name__)
-            return
-        if report.told:
-            log.info("sub-processor change notified", tenants=len(report.told))
+        else:
+            if report.told:
+                log.info("sub-processor change notified", tenants=len(report.told))
+        while True:  # incident notices that reached nobody yet
+            try:
+                await deliver_pending_incidents(db, notifier)
+            except Exception as exc:  # the next pass tries again
+                log.warning("incident notices not delivered", error=type(exc).__name__)
+            await asyncio.sleep(PENDING_EVERY_SECONDS)
 
     async def start(_: web.Application) -> None:
-        import asyncio
-
         tasks.append(asyncio.get_running_loop().create_task(check()))
 
     async def stop(_: web.Application) -> None:
         for task in tasks:
             task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     app.on_startup.append(start)
     app.on_cleanup.append(stop)

@@ -702,6 +702,8 @@ DATA_MAP: dict[Coll, Store] = {
                 "notified_at": "system.time",
                 "closed_at": "system.time",
                 "timeline": "system.operations",
+                # What the last notice that reached no admin was about, until one is told.
+                "pending": "system.operations",
             },
             purpose="Notify the customer (controller) of a personal-data breach without undue "
             "delay with the facts it needs toward its supervisory authority, and document it",

@@ -340,6 +340,16 @@ async def open_incident(
     return Incident.from_doc(store.tenant_id, fields)
 
 
+async def pending_incidents(store: TenantStore) -> list[tuple[Incident, EventKind]]:
+    """Incidents whose last notice reached no admin, with what that notice was about."""
+    found = []
+    for doc in await store.incidents.find({}):
+        pending = doc.get("pending")
+        if isinstance(pending, str) and pending in EventKind.__members__.values():
+            found.append((Incident.from_doc(store.tenant_id, doc), EventKind(pending)))
+    return found
+
+
 async def get_incident(store: TenantStore, incident_id: str) -> Incident | None:
     doc = await store.incidents.get(incident_id)
     return Incident.from_doc(store.tenant_id, doc) if doc else None
@@ -453,8 +463,12 @@ async def record_notification(
     kind = EventKind.NOTIFIED if told else EventKind.NOT_REACHED
     event = Event(kind, at, note=f"{about.value} ({channel})", told=told, admins=admins)
     update: dict[str, Any] = {"$push": {"timeline": event.as_doc()}}
-    if told and current.notified_at is None:
-        update["$set"] = {"notified_at": at}
+    if told:
+        update["$unset"] = {"pending": ""}
+        if current.notified_at is None:
+            update["$set"] = {"notified_at": at}
+    else:  # `juno serve` keeps trying (juno.processor) until an admin is told
+        update["$set"] = {"pending": about.value}
     updated = await _write(store, incident_id, update)
     await _audit(
         store,

@@ -29,6 +29,7 @@ from privacy.incidents import (
     close_incident,
     facts,
     open_incident,
+    pending_incidents,
     record_notification,
     update_incident,
 )
@@ -78,8 +79,10 @@ async def admin_of(server: BotServer, db: Db, name: str, locale: str) -> tuple[s
     return tenant, chat
 
 
-async def told(server: BotServer, chat: Chat, count: int = 2) -> list[dict[str, Any]]:
-    replies = await server.peers.wait_replies(chat.conversation, chat.seen + count)
+async def told(
+    server: BotServer, chat: Chat, count: int = 2, within: float = 15
+) -> list[dict[str, Any]]:
+    replies = await server.peers.wait_replies(chat.conversation, chat.seen + count, within)
     new = replies[chat.seen :]
     chat.seen = len(replies)
     return new
@@ -135,11 +138,13 @@ async def test_register_keeps_the_art_33_facts_audits_every_change_and_names_nob
 
     missed = await record_notification(store, "INC-1", about=Ev.OPENED, told=0, admins=2, now=now)
     assert missed.notified_at is None and missed.timeline[-1].kind is Ev.NOT_REACHED
+    assert [(i.id, about) for i, about in await pending_incidents(store)] == [("INC-1", Ev.OPENED)]
     later = now + timedelta(minutes=10)
     reached = await record_notification(
         store, "INC-1", about=Ev.OPENED, told=1, admins=2, now=later
     )
     assert reached.notified_at == later and reached.deadline == later + AUTHORITY_DEADLINE
+    assert await pending_incidents(store) == []
     again = await record_notification(
         store, "INC-1", about=Ev.UPDATED, told=2, admins=2, now=later + timedelta(hours=1)
     )
@@ -375,6 +380,34 @@ async def test_a_tenant_found_affected_later_joins_and_only_it_is_told(
     joined, _ = await told(bot_server, late_admin)
     assert joined["text"].startswith("Veri işleyeniniz JUNO")  # opened, for this controller
     await first_admin.quiet()  # nothing changed for the first tenant
+
+
+async def test_an_incident_recorded_where_teams_is_out_of_reach_is_sent_by_juno_serve(
+    bot_server: BotServer, bot_db: Db
+) -> None:
+    tenant, admin = await admin_of(bot_server, bot_db, "Offline", "tr-TR")
+    no_bot = {k: "" for k in ("JUNO_BOT_APP_ID", "JUNO_BOT_APP_SECRET")}
+    code, out, err = await juno(
+        bot_server, "incident", "open", "--summary", SUMMARY, "--detected-at", DETECTED,
+        "--consequences", "c", "--measures", "m", "--contact", "dpo@operator.example",
+        "--affected", spec(tenant), **no_bot,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "no admin could be told in Teams from here: `juno serve` keeps trying" in out
+    incident_id = out.split()[1]
+    store = TenantStore(bot_db, tenant)
+    waiting = await store.incidents.get(incident_id)
+    assert waiting is not None and waiting["pending"] == "opened"
+    assert waiting["notified_at"] is None
+    text, shown = await told(bot_server, admin, within=40)  # the service's next pass
+    assert text["text"].startswith("Veri işleyeniniz JUNO")
+    assert "72 saatlik süreniz" in card(shown)["body"][1]["text"]
+    sent = await store.incidents.get(incident_id)
+    assert sent is not None and "pending" not in sent and sent["notified_at"] is not None
+    assert [e["event"] for e in sent["timeline"]] == [
+        "detected", "opened", "not_reached", "notified",
+    ]  # fmt: skip
+    await admin.quiet(1)  # once
 
 
 async def test_an_admin_who_was_not_reached_starts_the_clock_by_opening_it(

@@ -180,8 +180,9 @@ def _report(told: list[Told], as_json: bool) -> None:
         reached = (
             f"{last.told} of {last.admins} admins told in Teams"
             if last.told
-            else "no admin could be told in Teams (no bot identity or no conversation yet): "
-            "tell the controller another way"
+            else "no admin could be told in Teams from here: `juno serve` keeps trying, and "
+            "the incident waits on their admin desk; if it is urgent, tell the controller "
+            "another way too"
         )
         deadline = incident.deadline
         clock = f"; their deadline toward the authority: {_when(deadline)}" if deadline else ""
