@@ -86,8 +86,9 @@ def build_bot_app(
     app.on_cleanup.append(stop_kpis)
 
     async def on_turn_error(context: TurnContext, error: Exception) -> None:
-        if isinstance(error, aiohttp.ClientResponseError | ConnectorThrottled):
-            # The connector refused a reply (after any retries): its answer, not a bug of ours.
+        if isinstance(error, aiohttp.ClientError | ConnectorThrottled | TimeoutError):
+            # The connector refused a reply (after any retries), or the chat is gone (a
+            # conversation deleted, a client that went away): its answer, not a bug of ours.
             log.warning(
                 "reply not delivered",
                 tenant=tenant_of(context.activity),
