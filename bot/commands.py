@@ -87,8 +87,11 @@ _SEARCH_VERBS = {"ara", "bul", "find", "search", "kim", "who", "lookup"}
 _TRAILING_VERBS = {"ara", "bul", "kim", "kimdir"}
 # "org chart", "org chart Ayşe", "Ayşe'nin organizasyon şeması" (folded forms).
 # Not "şema" alone: Sema is a common given name.
-_ORG_CHART = ("organization chart", "organizasyon semasi", "org semasi", "org chart", "orgchart",
-              "org")  # fmt: skip
+# "show me the org chart", "bana organizasyon şemasını göster": no name in these words.
+_CHART_FILLER = {"show", "me", "the", "my", "of", "for", "bana", "benim", "goster", "gosterir",
+                 "misin", "lutfen", "please"}  # fmt: skip
+_ORG_CHART = ("organization chart", "organizasyon semasi", "organizasyon semasini",
+              "org semasi", "org chart", "orgchart", "org")  # fmt: skip
 
 _PHRASES: dict[str, Command] = {
     "help": Command.HELP,
@@ -162,13 +165,17 @@ def parse(text: str | None, value: Any) -> Request:
 
 
 def _org_chart(raw: str) -> str | None:
-    """The name asked about when the text asks for an org chart ("" for one's own), else None."""
+    """The name asked about when the text asks for an org chart ("" for one's own), else None.
+    A two-word phrase may stand anywhere ("bana organizasyon şemasını göster"); "org" alone
+    only first or last."""
     words = raw.split()
     folded = [fold(w) for w in words]
     for phrase in _ORG_CHART:
         size = len(phrase.split())
-        if " ".join(folded[:size]) == phrase:
-            return strip_suffixes(" ".join(words[size:]))
-        if len(words) > size and " ".join(folded[-size:]) == phrase:
-            return strip_suffixes(" ".join(words[:-size]))
+        places = range(len(words) - size + 1) if size > 1 else (0, len(words) - 1)
+        for at in places:
+            if at >= 0 and " ".join(folded[at : at + size]) == phrase:
+                rest = words[:at] + words[at + size :]
+                named = [w for w in rest if fold(w) not in _CHART_FILLER]
+                return strip_suffixes(" ".join(named))
     return None
