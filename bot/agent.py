@@ -165,7 +165,12 @@ class JunoBot:
         if activity.type == "message":
             await self._on_message(turn)
         elif (activity.type == "conversationUpdate" and self._bot_was_added(activity)) or (
-            activity.type == "installationUpdate" and (activity.action or "").startswith("add")
+            # Teams also sends conversationUpdate on install; an installationUpdate that names
+            # no language is left to it, or the welcome's language would depend on which of the
+            # two arrives first.
+            activity.type == "installationUpdate"
+            and (activity.action or "").startswith("add")
+            and activity.locale
         ):
             await self._first_contact(turn, await standing(store, user_id))
         elif activity.type == "invoke":
