@@ -47,6 +47,7 @@ _TENANT_CACHE_SECONDS = 30.0
 _DEDUPE_HOURS = 24
 # A conversation's welcome marker: the data map keeps dialog state at most 90 days.
 _WELCOME_KEPT = timedelta(days=90)
+_UNNAMED_LANGUAGE_WAIT = 1.5
 _MAX_ECHO = 60
 DRAIN_SECONDS = 30.0
 
@@ -165,12 +166,7 @@ class JunoBot:
         if activity.type == "message":
             await self._on_message(turn)
         elif (activity.type == "conversationUpdate" and self._bot_was_added(activity)) or (
-            # Teams also sends conversationUpdate on install; an installationUpdate that names
-            # no language is left to it, or the welcome's language would depend on which of the
-            # two arrives first.
-            activity.type == "installationUpdate"
-            and (activity.action or "").startswith("add")
-            and activity.locale
+            activity.type == "installationUpdate" and (activity.action or "").startswith("add")
         ):
             await self._first_contact(turn, await standing(store, user_id))
         elif activity.type == "invoke":
@@ -261,7 +257,12 @@ class JunoBot:
         found = await storage.read([key], target_cls=UserState)
         if key not in found:
             await storage.write({key: UserState(turn.user_id, welcomed=True, locale=turn.locale)})
-        conversation = turn.context.activity.conversation
+        activity = turn.context.activity
+        if not activity.locale:
+            # The pair arrives together and one of them may name no language: that one waits,
+            # so the welcome is in the language the other names rather than whichever came first.
+            await asyncio.sleep(_UNNAMED_LANGUAGE_WAIT)
+        conversation = activity.conversation
         now = datetime.now(UTC)
         first = await turn.store.bot_state.put_once(
             f"welcome/{conversation.id if conversation else '-'}/{turn.user_id}",
