@@ -95,6 +95,11 @@ def build_bot_app(
                 error=type(error).__name__,
                 status=getattr(error, "status", None),
             )
+            gone = isinstance(error, aiohttp.ClientConnectionError) or (
+                getattr(error, "status", None) == 404
+            )
+            if gone:
+                return  # the chat no longer exists: telling the user would go the same way
         else:
             log.error(
                 "turn failed",

@@ -190,3 +190,16 @@ async def test_admin_hears_of_a_correction_in_words(bot_server: BotServer, bot_d
     assert told[-1]["text"].startswith("Correction request r")
     assert ': Title "Analist" → "Uzman".' in told[-1]["text"]
     assert "job_title" not in told[-1]["text"]
+
+
+async def test_a_chat_that_no_longer_exists_gets_one_attempt(bot_server: BotServer) -> None:
+    """Teams answers 404 for a deleted conversation: the bot logs one warning (`make e2e`
+    checks the log) and does not try to apologize into the same void."""
+    from tests.test_outbound_throttle import statuses
+
+    chat = Chat(bot_server)
+    bot_server.peers.answer(chat.conversation, 404)
+    status, body = await chat.post(chat.activity(text="help"))
+    assert status in (200, 202) and "Traceback" not in str(body)
+    await chat.quiet(1.0)
+    assert statuses(bot_server.peers, chat.conversation) == [404]

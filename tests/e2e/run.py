@@ -188,6 +188,15 @@ def main() -> int:
             "chromium": browser,
             "playground": f"http://127.0.0.1:{playground_port}/",
             "out": str(OUT),
+            "activity": {
+                "recipient": {"id": "28:juno-e2e", "name": "JUNO"},
+                "conversation": {
+                    "id": "a:juno-e2e-personal",
+                    "conversationType": "personal",
+                    "tenantId": DEMO_TENANT_ID,
+                },
+                "from": {"id": f"29:{CURRENT_USER[0]}", "aadObjectId": CURRENT_USER[2]},
+            },
         }
         (OUT / "config.json").write_text(json.dumps(config))
         walk = subprocess.run(
@@ -206,6 +215,13 @@ def main() -> int:
     report = json.loads(lines[-1].removeprefix("E2E-REPORT "))
     log = (OUT / "serve.log").read_text(errors="replace")
     report["serve_log_clean"] = "Traceback" not in log and '"turn failed"' not in log
+    gone = [
+        line
+        for line in log.splitlines()
+        if "a:juno-e2e-gone" in line
+        or ('"reply not delivered"' in line or '"proactive message failed"' in line)
+    ]
+    report["gone_chat_log"] = gone
     report["seconds"] = {
         "install": round(installed - started, 1),
         "start": round(ready - installed, 1),
@@ -227,6 +243,14 @@ def main() -> int:
     if not report["serve_log_clean"]:
         print("FAIL juno serve logged a traceback or a failed turn (var/e2e/serve.log)")
         failed += 1
+    gone = report["gone_chat_log"]
+    warned = [x for x in gone if '"level": "warning"' in x]
+    if len(gone) != 1 or len(warned) != 1:
+        print("FAIL a reply into a chat that no longer exists should log one warning; got:")
+        print("\n".join(f"     {line[:300]}" for line in gone))
+        failed += 1
+    else:
+        print("ok   a chat that no longer exists: one warning, no traceback")
     if report.get("blocked"):
         say(f"refused non-loopback hosts: {', '.join(report['blocked'])}")
     seconds = report["seconds"]
