@@ -510,6 +510,10 @@ class JunoBot:
         if profile is None:
             await turn.say(t(turn.locale, "profile_missing"))
             return
+        problem = _correction_problem(str(field or ""), str(value or ""))
+        if problem:
+            await turn.say(t(turn.locale, problem[0], **problem[1]))
+            return
         try:
             dsr = await rectification.propose(
                 turn.store, turn.user_id, str(field or ""), str(value or "")
@@ -657,6 +661,19 @@ class JunoBot:
             return
         await turn.record(current.eula, ConsentAction.WITHDRAWN)
         await turn.say(t(turn.locale, "eula_withdrawn"))
+
+
+def _correction_problem(field: str, value: str) -> tuple[str, dict[str, object]] | None:
+    """What is wrong with a correction form's values, as a catalog key (privacy.rectification
+    checks the same, in English, for every other caller)."""
+    cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+    if field not in rectification.CORRECTABLE:
+        return "correct_field_unknown", {}
+    if not cleaned:
+        return "correct_value_missing", {}
+    if len(cleaned) > rectification.MAX_VALUE:
+        return "correct_value_too_long", {"max": rectification.MAX_VALUE}
+    return None
 
 
 async def _answer_invoke(context: TurnContext, body: dict[str, Any]) -> None:

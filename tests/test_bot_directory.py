@@ -231,7 +231,9 @@ async def test_rectification_request_from_my_profile_reaches_the_admins(
     doc = await TenantStore(bot_db, tenant).dsr_requests.get(request_id)
     assert doc is not None and doc["type"] == "rectification" and doc["user_id"] == ids["ayse"]
     [bad] = await chat.send(1, value={**propose, "field": "mail"})
-    assert bad["text"].startswith("I could not record that: 'mail' cannot be corrected")
+    assert bad["text"] == "Please pick one of the fields on the form."
+    [long] = await chat.send(1, value={**propose, "value": "x" * 500})
+    assert long["text"].startswith("That value is too long: at most ")
 
 
 async def test_operator_decisions_reach_the_requester_in_their_language(
