@@ -124,6 +124,7 @@ def pure_cards(locale: str) -> list[tuple[str, cards.Card]]:
         ("removal", admin.removal_card(tenant, locale)),
         ("publish", admin.publish_card(locale)),
         ("ropa", admin.ropa_card(tenant, locale)),
+        ("controller", admin.controller_card(tenant, locale)),
     ]  # fmt: skip
     return built
 

@@ -13,6 +13,7 @@ from storage.repositories.keyed import KeyedStore
 from storage.repositories.profiles import ProfilesRepo
 from storage.repositories.tenants import (
     AdminGrant,
+    ControllerDetails,
     GraphCredentials,
     OwnTenantRecord,
     TenantExists,
@@ -55,6 +56,7 @@ class TenantStore:
 
 __all__ = [
     "AdminGrant",
+    "ControllerDetails",
     "DailyCounts",
     "EventLog",
     "GraphCredentials",
