@@ -203,3 +203,17 @@ async def test_a_chat_that_no_longer_exists_gets_one_attempt(bot_server: BotServ
     assert status in (200, 202) and "Traceback" not in str(body)
     await chat.quiet(1.0)
     assert statuses(bot_server.peers, chat.conversation) == [404]
+
+
+def test_a_notice_in_one_language_says_so_to_the_others() -> None:
+    from bot.cards import notice_card
+    from privacy.consent import Kind, LegalDocument
+
+    english_only = LegalDocument(Kind.NOTICE, 2, {"en": "Notice v2: we now keep less."})
+    turkish = [b.get("text") for b in notice_card(english_only, "tr")["body"]]
+    assert turkish[1] == (
+        "Kuruluşunuz bu sürümü henüz Türkçe yayımlamadı; yayımlandığı dilde gösteriliyor."
+    )
+    assert turkish[2] == "Notice v2: we now keep less."
+    english = [b.get("text") for b in notice_card(english_only, "en")["body"]]
+    assert english == ["Privacy notice (version 2)", "Notice v2: we now keep less."]
