@@ -26,7 +26,7 @@ from bot import admin, cards
 from bot.i18n import catalog
 from privacy import rectification
 from privacy.consent import Kind, LegalDocument, builtin
-from privacy.dsr import DsrType, open_request
+from privacy.dsr import DsrRequest, DsrStatus, DsrType, open_request
 from storage.repositories import TenantRecord, TenantStore
 
 CHECKER = Path(__file__).with_name("adaptive_cards_check.js")
@@ -102,6 +102,10 @@ def pure_cards(locale: str) -> list[tuple[str, cards.Card]]:
     )
     one_language = LegalDocument(Kind.NOTICE, 3, {"en" if locale == "tr" else "tr": "x " * 400})
     tenant = TenantRecord(tenant_id=str(uuid.uuid4()), name=LONG)
+    erasure = DsrRequest(
+        id="r0123abcd", user_id="u1", type=DsrType.ERASURE, status=DsrStatus.OPEN,
+        created_at=now, due_at=now + timedelta(days=30), channel="bot",
+    )  # fmt: skip
     built: list[tuple[str, cards.Card]] = [
         ("notice", cards.notice_card(builtin(Kind.NOTICE), locale)),
         ("notice read-only", cards.notice_card(builtin(Kind.NOTICE), locale, with_button=False)),
@@ -125,6 +129,8 @@ def pure_cards(locale: str) -> list[tuple[str, cards.Card]]:
         ("publish", admin.publish_card(locale)),
         ("ropa", admin.ropa_card(tenant, locale)),
         ("controller", admin.controller_card(tenant, locale)),
+        ("erasure", admin.erasure_card(erasure, LONG, tenant, locale)),
+        ("erasure, name gone", admin.erasure_card(erasure, None, tenant, locale)),
     ]  # fmt: skip
     return built
 
