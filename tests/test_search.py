@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pymongo import monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
 from storage.repositories import TenantStore
@@ -156,6 +157,143 @@ async def test_employee_ids_match_whole(people: TenantStore, db: Db) -> None:
     emre["search_keys"] = search_keys(["Emre", "Sicil", "E123456"])
     await store.profiles.upsert_many([emre])
     doc = await store.profiles.get("e1")
-    assert doc is not None and f"{A}:e12" not in doc["search_prefixes"]
+    # Profiles no longer store search prefixes (the index lives in the searching process).
+    assert doc is not None and "search_prefixes" not in doc
+    assert await names(store, "e12") == []
     assert await names(store, "E123456") == ["Emre Sicil"]
     assert await names(store, "e1234") == []
+
+
+# --- the in-process index (storage.search_index): same ranking, fresh across replicas ----------
+
+WORDS = ["ayse", "aysegul", "ayten", "yilmaz", "yildiz", "isik", "isikli", "kaya", "demir",
+         "finans", "mehmet", "aysel", "oglu", "mehmetoglu", "e123", "e1234", "yil"]  # fmt: skip
+
+
+def brute_force(docs: list[dict[str, Any]], term: str) -> list[str]:
+    """The pre-index ranking, per document over the whole tenant (no candidate cap)."""
+    from storage.repositories.profiles import rank
+    from storage.search_keys import MAX_PREFIX, MIN_PREFIX, query_tokens
+
+    tokens = query_tokens(term)
+    usable = [t for t in tokens if len(t) >= MIN_PREFIX or any(c.isdigit() for c in t)]
+    anchor = max(usable, key=len)
+    digits = any(c.isdigit() for c in anchor)
+    anchor = anchor if digits else anchor[:MAX_PREFIX]
+    ranked = []
+    for doc in docs:
+        words = {w for k in doc["search_keys"] for w in k.split(" ")}
+        if digits:
+            candidate = anchor in words
+        else:
+            candidate = any(w.startswith(anchor) and not any(c.isdigit() for c in w) for w in words)
+        found = rank(tokens, doc["search_keys"]) if candidate and not doc.get("hidden") else None
+        if found is not None:
+            ranked.append((found, fold(doc["display_name"]), doc["user_id"]))
+    return [r[2] for r in sorted(ranked)]
+
+
+async def test_index_ranks_exactly_like_the_per_document_ranking(db: Db) -> None:
+    import random
+
+    rng = random.Random(20)
+    store = TenantStore(db, A)
+    docs = []
+    for i in range(300):
+        given, surname = rng.choice(WORDS), rng.choice(WORDS)
+        docs.append(
+            {
+                "user_id": f"r{i:03d}",
+                "display_name": f"{given} {surname}",
+                "search_keys": search_keys([given, surname, f"{given} {surname}"]),
+                "hidden": rng.random() < 0.1,
+            }
+        )
+    await store.profiles.upsert_many(docs)
+    terms = [*WORDS, "ays", "ayse yil", "yil ayse", "mehmet oglu", "ay yil", "isik kaya",
+             "aysegul demir", "e123", "kay ay", "oglu", "finans ayse yilmaz"]  # fmt: skip
+    for term in terms:
+        page = await store.profiles.search(term, limit=1_000)
+        expected = brute_force(docs, term)
+        assert [p["user_id"] for p in page.items] == expected, term
+        assert page.total == len(expected), term
+
+
+class FindCounter(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.finds: list[str] = []
+
+    def started(self, event: Any) -> None:
+        if event.command_name in ("find", "getMore"):
+            self.finds.append(str(event.command.get("find", "getMore")))
+
+    def succeeded(self, event: Any) -> None:
+        return None
+
+    def failed(self, event: Any) -> None:
+        return None
+
+
+async def test_a_search_is_one_round_trip_and_other_replicas_see_changes(
+    mongo_uri: str, db: Db
+) -> None:
+    """Replica B (its own client, so its own index) sees what replica A writes within the
+    version-check interval; a warm search costs B exactly one query (the page)."""
+    import asyncio
+
+    from pymongo import AsyncMongoClient
+
+    from storage import search_index
+
+    writer = TenantStore(db, A)
+    await writer.profiles.upsert_many([person("p1", "Ayşe", "Yılmaz")])
+    counter = FindCounter()
+    other: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        mongo_uri, event_listeners=[counter]
+    )
+    try:
+        reader = TenantStore(other[db.name], A)
+        assert await names(reader, "ayse") == ["Ayşe Yılmaz"]
+        counter.finds.clear()
+        for _ in range(5):
+            assert await names(reader, "yilmaz") == ["Ayşe Yılmaz"]
+        assert counter.finds == ["profiles"] * 5
+        await writer.profiles.upsert_many([person("p2", "Ayşegül", "Yıldız")])
+        await asyncio.sleep(search_index.CHECK_INTERVAL + 0.1)
+        assert await names(reader, "ayse") == ["Ayşe Yılmaz", "Ayşegül Yıldız"]
+        # Deleted behind every index's back (no version bump): never shown, the total follows.
+        await db["profiles"].delete_one({"_id": f"{A}:p1"})
+        page = await reader.profiles.search("ayse")
+        assert [p["user_id"] for p in page.items] == ["p2"]
+        assert page.total == 1
+    finally:
+        await other.close()
+
+
+async def test_concurrent_searches_share_page_queries(mongo_uri: str, db: Db) -> None:
+    import asyncio
+
+    from pymongo import AsyncMongoClient
+
+    await TenantStore(db, A).profiles.upsert_many(
+        [person(f"c{i}", f"Ayşe{i}", "Kaya") for i in range(30)]
+    )
+    counter = FindCounter()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        mongo_uri, event_listeners=[counter]
+    )
+    try:
+        store = TenantStore(client[db.name], A)
+        expected = []
+        for i in range(20):
+            page = await store.profiles.search("kaya", offset=i, limit=3)
+            expected.append([p["user_id"] for p in page.items])
+        assert expected[0] and expected[0] != expected[1]
+        counter.finds.clear()
+        pages = await asyncio.gather(
+            *(store.profiles.search("kaya", offset=i, limit=3) for i in range(20))
+        )
+        assert [[p["user_id"] for p in page.items] for page in pages] == expected
+        assert 1 <= counter.finds.count("profiles") < 20
+    finally:
+        await client.close()

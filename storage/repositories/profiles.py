@@ -1,9 +1,9 @@
 """Summarized directory profiles, one per employee, keyed by Entra object id, and people search.
 
-Search is an indexed equality match on tenant-scoped prefix keys (see
-`storage.search_keys.prefix_keys`), then ranking in Python over at most `MAX_CANDIDATES`
-documents: exact > prefix > contains, ties by folded display name then id, so paging is stable.
-Search terms are never stored and only ever used as equality values.
+Search ranks in this process (`storage.search_index`: folded words of every visible profile,
+kept fresh from a directory version every profile write bumps), exact > prefix > contains, ties
+by folded display name then id, so paging is stable; the database returns only the page, by
+`_id`. Search terms are never stored and never reach the database at all.
 """
 
 from __future__ import annotations
@@ -13,19 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from storage.scoped import BulkOutcome, KeyedUpsert, TenantCollection
-from storage.search_keys import (
-    MAX_PREFIX,
-    MIN_PREFIX,
-    fold,
-    prefix_keys,
-    query_tokens,
-    search_keys,
-)
+from storage.search_index import bump_version, index_for
+from storage.search_keys import search_keys
 
 Document = dict[str, Any]
-# Each candidate costs the server ~25 µs to return (measured on the embedded engine), so a very
-# common prefix ("ay" in a Turkish directory) is capped; the reply then asks for more letters.
-MAX_CANDIDATES = 200
 VISIBLE = {"hidden": {"$ne": True}}
 CARD_FIELDS = {
     "tenant_id": 1,
@@ -60,7 +51,8 @@ class SearchPage:
 
 
 def rank(tokens: Sequence[str], keys: Sequence[str]) -> int | None:
-    """0 exact, 1 prefix, 2 contains, None no match."""
+    """0 exact, 1 prefix, 2 contains, None no match: the ranking the search index computes with
+    set operations (tests hold the two equal)."""
     words = {w for key in keys for w in key.split(" ")}
     phrase = " ".join(tokens)
     if phrase in keys or (len(tokens) == 1 and tokens[0] in words):
@@ -77,14 +69,18 @@ class ProfilesRepo:
         self._c = coll
 
     def upsert_op(self, user_id: str, fields: Mapping[str, Any]) -> KeyedUpsert:
-        values = {**fields, "user_id": user_id}
-        if "search_keys" in values and "search_prefixes" not in values:
-            values["search_prefixes"] = prefix_keys(self._c.tenant_id, values["search_keys"])
-        return self._c.upsert_op([user_id], values)
+        return self._c.upsert_op([user_id], {**fields, "user_id": user_id})
+
+    async def changed(self) -> None:
+        """Bump the directory version after a profile write, so every replica's search index
+        reloads (call it after any write to profiles that bypasses this repository)."""
+        await bump_version(self._c._coll, self._c.tenant_id)
 
     async def upsert_many(self, profiles: Sequence[Mapping[str, Any]]) -> BulkOutcome:
-        """One round trip for a whole page of profiles."""
-        return await self._c.bulk([self.upsert_op(p["user_id"], p) for p in profiles])
+        """One round trip for a whole page of profiles (plus the version bump)."""
+        outcome = await self._c.bulk([self.upsert_op(p["user_id"], p) for p in profiles])
+        await self.changed()
+        return outcome
 
     async def get(self, user_id: str) -> Document | None:
         return await self._c.get(user_id)
@@ -106,28 +102,13 @@ class ProfilesRepo:
         )
 
     async def search(self, term: str, *, offset: int = 0, limit: int = 8) -> SearchPage:
-        tokens = query_tokens(term)
-        usable = [t for t in tokens if len(t) >= MIN_PREFIX or any(c.isdigit() for c in t)]
-        if not usable:
-            return SearchPage([], 0, 0, too_short=True)
-        anchor = max(usable, key=len)
-        if not any(c.isdigit() for c in anchor):
-            anchor = anchor[:MAX_PREFIX]
-        candidates = await self._c.find(
-            {"search_prefixes": f"{self._c.tenant_id}:{anchor}", **VISIBLE},
-            projection=CARD_FIELDS,
-            limit=MAX_CANDIDATES,
+        index = index_for(self._c._coll, self._c.tenant_id)
+        page = await index.search(
+            self._c._coll, term, offset=offset, limit=limit, projection=CARD_FIELDS
         )
-        ranked: list[tuple[int, str, str, Document]] = []
-        for doc in candidates:
-            found = rank(tokens, doc.get("search_keys") or [])
-            if found is not None:
-                name = fold(doc.get("display_name") or "")
-                ranked.append((found, name, doc["user_id"], doc))
-        ranked.sort(key=lambda r: (r[0], r[1], r[2]))
-        start = max(0, offset)
-        page = [r[3] for r in ranked[start : start + limit]]
-        return SearchPage(page, len(ranked), start, capped=len(candidates) >= MAX_CANDIDATES)
+        if page is None:
+            return SearchPage([], 0, 0, too_short=True)
+        return SearchPage(page.items, page.total, page.offset)
 
     async def set_override(self, user_id: str, field: str, override: Mapping[str, Any]) -> int:
         """An approved correction, kept beside (never instead of) the synced value. The value's
@@ -135,14 +116,15 @@ class ProfilesRepo:
         folded = search_keys([str(override.get("value", ""))])
         update: Document = {"$set": {f"overrides.{field}": dict(override)}}
         if folded:
-            update["$addToSet"] = {
-                "search_keys": {"$each": folded},
-                "search_prefixes": {"$each": prefix_keys(self._c.tenant_id, folded)},
-            }
-        return await self._c.update_one({"user_id": user_id}, update)
+            update["$addToSet"] = {"search_keys": {"$each": folded}}
+        changed = await self._c.update_one({"user_id": user_id}, update)
+        await self.changed()
+        return changed
 
     async def count(self) -> int:
         return await self._c.count()
 
     async def delete(self, user_id: str) -> int:
-        return await self._c.delete_many({"user_id": user_id})
+        deleted = await self._c.delete_many({"user_id": user_id})
+        await self.changed()
+        return deleted
