@@ -1,20 +1,23 @@
 """People search off the database's critical path: a per-tenant, in-process index of folded words.
 
 Why: the embedded server pays per candidate document and per multikey entry, so a prefix search
-at 100,000 profiles and 100 concurrent clients took seconds (DESIGN.md §4). Here each process
-keeps, per tenant, the folded words of every visible profile (`search_keys`, the same folding as
-`storage.search_keys`) and answers the ranking itself; the database only returns the page's
-documents, in one round trip (`_id $in`, shared by concurrent searches of the tenant).
+at 100,000 profiles and 100 concurrent clients took seconds (DESIGN.md §4), and it answers even
+`_id $in` by scanning the collection. Here each process keeps, per tenant, the folded words of
+every visible profile (`search_keys`, the same folding as `storage.search_keys`) and its card
+fields as raw BSON, and answers the ranking and the page itself: no database round trip while
+the index is current, one (`_id $in`, shared by concurrent searches of the tenant) while it is
+being reloaded.
 
 Freshness across replicas (DESIGN.md §8): every profile write bumps a per-tenant directory
 version (`sync_state` document `<tenant>:directory`). A process checks that version at most once
 per `CHECK_INTERVAL` seconds per tenant (one point read) and reloads the tenant when it moved, so
 any replica sees a change within a couple of seconds; a write made by this process is seen by its
-next search. A reload that outlasts `WAIT_BUDGET` finishes in the background while the previous
-index keeps answering. Whatever the index says, the page comes from the database with the
-visibility filter, so a person erased or hidden since the last reload is never shown; a page
-that comes back short also schedules a reload. A full reload every `MAX_AGE` seconds is the
-backstop for a write that did not bump the version.
+next search. A reload that outlasts `WAIT_BUDGET` finishes in the background; meanwhile the
+previous index ranks but the page comes from the database with the visibility filter, so a
+person erased or hidden by a change this process knows of is never shown from memory. A page
+that comes back short schedules a reload. A full reload every `MAX_AGE` seconds is the backstop
+for a write that did not bump the version. Every write through `TenantStore.profiles` or its
+profiles collection bumps (storage.repositories.profiles.ProfilesCollection), erasure included.
 
 Ranking is exactly `storage.repositories.profiles.rank` (exact > prefix > contains, ties by folded
 display name then id), computed with set operations over word postings instead of per document;
@@ -33,6 +36,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import bson
+from bson.codec_options import CodecOptions
+from bson.raw_bson import RawBSONDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
 from storage.keys import TKEY
@@ -46,7 +52,7 @@ _LOAD_BATCH = 2_000
 _RESULT_CACHE = 2_048
 _VERSION_KEY = "directory"
 _VERSION_COLLECTION = "sync_state"
-_LOAD_FIELDS = {"_id": 0, "user_id": 1, "display_name": 1, "search_keys": 1}
+_RAW: CodecOptions[RawBSONDocument] = CodecOptions(document_class=RawBSONDocument)
 
 
 def version_id(tenant_id: str) -> str:
@@ -66,7 +72,9 @@ async def bump_version(profiles: AsyncCollection[Document], tenant_id: str) -> N
         },
         upsert=True,
     )
-    index = _registry_for(profiles, create=False).get((profiles.database.name, tenant_id))
+    index = _registries.get(id(profiles.database.client), {}).get(
+        (profiles.database.name, tenant_id)
+    )
     if index is not None:
         index.mark_stale()
 
@@ -80,6 +88,7 @@ class _Snapshot:
     """One immutable load of a tenant: ordinals follow (folded display name, user id)."""
 
     ids: list[str]
+    cards: list[bytes]  # the card fields as raw BSON, per ordinal
     words_of: list[str]  # " w1 w2 ... " per ordinal, for per-candidate checks
     postings: dict[str, frozenset[int]]  # every word -> ordinals
     vocab: list[str]  # sorted words without digits (prefix candidates)
@@ -91,14 +100,16 @@ class _Snapshot:
     )
 
     @classmethod
-    def build(cls, rows: Iterable[tuple[str, str, Sequence[str]]]) -> _Snapshot:
+    def build(cls, rows: Iterable[tuple[str, str, Sequence[str], bytes]]) -> _Snapshot:
         ordered = sorted(rows, key=lambda r: (r[1], r[0]))
         ids: list[str] = []
+        cards: list[bytes] = []
         words_of: list[str] = []
         postings: dict[str, set[int]] = {}
         values: dict[str, set[int]] = {}
-        for n, (user_id, _name, keys) in enumerate(ordered):
+        for n, (user_id, _name, keys, card) in enumerate(ordered):
             ids.append(user_id)
+            cards.append(card)
             words: set[str] = set()
             for key in keys:
                 if " " in key:
@@ -112,6 +123,7 @@ class _Snapshot:
         frozen = {w: frozenset(s) for w, s in postings.items()}
         return cls(
             ids=ids,
+            cards=cards,
             words_of=words_of,
             postings=frozen,
             vocab=sorted(w for w in frozen if not _has_digit(w)),
@@ -231,6 +243,7 @@ class TenantIndex:
         self.checked_at = 0.0
         self.load_seconds = 0.0
         self._stale = True
+        self.current = False
         self._refresh: asyncio.Task[None] | None = None
         self._pages = _PageFetcher()
 
@@ -245,41 +258,47 @@ class TenantIndex:
             return ("", 0)
         return (str(doc.get("epoch", "")), int(doc.get("version", 0)))
 
-    async def _load(self, coll: AsyncCollection[Document]) -> None:
+    async def _load(self, coll: AsyncCollection[Document], projection: Document) -> None:
         started = time.perf_counter()
         self._stale = False
+        self.current = False
         version = await self._read_version(coll)
-        rows: list[tuple[str, str, Sequence[str]]] = []
-        cursor = coll.find(
+        rows: list[tuple[str, str, Sequence[str], bytes]] = []
+        cursor = coll.with_options(codec_options=_RAW).find(
             {"tenant_id": self.tenant_id, "hidden": {"$ne": True}},
-            _LOAD_FIELDS,
+            {**projection, "search_keys": 1, "display_name": 1, "user_id": 1},
             batch_size=_LOAD_BATCH,
         )
-        async for doc in cursor:
-            user_id = doc.get("user_id")
+        async for raw in cursor:
+            user_id = raw.get("user_id")
             if isinstance(user_id, str):
-                keys = doc.get("search_keys") or []
-                rows.append((user_id, fold(doc.get("display_name") or ""), keys))
+                keys = raw.get("search_keys") or []
+                name = raw.get("display_name")
+                rows.append((user_id, fold(name if isinstance(name, str) else ""), keys, raw.raw))
         self.snapshot = _Snapshot.build(rows)
         self.version = version
+        # Written to while loading: this load may have missed it, so it ranks but is not current.
+        self.current = not self._stale
         self.loaded_at = self.checked_at = time.monotonic()
         self.load_seconds = time.perf_counter() - started
 
-    async def _check(self, coll: AsyncCollection[Document]) -> None:
+    async def _check(self, coll: AsyncCollection[Document], projection: Document) -> None:
         now = time.monotonic()
         if not self._stale and now - self.loaded_at < MAX_AGE:
             self.checked_at = now
             if await self._read_version(coll) == self.version:
                 return
-        await self._load(coll)
+        self.current = False
+        await self._load(coll, projection)
 
-    async def ensure_fresh(self, coll: AsyncCollection[Document]) -> None:
+    async def ensure_fresh(self, coll: AsyncCollection[Document], projection: Document) -> bool:
+        """Whether the snapshot is current (its pages may come from memory)."""
         now = time.monotonic()
-        if self.version is not None and not self._stale and now - self.checked_at < CHECK_INTERVAL:
-            return
+        if self.current and not self._stale and now - self.checked_at < CHECK_INTERVAL:
+            return True
         if self._refresh is None or self._refresh.done():
             self.checked_at = now  # others keep answering from the current index meanwhile
-            self._refresh = asyncio.get_running_loop().create_task(self._check(coll))
+            self._refresh = asyncio.get_running_loop().create_task(self._check(coll, projection))
         task = self._refresh
         try:
             if self.version is None:
@@ -287,7 +306,8 @@ class TenantIndex:
             else:
                 await asyncio.wait_for(asyncio.shield(task), WAIT_BUDGET)
         except TimeoutError:
-            return
+            return False
+        return self.current and not self._stale
 
     async def search(
         self,
@@ -306,13 +326,18 @@ class TenantIndex:
         anchor = max(usable, key=len)
         if not _has_digit(anchor):
             anchor = anchor[:MAX_PREFIX]
-        await self.ensure_fresh(coll)
+        current = await self.ensure_fresh(coll, projection)
         snapshot = self.snapshot
         ordered, _exact, _prefix = snapshot.ranked(tokens, anchor)
         start = max(0, offset)
-        wanted = [snapshot.ids[n] for n in ordered[start : start + limit]]
-        if not wanted:
+        page = ordered[start : start + limit]
+        if not page:
             return IndexPage([], len(ordered), start)
+        if current:
+            options = coll.codec_options
+            items = [bson.decode(snapshot.cards[n], codec_options=options) for n in page]
+            return IndexPage(items, len(ordered), start)
+        wanted = [snapshot.ids[n] for n in page]
         docs = await self._pages.fetch(
             coll, self.tenant_id, [f"{self.tenant_id}:{u}" for u in wanted], projection
         )
@@ -331,26 +356,17 @@ class TenantIndex:
         }
 
 
-# Per client (a weak key: a closed, dropped client takes its indexes with it), per (db, tenant).
-_registries: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], TenantIndex]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _registry_for(
-    coll: AsyncCollection[Document], *, create: bool = True
-) -> dict[tuple[str, str], TenantIndex]:
-    client = coll.database.client
-    registry = _registries.get(client)
-    if registry is None:
-        registry = {}
-        if create:
-            _registries[client] = registry
-    return registry
+# Per client object (two clients are two replicas, even to one server; clients compare equal by
+# address, so the key is the object's identity, dropped with the client), per (db, tenant).
+_registries: dict[int, dict[tuple[str, str], TenantIndex]] = {}
 
 
 def index_for(coll: AsyncCollection[Document], tenant_id: str) -> TenantIndex:
-    registry = _registry_for(coll)
+    client = coll.database.client
+    registry = _registries.get(id(client))
+    if registry is None:
+        registry = _registries[id(client)] = {}
+        weakref.finalize(client, _registries.pop, id(client), None)
     key = (coll.database.name, tenant_id)
     index = registry.get(key)
     if index is None:

@@ -234,35 +234,40 @@ class FindCounter(monitoring.CommandListener):
         return None
 
 
-async def test_a_search_is_one_round_trip_and_other_replicas_see_changes(
+async def test_warm_searches_skip_the_database_and_other_replicas_see_changes(
     mongo_uri: str, db: Db
 ) -> None:
-    """Replica B (its own client, so its own index) sees what replica A writes within the
-    version-check interval; a warm search costs B exactly one query (the page)."""
+    """Replica B (its own client, so its own index) answers warm searches from memory (no
+    query at all but the version check, at most once per interval) and sees what replica A
+    writes, erasure included, within the version-check interval."""
     import asyncio
 
     from pymongo import AsyncMongoClient
 
     from storage import search_index
+    from storage.collections import Coll
 
     writer = TenantStore(db, A)
     await writer.profiles.upsert_many([person("p1", "Ayşe", "Yılmaz")])
     counter = FindCounter()
     other: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        mongo_uri, event_listeners=[counter]
+        mongo_uri, event_listeners=[counter], tz_aware=True
     )
     try:
         reader = TenantStore(other[db.name], A)
         assert await names(reader, "ayse") == ["Ayşe Yılmaz"]
         counter.finds.clear()
         for _ in range(5):
-            assert await names(reader, "yilmaz") == ["Ayşe Yılmaz"]
-        assert counter.finds == ["profiles"] * 5
+            page = await reader.profiles.search("yilmaz")
+            assert [p["display_name"] for p in page.items] == ["Ayşe Yılmaz"]
+            assert page.items[0]["user_id"] == "p1" and "_id" in page.items[0]
+        assert "profiles" not in counter.finds
         await writer.profiles.upsert_many([person("p2", "Ayşegül", "Yıldız")])
         await asyncio.sleep(search_index.CHECK_INTERVAL + 0.1)
         assert await names(reader, "ayse") == ["Ayşe Yılmaz", "Ayşegül Yıldız"]
-        # Deleted behind every index's back (no version bump): never shown, the total follows.
-        await db["profiles"].delete_one({"_id": f"{A}:p1"})
+        # Erasure deletes through the store's profiles collection (privacy.strategies).
+        assert await writer.collections[Coll.PROFILES].delete_many({"user_id": "p1"}) == 1
+        await asyncio.sleep(search_index.CHECK_INTERVAL + 0.1)
         page = await reader.profiles.search("ayse")
         assert [p["user_id"] for p in page.items] == ["p2"]
         assert page.total == 1
@@ -270,13 +275,19 @@ async def test_a_search_is_one_round_trip_and_other_replicas_see_changes(
         await other.close()
 
 
-async def test_concurrent_searches_share_page_queries(mongo_uri: str, db: Db) -> None:
+async def test_while_reloading_pages_come_from_the_database(
+    mongo_uri: str, db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stale index ranks, but its pages are read back with the visibility filter: a profile
+    removed behind its back is not shown, and concurrent searches share their page queries."""
     import asyncio
 
     from pymongo import AsyncMongoClient
 
+    from storage import search_index
+
     await TenantStore(db, A).profiles.upsert_many(
-        [person(f"c{i}", f"Ayşe{i}", "Kaya") for i in range(30)]
+        [person(f"c{i:02d}", f"Ayşe{i:02d}", "Kaya") for i in range(30)]
     )
     counter = FindCounter()
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
@@ -289,11 +300,19 @@ async def test_concurrent_searches_share_page_queries(mongo_uri: str, db: Db) ->
             page = await store.profiles.search("kaya", offset=i, limit=3)
             expected.append([p["user_id"] for p in page.items])
         assert expected[0] and expected[0] != expected[1]
+        # Removed without a version bump, then the index is stale and its reload cannot finish
+        # inside the (here zero) wait budget: pages come from the database.
+        await db["profiles"].delete_one({"_id": f"{A}:c00"})
+        monkeypatch.setattr(search_index, "WAIT_BUDGET", 0.0)
+        search_index.index_for(client[db.name]["profiles"], A).mark_stale()
         counter.finds.clear()
         pages = await asyncio.gather(
             *(store.profiles.search("kaya", offset=i, limit=3) for i in range(20))
         )
-        assert [[p["user_id"] for p in page.items] for page in pages] == expected
+        assert [[p["user_id"] for p in page.items] for page in pages] == [
+            expected[0][1:],  # c00 is gone: the database no longer returns it
+            *expected[1:],
+        ]
         assert 1 <= counter.finds.count("profiles") < 20
     finally:
         await client.close()

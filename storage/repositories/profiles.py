@@ -64,6 +64,64 @@ def rank(tokens: Sequence[str], keys: Sequence[str]) -> int | None:
     return None
 
 
+class ProfilesCollection(TenantCollection):
+    """The profiles collection of one tenant: every write bumps the tenant's directory version
+    afterwards, so every replica's search index follows (storage.search_index). Erasure,
+    rectification and tenant purge write through it too (`TenantStore.collections`)."""
+
+    async def _changed(self) -> None:
+        await bump_version(self._coll, self.tenant_id)
+
+    async def insert(self, document: Mapping[str, Any]) -> Any:
+        inserted = await super().insert(document)
+        await self._changed()
+        return inserted
+
+    async def insert_once(self, key_parts: Sequence[str], fields: Mapping[str, Any]) -> bool:
+        created = await super().insert_once(key_parts, fields)
+        await self._changed()
+        return created
+
+    async def upsert(
+        self,
+        key_parts: Sequence[str],
+        set_fields: Mapping[str, Any],
+        set_on_insert: Mapping[str, Any] | None = None,
+    ) -> Document:
+        found = await super().upsert(key_parts, set_fields, set_on_insert)
+        await self._changed()
+        return found
+
+    async def bulk(self, operations: Sequence[KeyedUpsert]) -> BulkOutcome:
+        outcome = await super().bulk(operations)
+        if operations:
+            await self._changed()
+        return outcome
+
+    async def update_each(
+        self, requests: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]
+    ) -> int:
+        changed = await super().update_each(requests)
+        if requests:
+            await self._changed()
+        return changed
+
+    async def update_many(self, filter_: Mapping[str, Any], update: Mapping[str, Any]) -> int:
+        changed = await super().update_many(filter_, update)
+        await self._changed()
+        return changed
+
+    async def update_one(self, filter_: Mapping[str, Any], update: Mapping[str, Any]) -> int:
+        changed = await super().update_one(filter_, update)
+        await self._changed()
+        return changed
+
+    async def delete_many(self, filter_: Mapping[str, Any] | None = None) -> int:
+        deleted = await super().delete_many(filter_)
+        await self._changed()
+        return deleted
+
+
 class ProfilesRepo:
     def __init__(self, coll: TenantCollection) -> None:
         self._c = coll
@@ -71,16 +129,9 @@ class ProfilesRepo:
     def upsert_op(self, user_id: str, fields: Mapping[str, Any]) -> KeyedUpsert:
         return self._c.upsert_op([user_id], {**fields, "user_id": user_id})
 
-    async def changed(self) -> None:
-        """Bump the directory version after a profile write, so every replica's search index
-        reloads (call it after any write to profiles that bypasses this repository)."""
-        await bump_version(self._c._coll, self._c.tenant_id)
-
     async def upsert_many(self, profiles: Sequence[Mapping[str, Any]]) -> BulkOutcome:
         """One round trip for a whole page of profiles (plus the version bump)."""
-        outcome = await self._c.bulk([self.upsert_op(p["user_id"], p) for p in profiles])
-        await self.changed()
-        return outcome
+        return await self._c.bulk([self.upsert_op(p["user_id"], p) for p in profiles])
 
     async def get(self, user_id: str) -> Document | None:
         return await self._c.get(user_id)
@@ -117,14 +168,10 @@ class ProfilesRepo:
         update: Document = {"$set": {f"overrides.{field}": dict(override)}}
         if folded:
             update["$addToSet"] = {"search_keys": {"$each": folded}}
-        changed = await self._c.update_one({"user_id": user_id}, update)
-        await self.changed()
-        return changed
+        return await self._c.update_one({"user_id": user_id}, update)
 
     async def count(self) -> int:
         return await self._c.count()
 
     async def delete(self, user_id: str) -> int:
-        deleted = await self._c.delete_many({"user_id": user_id})
-        await self.changed()
-        return deleted
+        return await self._c.delete_many({"user_id": user_id})
