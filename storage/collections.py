@@ -102,9 +102,7 @@ async def _retire(db: AsyncDatabase[dict[str, object]], existing: set[str]) -> N
             if index not in names:
                 continue
             for name in fields:
-                await db[coll.value].update_many(
-                    {name: {"$exists": True}}, {"$unset": {name: ""}}
-                )
+                await db[coll.value].update_many({name: {"$exists": True}}, {"$unset": {name: ""}})
             try:
                 await db[coll.value].drop_index(index)
             except OperationFailure as exc:
