@@ -73,9 +73,11 @@ async def run(engine: EngineName, docs: int, batch: int) -> dict[str, float]:
                 await store.profiles.reports_of(f"user-{(i * 7) % (docs // 10)}")
             find_rate = finds / (time.perf_counter() - t0)
             t0 = time.perf_counter()
-            await db["profiles"].find(
-                {"tenant_id": TENANT, "hidden": {"$ne": True}}, batch_size=2_000
-            ).to_list(None)
+            await (
+                db["profiles"]
+                .find({"tenant_id": TENANT, "hidden": {"$ne": True}}, batch_size=2_000)
+                .to_list(None)
+            )
             scan = time.perf_counter() - t0
         finally:
             await client.close()

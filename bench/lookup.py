@@ -180,7 +180,8 @@ async def run(args: argparse.Namespace, uri: str, server: str) -> None:
         uncached.append(time.perf_counter() - t0)
     uncached.sort()
     print(f"uncached search       p50 / p99 {uncached[len(uncached) // 2] * 1000:.2f} / "
-          f"{uncached[int(len(uncached) * 0.99)] * 1000:.2f} ms (1 client, ranking from scratch)")  # fmt: skip
+          f"{uncached[int(len(uncached) * 0.99)] * 1000:.2f} ms "
+          f"(1 client, ranking from scratch)")  # fmt: skip
     print(f"DB round trips        {per_search:.2f} per search, 1 client (one page query, "
           f"shared by concurrent searches)")  # fmt: skip
     scale = 100_000 / max(indexed, 1)

@@ -49,10 +49,10 @@ _INTERN_PREFIX = "stajyer"  # Turkish, with suffixes: stajyeri, stajyerler
 _Parts = frozenset[str]
 _CACHE_LIMIT = 8192  # ~0.5 KB an entry: ~4 MB per tenant at most, dropped after each round
 # Per tenant: value -> its search keys. Departments, titles, offices and most names repeat
-# across a directory, and folding is the costliest step of mapping; a plain dict keeps them off the hot path (cheaper per hit than lru_cache). Unique
-# values (employee ids) fill it, so it is emptied when full; the repeating values are back
-# after a few hundred profiles. Both functions are unions over values, so the union of cached
-# parts is identical to computing them on the whole profile.
+# across a directory, and folding is the costliest step of mapping; a plain dict keeps it off
+# the hot path (cheaper per hit than lru_cache). Unique values (employee ids) fill it, so it is
+# emptied when full; the repeating values are back after a few hundred profiles. `search_keys`
+# is a union over values, so the union of cached parts equals computing it on the profile.
 _caches: dict[str, dict[str, _Parts]] = {}
 
 

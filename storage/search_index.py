@@ -274,7 +274,10 @@ class TenantIndex:
             if isinstance(user_id, str):
                 keys = raw.get("search_keys") or []
                 name = raw.get("display_name")
-                rows.append((user_id, fold(name if isinstance(name, str) else ""), keys, raw.raw))
+                card = raw.raw
+                if isinstance(keys, list) and isinstance(card, bytes):
+                    folded = fold(name if isinstance(name, str) else "")
+                    rows.append((user_id, folded, [k for k in keys if isinstance(k, str)], card))
         self.snapshot = _Snapshot.build(rows)
         self.version = version
         # Written to while loading: this load may have missed it, so it ranks but is not current.

@@ -309,10 +309,13 @@ async def test_while_reloading_pages_come_from_the_database(
         pages = await asyncio.gather(
             *(store.profiles.search("kaya", offset=i, limit=3) for i in range(20))
         )
-        assert [[p["user_id"] for p in page.items] for page in pages] == [
-            expected[0][1:],  # c00 is gone: the database no longer returns it
-            *expected[1:],
-        ]
+        assert (
+            [[p["user_id"] for p in page.items] for page in pages]
+            == [
+                expected[0][1:],  # c00 is gone: the database no longer returns it
+                *expected[1:],
+            ]
+        )
         assert 1 <= counter.finds.count("profiles") < 20
     finally:
         await client.close()

@@ -88,6 +88,7 @@ async def test_writes_and_deletes_stay_in_their_tenant(
     stores: tuple[TenantStore, TenantStore],
 ) -> None:
     a, b = stores
+
     def seeded(coll: Coll) -> int:  # sync_state also holds the directory version
         return 2 if coll is Coll.SYNC_STATE else 1
 
