@@ -22,7 +22,7 @@ from bot.auth import jwt_middleware
 from bot.config import BotConfig
 from bot.i18n import pick_locale, t
 from bot.kpi import KpiRecorder
-from bot.outbound import connector_adapter
+from bot.outbound import close_adapter, connector_adapter
 from bot.proactive import Notifier
 from bot.throttle import ConnectorThrottled
 
@@ -55,7 +55,7 @@ def build_bot_app(
     app = web.Application(
         middlewares=[jwt_middleware(config, log)], client_max_size=MAX_ACTIVITY_BYTES
     )
-    adapter = connector_adapter(config, log)
+    adapter = connector_adapter(config, log, pooled=True)  # closed in stop_kpis
     if config.anonymous:
         # Without an app id the SDK warns on every turn that its user-token client has none;
         # in dev mode that is expected, not news.
@@ -81,6 +81,7 @@ def build_bot_app(
     async def stop_kpis(_: web.Application) -> None:
         await agent.drain()
         await kpis.stop()
+        await close_adapter(adapter)  # the connection pool replies share
 
     app.on_startup.append(start_kpis)
     app.on_cleanup.append(stop_kpis)
