@@ -34,6 +34,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import IO, Any, Literal
 from urllib.parse import quote_plus
@@ -47,6 +48,7 @@ _SQLITE_FILE = "juno.sqlite3"
 _USER = "juno"
 _PRIVATE_DIR = 0o700
 _PRIVATE_FILE = 0o600
+_JOIN_WAIT = 15.0  # seconds a starting process waits for a stopping owner to let go
 
 
 def make_private(data_dir: Path) -> None:
@@ -189,11 +191,14 @@ class EmbeddedOwnership:
         uri = data.get("uri") if isinstance(data, dict) else None
         return uri if isinstance(uri, str) else None
 
+    def withdraw(self) -> None:
+        with contextlib.suppress(OSError):
+            (self.data_dir / _ADDRESS_FILE).unlink()
+
     def release(self) -> None:
         if self._lock_handle is None:
             return
-        with contextlib.suppress(OSError):
-            (self.data_dir / _ADDRESS_FILE).unlink()
+        self.withdraw()
         fcntl.flock(self._lock_handle, fcntl.LOCK_UN)
         self._lock_handle.close()
         self._lock_handle = None
@@ -284,9 +289,16 @@ async def _serve_child(engine: EngineName, data_dir: Path | None, host: str) -> 
         if data_dir is None:
             raise StorageError("the SQLite engine needs a data directory")
         ownership = EmbeddedOwnership(data_dir)
-        if not ownership.try_own():
-            print(json.dumps({"joined": True, "uri": ownership.owner_uri()}), flush=True)
-            return 0
+        deadline = time.monotonic() + _JOIN_WAIT
+        while not ownership.try_own():
+            # The owner publishes its address once it serves and withdraws it first when it
+            # stops: no address means it is starting or going (its parent was killed), so wait
+            # for the address or for the lock rather than fail.
+            uri = ownership.owner_uri()
+            if uri is not None or time.monotonic() > deadline:
+                print(json.dumps({"joined": True, "uri": uri}), flush=True)
+                return 0
+            await asyncio.sleep(0.1)
     secret = secrets.token_urlsafe(32)
     server = AsyncMongoEcoProxyServer(
         engine=_make_engine(engine, data_dir),
@@ -317,6 +329,8 @@ async def _serve_child(engine: EngineName, data_dir: Path | None, host: str) -> 
         threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
         await done.wait()
     finally:
+        if ownership is not None:
+            ownership.withdraw()  # nobody joins a server that is closing
         await server.close()
         if ownership is not None:
             ownership.release()
