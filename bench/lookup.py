@@ -175,7 +175,7 @@ async def run(args: argparse.Namespace, uri: str, server: str) -> None:
     snapshot = index_for(db["profiles"], TENANT).snapshot
     uncached: list[float] = []
     for term in sample[:2_000]:
-        snapshot.cache.clear()
+        snapshot.clear_cache()
         t0 = time.perf_counter()
         await store.profiles.search(term)
         uncached.append(time.perf_counter() - t0)

@@ -49,7 +49,8 @@ CHECK_INTERVAL = 1.0
 WAIT_BUDGET = 0.5
 MAX_AGE = 300.0
 _LOAD_BATCH = 2_000
-_RESULT_CACHE = 2_048
+_RESULT_CACHE = 2_048  # queries per tenant
+_RESULT_CACHE_ITEMS = 2_000_000  # ordinals held by those results (8 bytes each): ~16 MB
 _VERSION_KEY = "directory"
 _VERSION_COLLECTION = "sync_state"
 _RAW: CodecOptions[RawBSONDocument] = CodecOptions(document_class=RawBSONDocument)
@@ -98,6 +99,7 @@ class _Snapshot:
     cache: OrderedDict[tuple[str, ...], tuple[list[int], int, int]] = field(
         default_factory=OrderedDict
     )
+    cached_items: int = 0
 
     @classmethod
     def build(cls, rows: Iterable[tuple[str, str, Sequence[str], bytes]]) -> _Snapshot:
@@ -131,6 +133,10 @@ class _Snapshot:
             values={v: frozenset(s) for v, s in values.items()},
             ordinal={u: n for n, u in enumerate(ids)},
         )
+
+    def clear_cache(self) -> None:
+        self.cache.clear()
+        self.cached_items = 0
 
     def _prefixed(self, words: list[str], prefix: str) -> list[str]:
         lo = bisect.bisect_left(words, prefix)
@@ -175,8 +181,12 @@ class _Snapshot:
         ]
         result = (sorted(exact) + sorted(prefix) + sorted(contains), len(exact), len(prefix))
         self.cache[tokens] = result
-        if len(self.cache) > _RESULT_CACHE:
-            self.cache.popitem(last=False)
+        self.cached_items += len(result[0])
+        while self.cache and (
+            len(self.cache) > _RESULT_CACHE or self.cached_items > _RESULT_CACHE_ITEMS
+        ):
+            _, (dropped, _, _) = self.cache.popitem(last=False)
+            self.cached_items -= len(dropped)
         return result
 
 

@@ -319,3 +319,18 @@ async def test_while_reloading_pages_come_from_the_database(
         assert 1 <= counter.finds.count("profiles") < 20
     finally:
         await client.close()
+
+
+def test_the_result_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from storage import search_index
+
+    monkeypatch.setattr(search_index, "_RESULT_CACHE_ITEMS", 50)
+    rows = [(f"u{i:03d}", f"ayse{i:03d}", [f"ayse{i:03d}", "ayse"], b"") for i in range(40)]
+    snapshot = search_index._Snapshot.build(rows)
+    first = snapshot.ranked(("ayse",), "ayse")
+    assert first[0] == list(range(40)) and first[1] == 40
+    for i in range(40):
+        snapshot.ranked((f"ayse{i:03d}",), f"ayse{i:03d}")
+        assert snapshot.cached_items <= 50
+    assert ("ayse",) not in snapshot.cache  # the oldest, largest result went first
+    assert snapshot.ranked(("ayse",), "ayse") == first
