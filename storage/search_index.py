@@ -84,6 +84,10 @@ def _has_digit(word: str) -> bool:
     return any(ch.isdigit() for ch in word)
 
 
+# (user id, folded display name, search keys, card as raw BSON, manager id)
+_Row = tuple[str, str, Sequence[str], bytes, str | None]
+
+
 @dataclass(slots=True)
 class _Snapshot:
     """One immutable load of a tenant: ordinals follow (folded display name, user id)."""
@@ -96,22 +100,26 @@ class _Snapshot:
     all_words: list[str]  # sorted every word (prefix checks of any token)
     values: dict[str, frozenset[int]]  # multi-word folded values -> ordinals (exact phrase)
     ordinal: dict[str, int]
+    reports: dict[str, list[int]]  # manager id -> ordinals of visible direct reports
     cache: OrderedDict[tuple[str, ...], tuple[list[int], int, int]] = field(
         default_factory=OrderedDict
     )
     cached_items: int = 0
 
     @classmethod
-    def build(cls, rows: Iterable[tuple[str, str, Sequence[str], bytes]]) -> _Snapshot:
+    def build(cls, rows: Iterable[_Row]) -> _Snapshot:
         ordered = sorted(rows, key=lambda r: (r[1], r[0]))
         ids: list[str] = []
         cards: list[bytes] = []
         words_of: list[str] = []
         postings: dict[str, set[int]] = {}
         values: dict[str, set[int]] = {}
-        for n, (user_id, _name, keys, card) in enumerate(ordered):
+        reports: dict[str, list[int]] = {}
+        for n, (user_id, _name, keys, card, manager_id) in enumerate(ordered):
             ids.append(user_id)
             cards.append(card)
+            if manager_id:
+                reports.setdefault(manager_id, []).append(n)
             words: set[str] = set()
             for key in keys:
                 if " " in key:
@@ -132,6 +140,7 @@ class _Snapshot:
             all_words=sorted(frozen),
             values={v: frozenset(s) for v, s in values.items()},
             ordinal={u: n for n, u in enumerate(ids)},
+            reports=reports,
         )
 
     def clear_cache(self) -> None:
@@ -273,10 +282,10 @@ class TenantIndex:
         self._stale = False
         self.current = False
         version = await self._read_version(coll)
-        rows: list[tuple[str, str, Sequence[str], bytes]] = []
+        rows: list[_Row] = []
         cursor = coll.with_options(codec_options=_RAW).find(
             {"tenant_id": self.tenant_id, "hidden": {"$ne": True}},
-            {**projection, "search_keys": 1, "display_name": 1, "user_id": 1},
+            {**projection, "search_keys": 1, "display_name": 1, "user_id": 1, "manager_id": 1},
             batch_size=_LOAD_BATCH,
         )
         async for raw in cursor:
@@ -285,9 +294,12 @@ class TenantIndex:
                 keys = raw.get("search_keys") or []
                 name = raw.get("display_name")
                 card = raw.raw
+                manager = raw.get("manager_id")
                 if isinstance(keys, list) and isinstance(card, bytes):
                     folded = fold(name if isinstance(name, str) else "")
-                    rows.append((user_id, folded, [k for k in keys if isinstance(k, str)], card))
+                    words = [k for k in keys if isinstance(k, str)]
+                    boss = manager if isinstance(manager, str) else None
+                    rows.append((user_id, folded, words, card, boss))
         self.snapshot = _Snapshot.build(rows)
         self.version = version
         # Written to while loading: this load may have missed it, so it ranks but is not current.
@@ -359,6 +371,31 @@ class TenantIndex:
         if missing:
             self.mark_stale()  # erased or hidden since the last load: reload on the next search
         return IndexPage(items, len(ordered) - missing, start)
+
+    async def card(
+        self, coll: AsyncCollection[Document], user_id: str, projection: Document
+    ) -> Document | bool | None:
+        """A visible person's card from memory; False when the index is not current (ask the
+        database), None when nobody visible has that id."""
+        if not await self.ensure_fresh(coll, projection):
+            return False
+        snapshot = self.snapshot
+        n = snapshot.ordinal.get(user_id)
+        if n is None:
+            return None
+        card: Document = bson.decode(snapshot.cards[n], codec_options=coll.codec_options)
+        return card
+
+    async def reports(
+        self, coll: AsyncCollection[Document], manager_id: str, projection: Document, limit: int
+    ) -> list[Document] | None:
+        """A manager's visible direct reports from memory; None when not current."""
+        if not await self.ensure_fresh(coll, projection):
+            return None
+        snapshot = self.snapshot
+        options = coll.codec_options
+        found = snapshot.reports.get(manager_id, [])[:limit]
+        return [bson.decode(snapshot.cards[n], codec_options=options) for n in found]
 
     def stats(self) -> Mapping[str, float]:
         snap = self.snapshot

@@ -9,6 +9,7 @@ import pytest
 from pymongo import monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
+from storage.collections import Coll
 from storage.repositories import TenantStore
 from storage.search_keys import fold, search_keys
 
@@ -325,7 +326,7 @@ def test_the_result_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None
     from storage import search_index
 
     monkeypatch.setattr(search_index, "_RESULT_CACHE_ITEMS", 50)
-    rows = [(f"u{i:03d}", f"ayse{i:03d}", [f"ayse{i:03d}", "ayse"], b"") for i in range(40)]
+    rows = [(f"u{i:03d}", f"ayse{i:03d}", [f"ayse{i:03d}", "ayse"], b"", None) for i in range(40)]
     snapshot = search_index._Snapshot.build(rows)
     first = snapshot.ranked(("ayse",), "ayse")
     assert first[0] == list(range(40)) and first[1] == 40
@@ -334,3 +335,44 @@ def test_the_result_cache_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None
         assert snapshot.cached_items <= 50
     assert ("ayse",) not in snapshot.cache  # the oldest, largest result went first
     assert snapshot.ranked(("ayse",), "ayse") == first
+
+
+async def test_org_chart_reads_come_from_the_index_and_follow_writes(
+    mongo_uri: str, db: Db
+) -> None:
+    """Person cards' reports and managers: the same visible cards as the database would give,
+    without a query while the index is current, and a hidden person drops out."""
+    from pymongo import AsyncMongoClient
+
+    writer = TenantStore(db, A)
+    await writer.profiles.upsert_many(
+        [
+            person("boss", "Ayşe", "Yılmaz"),
+            person("r1", "Mehmet", "Kaya", manager_id="boss"),
+            person("r2", "Işık", "Demir", manager_id="boss"),
+            person("r3", "Gizli", "Kişi", manager_id="boss", hidden=True),
+        ]
+    )
+    counter = FindCounter()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        mongo_uri, event_listeners=[counter], tz_aware=True
+    )
+    try:
+        reader = TenantStore(client[db.name], A)
+        await reader.profiles.search("ayse")  # loads the index
+        counter.finds.clear()
+        reports = await reader.profiles.reports_of("boss")
+        assert sorted(r["user_id"] for r in reports) == ["r1", "r2"]
+        boss = await reader.profiles.card_of("boss")
+        assert boss is not None and boss["display_name"] == "Ayşe Yılmaz"
+        assert await reader.profiles.card_of("r3") is None
+        assert "profiles" not in counter.finds
+        from_db = await writer.collections[Coll.PROFILES].find(
+            {"manager_id": "boss", "hidden": {"$ne": True}}
+        )
+        assert sorted(r["user_id"] for r in from_db) == ["r1", "r2"]
+        # A write in this process is seen at once (the index is marked stale and reloads).
+        await reader.profiles.upsert_many([{**person("r2", "Işık", "Demir"), "hidden": True}])
+        assert [r["user_id"] for r in await reader.profiles.reports_of("boss")] == ["r1"]
+    finally:
+        await client.close()

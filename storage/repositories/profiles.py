@@ -18,6 +18,7 @@ from storage.search_keys import search_keys
 
 Document = dict[str, Any]
 VISIBLE = {"hidden": {"$ne": True}}
+REPORTS_LIMIT = 200
 CARD_FIELDS = {
     "tenant_id": 1,
     "user_id": 1,
@@ -148,9 +149,24 @@ class ProfilesRepo:
         return {d["user_id"]: d for d in docs}
 
     async def reports_of(self, manager_id: str) -> list[Document]:
+        """Visible direct reports (cards), from the search index while it is current: on the
+        embedded engine this equality is a scan of the tenant's profiles."""
+        index = index_for(self._c._coll, self._c.tenant_id)
+        found = await index.reports(self._c._coll, manager_id, CARD_FIELDS, REPORTS_LIMIT)
+        if found is not None:
+            return found
         return await self._c.find(
-            {"manager_id": manager_id, **VISIBLE}, projection=CARD_FIELDS, limit=200
+            {"manager_id": manager_id, **VISIBLE}, projection=CARD_FIELDS, limit=REPORTS_LIMIT
         )
+
+    async def card_of(self, user_id: str) -> Document | None:
+        """A visible person's card fields (the org chart's managers), from the search index
+        while it is current, else one point read."""
+        index = index_for(self._c._coll, self._c.tenant_id)
+        found = await index.card(self._c._coll, user_id, CARD_FIELDS)
+        if found is not False:
+            return found if isinstance(found, dict) else None
+        return await self.get_visible(user_id)
 
     async def search(self, term: str, *, offset: int = 0, limit: int = 8) -> SearchPage:
         index = index_for(self._c._coll, self._c.tenant_id)
