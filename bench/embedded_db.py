@@ -3,8 +3,9 @@
 For each mongoeco engine, started as the product starts it (its own process, SCRAM, a private
 data directory: `storage.embedded.EmbeddedProcess`), in one run: keyed bulk upserts/s as the
 collection grows (first and last batch), point reads/s (`ProfilesRepo.get`), small finds/s
-(`ProfilesRepo.reports_of`, an indexed equality on `manager_id`), and the time to read a whole
-tenant the way the search index loads it. Profiles carry search keys like the sync writes them.
+(the query behind `ProfilesRepo.reports_of`: equality on `manager_id`, limit 200), and the time
+to read a whole tenant the way the search index loads it. Profiles carry search keys like the
+sync writes them.
 Run: `.venv/bin/python bench/embedded_db.py [--docs 5000] [--batch 500] [--engines memory,sqlite]`.
 """
 
@@ -22,7 +23,7 @@ from pymongo import AsyncMongoClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from storage import migrate
+from storage import Coll, migrate
 from storage.embedded import EmbeddedProcess, EngineName
 from storage.repositories import TenantStore
 from storage.search_keys import search_keys
@@ -69,8 +70,12 @@ async def run(engine: EngineName, docs: int, batch: int) -> dict[str, float]:
             read_rate = reads / (time.perf_counter() - t0)
             finds = min(docs // 10, 200)
             t0 = time.perf_counter()
-            for i in range(finds):
-                await store.profiles.reports_of(f"user-{(i * 7) % (docs // 10)}")
+            profiles = store.collections[Coll.PROFILES]
+            for i in range(finds):  # the query `reports_of` makes when the index is reloading
+                await profiles.find(
+                    {"manager_id": f"user-{(i * 7) % (docs // 10)}", "hidden": {"$ne": True}},
+                    limit=200,
+                )
             find_rate = finds / (time.perf_counter() - t0)
             t0 = time.perf_counter()
             await (
@@ -102,12 +107,12 @@ def main() -> None:
         f"batches of {args.batch} (no search prefixes, no search index)"
     )
     print(f"{'engine':<8}{'upserts/s first':>16}{'upserts/s last':>16}{'get/s':>9}"
-          f"{'reports_of/s':>14}{'whole tenant':>14}")  # fmt: skip
+          f"{'manager finds/s':>16}{'whole tenant':>14}")  # fmt: skip
     for engine in args.engines.split(","):
         name: EngineName = "sqlite" if engine == "sqlite" else "memory"
         r = asyncio.run(run(name, args.docs, args.batch))
         print(f"{name:<8}{r['first']:>16.0f}{r['last']:>16.0f}{r['reads']:>9.0f}"
-              f"{r['finds']:>14.0f}{r['scan']:>12.2f} s")  # fmt: skip
+              f"{r['finds']:>16.0f}{r['scan']:>12.2f} s")  # fmt: skip
 
 
 if __name__ == "__main__":
