@@ -211,7 +211,7 @@ class PacedClientFactory(RestChannelServiceClientFactory):
         if not self._pooled:
             return None
         if self._pool is None or self._pool.closed:
-            self._pool = aiohttp.TCPConnector(limit=200, keepalive_timeout=30)
+            self._pool = aiohttp.TCPConnector(limit=32, keepalive_timeout=15)
         return self._pool
 
     async def close(self) -> None:
