@@ -17,11 +17,13 @@ from privacy.access import last_review, review_overdue
 from privacy.catalogs import catalog
 from privacy.consent import Kind, current_documents
 from privacy.datamap import DATA_MAP, LEGAL, TENANT_DAYS_MAX, Legal, Store
-from privacy.dsr import DsrError, DsrRequest, DsrStatus, DsrType, list_requests
+from privacy.dsr import CLOSED, DsrError, DsrRequest, DsrStatus, DsrType, list_requests
 from privacy.facts import basis_facts, missing_controller, texts
 from privacy.rectification import Proposal
 from privacy.removal_modes import RemovalMode
 from privacy.ropa import record_for_tenant
+from privacy.strategies import is_pseudonym
+from privacy.suppression import count as suppression_count
 from storage.repositories import TenantRecord, TenantStore
 
 SYNC_STATE_KEY = "graph"  # graph_sync's state document (graph_sync/state.py)
@@ -72,10 +74,11 @@ async def home_card(
     body += await _onboarding(store, tenant, state, locale, consent_url(tenant, authority_host))
     body += _sync(tenant, state, locale, now)
     body += await _requests(store, locale, now)
+    body += await _suppressions(store, locale)
     body += [
         _heading(t(locale, "admin_removal_heading")),
         _text(t(locale, "admin_removal", mode=t(locale, f"removal_{tenant.removal_mode}"))),
-        _buttons(submit(t(locale, "admin_removal_button"), "admin_removal")),
+        _buttons(submit(t(locale, "admin_removal_button"), "admin_removal", inputs=False)),
     ]
     body += await _review(store, locale, now)
     documents = await current_documents(store)
@@ -89,16 +92,16 @@ async def home_card(
                 eula=documents[Kind.EULA].version,
             )
         ),
-        _buttons(submit(t(locale, "admin_publish_button"), "admin_publish")),
+        _buttons(submit(t(locale, "admin_publish_button"), "admin_publish", inputs=False)),
         *controller_summary(tenant, locale),
         _heading(t(locale, "admin_ropa")),
         _buttons(
-            submit(t(locale, "admin_ropa_show"), "admin_ropa"),
-            submit(t(locale, "admin_ropa_file"), "admin_ropa_file"),
+            submit(t(locale, "admin_ropa_show"), "admin_ropa", inputs=False),
+            submit(t(locale, "admin_ropa_file"), "admin_ropa_file", inputs=False),
         ),
         _heading(t(locale, "admin_archive")),
         _text(t(locale, "admin_archive_text")),
-        _buttons(submit(t(locale, "admin_archive_button"), "admin_archive")),
+        _buttons(submit(t(locale, "admin_archive_button"), "admin_archive", inputs=False)),
     ]
     return card_of(body)
 
@@ -154,8 +157,17 @@ def _sync(
             rows.append(_text(t(locale, "admin_sync_next", when=_when(due))))
     else:
         rows.append(_text(t(locale, "admin_sync_never")))
-    rows.append(_buttons(submit(t(locale, "admin_sync_button"), "admin_sync")))
+    rows.append(_buttons(submit(t(locale, "admin_sync_button"), "admin_sync", inputs=False)))
     return rows
+
+
+def _label(locale: str, prefix: str, value: str) -> str:
+    """A stored code ("ok", "access", "approved") in the reader's language; an unknown code
+    (a newer version wrote it) is shown as stored rather than failing the card."""
+    try:
+        return t(locale, f"{prefix}_{value}")
+    except KeyError:
+        return value
 
 
 def sync_summary(last: dict[str, Any], locale: str) -> str:
@@ -163,7 +175,7 @@ def sync_summary(last: dict[str, Any], locale: str) -> str:
         locale,
         "admin_sync_last",
         when=_when(last.get("finished_at") or last.get("started_at")),
-        status=last.get("status", "?"),
+        status=_label(locale, "sync_status", str(last.get("status", "?"))),
         created=last.get("created", 0),
         updated=last.get("updated", 0),
         removed=last.get("removed", 0),
@@ -171,13 +183,15 @@ def sync_summary(last: dict[str, Any], locale: str) -> str:
 
 
 async def _requests(store: TenantStore, locale: str, now: datetime) -> list[dict[str, Any]]:
-    open_requests = [r for r in await list_requests(store, now=now) if r.status is DsrStatus.OPEN]
-    rows = [_heading(t(locale, "admin_requests", count=len(open_requests)))]
-    if not open_requests:
+    """Open requests, and approved ones not finished yet (an access request waiting for its
+    answer, an erasure a crash cut short), each with who asked and a way to move it on."""
+    pending = [r for r in await list_requests(store, now=now) if r.status not in CLOSED]
+    rows = [_heading(t(locale, "admin_requests", count=len(pending)))]
+    if not pending:
         rows.append(_text(t(locale, "admin_requests_none")))
-    for request in open_requests[:MAX_ROWS]:
-        rows += _request_rows(request, locale, now)
-    if open_requests:
+    for request in pending[:MAX_ROWS]:
+        rows += await _request_rows(store, request, locale, now)
+    if any(r.status is DsrStatus.OPEN for r in pending):
         rows.append(
             {
                 "type": "Input.Text",
@@ -187,6 +201,25 @@ async def _requests(store: TenantStore, locale: str, now: datetime) -> list[dict
             }
         )
     return rows
+
+
+async def _suppressions(store: TenantStore, locale: str) -> list[dict[str, Any]]:
+    """People erased on request stay out of the directory sync until the controller lifts
+    the suppression; shown only when there is any."""
+    held = await suppression_count(store)
+    if not held:
+        return []
+    return [
+        _heading(t(locale, "admin_suppressions", count=held)),
+        _text(t(locale, "admin_suppressions_text")),
+        {
+            "type": "Input.Text",
+            "id": "object_id",
+            "label": t(locale, "admin_suppression_id"),
+            "maxLength": 36,
+        },
+        _buttons(submit(t(locale, "admin_suppression_lift"), "admin_lift_suppression")),
+    ]
 
 
 async def _review(store: TenantStore, locale: str, now: datetime) -> list[dict[str, Any]]:
@@ -201,14 +234,23 @@ async def _review(store: TenantStore, locale: str, now: datetime) -> list[dict[s
                     locale,
                     "admin_review_last",
                     when=_when(review.reviewed_at),
-                    reviewer=review.reviewer,
+                    reviewer=await person_name(store, review.reviewer, locale),
                 )
             )
         )
     if review_overdue(review, now):
         rows.append(_text(t(locale, "admin_review_overdue"), color="Attention"))
-    rows.append(_buttons(submit(t(locale, "admin_review_button"), "admin_review")))
+    rows.append(_buttons(submit(t(locale, "admin_review_button"), "admin_review", inputs=False)))
     return rows
+
+
+async def person_name(store: TenantStore, who: str | None, locale: str) -> str:
+    """A person a record names by id, as the desk shows them: their directory name, "erased
+    person" once only a pseudonym is left, else what the record holds (an operator's name)."""
+    if not who or is_pseudonym(who):
+        return t(locale, "admin_erased_person")
+    profile = await store.profiles.get(who)
+    return str((profile or {}).get("display_name") or who)
 
 
 def _details(request: DsrRequest, locale: str) -> str:
@@ -224,24 +266,86 @@ def _details(request: DsrRequest, locale: str) -> str:
     return (request.details or "").replace("\n", " ")[:80]
 
 
-def _request_rows(request: DsrRequest, locale: str, now: datetime) -> list[dict[str, Any]]:
+async def _request_rows(
+    store: TenantStore, request: DsrRequest, locale: str, now: datetime
+) -> list[dict[str, Any]]:
     details = _details(request, locale)
     row = t(
         locale,
         "admin_request_row",
         id=request.id,
-        type=request.type.value,
+        who=await person_name(store, request.user_id, locale),
+        type=t(locale, f"dsr_type_{request.type.value}"),
+        status=t(locale, f"dsr_status_{request.status.value}"),
         due=request.due_at.strftime("%Y-%m-%d"),
         overdue=t(locale, "admin_overdue") if request.overdue(now) else "",
         details=details or "-",
     )
-    return [
-        _text(row, spacing="Small"),
-        _buttons(
-            submit(t(locale, "admin_approve", id=request.id), "dsr_approve", id=request.id),
+    # Only "Reject" takes the card's reason field.
+    if request.status is DsrStatus.OPEN:
+        buttons = [
+            submit(
+                t(locale, "admin_approve", id=request.id),
+                "dsr_approve",
+                inputs=False,
+                id=request.id,
+            ),
             submit(t(locale, "admin_reject", id=request.id), "dsr_reject", id=request.id),
+        ]
+    elif request.type is DsrType.ERASURE:  # approved, interrupted: approving again finishes it
+        buttons = [
+            submit(
+                t(locale, "admin_finish_erasure", id=request.id),
+                "dsr_approve",
+                inputs=False,
+                id=request.id,
+            )
+        ]
+    else:
+        buttons = [
+            submit(
+                t(locale, "admin_complete", id=request.id),
+                "dsr_complete",
+                inputs=False,
+                id=request.id,
+            )
+        ]
+    return [_text(row, spacing="Small"), _buttons(*buttons)]
+
+
+def erasure_word(request: DsrRequest, name: str | None) -> str:
+    """What the admin types to confirm an erasure: the requester's name while the directory
+    still has it, else the request id."""
+    return name or request.id
+
+
+def erasure_card(request: DsrRequest, name: str | None, tenant: TenantRecord, locale: str) -> Card:
+    """Approving an erasure destroys data for good: the admin types the person's name (or
+    the request id), compared folded, as for the removal mode."""
+    expected = erasure_word(request, name)
+    body = [
+        _text(
+            t(locale, "admin_erasure_title", name=name or t(locale, "admin_erased_person")),
+            weight="Bolder",
+            size="Medium",
         ),
+        _text(
+            t(
+                locale,
+                "admin_erasure_text",
+                id=request.id,
+                due=request.due_at.strftime("%Y-%m-%d"),
+                mode=t(locale, f"removal_{tenant.removal_mode}"),
+            )
+        ),
+        {
+            "type": "Input.Text",
+            "id": "confirm",
+            "label": t(locale, "admin_erasure_confirm", expected=expected),
+            "maxLength": 200,
+        },
     ]
+    return card_of(body, [submit(t(locale, "admin_erasure_apply"), "dsr_approve", id=request.id)])
 
 
 def removal_card(tenant: TenantRecord, locale: str) -> Card:
@@ -254,6 +358,7 @@ def removal_card(tenant: TenantRecord, locale: str) -> Card:
         {
             "type": "Input.ChoiceSet",
             "id": "mode",
+            "label": t(locale, "admin_removal_choice"),
             "style": "expanded",
             "value": tenant.removal_mode,
             "choices": choices,
@@ -275,6 +380,7 @@ def publish_card(locale: str) -> Card:
         {
             "type": "Input.ChoiceSet",
             "id": "kind",
+            "label": t(locale, "admin_publish_kind"),
             "style": "expanded",
             "value": Kind.NOTICE.value,
             "choices": [
@@ -336,7 +442,7 @@ def controller_summary(tenant: TenantRecord, locale: str) -> list[dict[str, Any]
     return [
         _heading(t(locale, "admin_controller")),
         _text(line, color="Attention" if missing else "Default"),
-        _buttons(submit(t(locale, "admin_controller_button"), "admin_controller")),
+        _buttons(submit(t(locale, "admin_controller_button"), "admin_controller", inputs=False)),
     ]
 
 

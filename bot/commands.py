@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from bot.turkish import strip_suffixes
 from storage.search_keys import fold
 
 
@@ -22,6 +23,7 @@ class Command(StrEnum):
     WITHDRAW_EULA = "withdraw_eula"
     SEARCH = "search"
     PERSON = "person"
+    ORG_CHART = "org_chart"
     MY_PROFILE = "my_profile"
     CORRECT = "correct"
     EXPORT = "export"
@@ -29,6 +31,8 @@ class Command(StrEnum):
     ADMIN_REVIEW = "admin_review"
     DSR_APPROVE = "dsr_approve"
     DSR_REJECT = "dsr_reject"
+    DSR_COMPLETE = "dsr_complete"
+    ADMIN_LIFT_SUPPRESSION = "admin_lift_suppression"
     ADMIN_SYNC = "admin_sync"
     ADMIN_REMOVAL = "admin_removal"
     ADMIN_REMOVAL_SET = "admin_removal_set"
@@ -51,6 +55,8 @@ ADMIN_COMMANDS = frozenset(
         Command.ADMIN_REVIEW,
         Command.DSR_APPROVE,
         Command.DSR_REJECT,
+        Command.DSR_COMPLETE,
+        Command.ADMIN_LIFT_SUPPRESSION,
         Command.ADMIN_SYNC,
         Command.ADMIN_REMOVAL,
         Command.ADMIN_REMOVAL_SET,
@@ -63,7 +69,9 @@ ADMIN_COMMANDS = frozenset(
         Command.ADMIN_ARCHIVE,
     }
 )
-# Commands a user may use before acknowledging the notice and accepting the terms.
+# Commands a user may use before acknowledging the notice and accepting the terms: the
+# documents, help, and every data right (the notice promises them regardless of the terms).
+# Looking up colleagues is what the terms are about, so search and person cards are gated.
 ALWAYS_ALLOWED = frozenset(
     {
         Command.HELP,
@@ -77,6 +85,9 @@ ALWAYS_ALLOWED = frozenset(
         Command.WITHDRAW_EULA,
         Command.EXPORT,
         Command.ERASE,
+        Command.MY_PROFILE,
+        Command.CORRECT,
+        Command.PROPOSE,
     }
     # Admin duties are the controller's, not use of the directory; admin rights are checked
     # on every one of them instead.
@@ -85,6 +96,15 @@ ALWAYS_ALLOWED = frozenset(
 # A message that is no command and at most this many words is taken as a name to look up.
 BARE_SEARCH_WORDS = 4
 _SEARCH_VERBS = {"ara", "bul", "find", "search", "kim", "who", "lookup"}
+# Turkish puts the verb last: "ayşe'yi bul", "oğuz kim".
+_TRAILING_VERBS = {"ara", "bul", "kim", "kimdir"}
+# "org chart", "org chart Ayşe", "Ayşe'nin organizasyon şeması" (folded forms).
+# Not "şema" alone: Sema is a common given name.
+# "show me the org chart", "bana organizasyon şemasını göster": no name in these words.
+_CHART_FILLER = {"show", "me", "the", "my", "of", "for", "bana", "benim", "goster", "gosterir",
+                 "misin", "lutfen", "please"}  # fmt: skip
+_ORG_CHART = ("organization chart", "organizasyon semasi", "organizasyon semasini",
+              "org semasi", "org chart", "orgchart", "org")  # fmt: skip
 
 _PHRASES: dict[str, Command] = {
     "help": Command.HELP,
@@ -115,7 +135,17 @@ _PHRASES: dict[str, Command] = {
     "export": Command.EXPORT,
     "my data": Command.EXPORT,
     "verilerimi indir": Command.EXPORT,
+    "verilerimi disa aktar": Command.EXPORT,
+    "disa aktar": Command.EXPORT,
     "verilerim": Command.EXPORT,
+    "suggest a correction": Command.CORRECT,
+    "correct my profile": Command.CORRECT,
+    "correction": Command.CORRECT,
+    "correct": Command.CORRECT,
+    "duzelt": Command.CORRECT,
+    "duzeltme oner": Command.CORRECT,
+    "duzeltme": Command.CORRECT,
+    "profilimi duzelt": Command.CORRECT,
     "delete my data": Command.ERASE,
     "erase my data": Command.ERASE,
     "verilerimi sil": Command.ERASE,
@@ -141,12 +171,34 @@ def parse(text: str | None, value: Any) -> Request:
     key = "?" if raw == "?" else fold(raw[:200])
     if key in _PHRASES:
         return Request(_PHRASES[key], text=raw)
+    org_chart = _org_chart(raw)
+    if org_chart is not None:
+        return Request(Command.ORG_CHART, {"term": org_chart}, text=raw)
     words = raw.split()
     if words and fold(words[0]) in _SEARCH_VERBS:
         rest = words[1:]
         if rest and fold(words[0]) == "who" and fold(rest[0]) in ("is", "s"):
             rest = rest[1:]
-        return Request(Command.SEARCH, {"term": " ".join(rest)}, text=raw)
+        return Request(Command.SEARCH, {"term": strip_suffixes(" ".join(rest))}, text=raw)
+    if len(words) > 1 and fold(words[-1]) in _TRAILING_VERBS:
+        return Request(Command.SEARCH, {"term": strip_suffixes(" ".join(words[:-1]))}, text=raw)
     if 0 < len(words) <= BARE_SEARCH_WORDS:
-        return Request(Command.SEARCH, {"term": raw, "bare": True}, text=raw)
+        return Request(Command.SEARCH, {"term": strip_suffixes(raw), "bare": True}, text=raw)
     return Request(Command.UNKNOWN, text=raw)
+
+
+def _org_chart(raw: str) -> str | None:
+    """The name asked about when the text asks for an org chart ("" for one's own), else None.
+    A two-word phrase may stand anywhere ("bana organizasyon şemasını göster"); "org" alone
+    only first or last."""
+    words = raw.split()
+    folded = [fold(w) for w in words]
+    for phrase in _ORG_CHART:
+        size = len(phrase.split())
+        places = range(len(words) - size + 1) if size > 1 else (0, len(words) - 1)
+        for at in places:
+            if at >= 0 and " ".join(folded[at : at + size]) == phrase:
+                rest = words[:at] + words[at + size :]
+                named = [w for w in rest if fold(w) not in _CHART_FILLER]
+                return strip_suffixes(" ".join(named))
+    return None

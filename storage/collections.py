@@ -34,6 +34,8 @@ class Coll(StrEnum):
     EXPORTS = "exports"
     DESTRUCTION_RUNS = "destruction_runs"
     ACCESS_REVIEWS = "access_reviews"
+    SUPPRESSIONS = "suppressions"
+    OUTBOX = "outbox"
 
 
 ALL_COLLECTIONS: tuple[Coll, ...] = tuple(Coll)
@@ -81,6 +83,10 @@ INDEXES: dict[Coll, list[IndexModel]] = {
     # One document per erasure or retention run *in progress*; deleted when the run completes.
     Coll.DESTRUCTION_RUNS: [_TKEY, IndexModel([T, ("kind", ASCENDING)], name="tenant_kind")],
     Coll.ACCESS_REVIEWS: [IndexModel([T, ("at", DESCENDING)], name="tenant_at")],
+    # Keyed by the suppression token (privacy.suppression): one lookup per page of a sync.
+    Coll.SUPPRESSIONS: [_TKEY],
+    # Messages to requesters queued by a process without the bot's identity (`juno dsr`).
+    Coll.OUTBOX: [_TKEY, IndexModel([T, ("user_id", ASCENDING)], name="tenant_user")],
 }
 
 
