@@ -19,6 +19,7 @@ from privacy.consent import Kind, current_documents
 from privacy.datamap import DATA_MAP, LEGAL, TENANT_DAYS_MAX, Legal, Store
 from privacy.dsr import CLOSED, DsrError, DsrRequest, DsrStatus, DsrType, list_requests
 from privacy.facts import basis_facts, missing_controller, texts
+from privacy.mode_effects import mode_effects
 from privacy.rectification import Proposal
 from privacy.removal_modes import RemovalMode
 from privacy.ropa import record_for_tenant
@@ -78,6 +79,7 @@ async def home_card(
     body += [
         _heading(t(locale, "admin_removal_heading")),
         _text(t(locale, "admin_removal", mode=t(locale, f"removal_{tenant.removal_mode}"))),
+        _removal_effects(tenant.removal_mode, locale),
         _buttons(submit(t(locale, "admin_removal_button"), "admin_removal", inputs=False)),
     ]
     body += await _review(store, locale, now)
@@ -348,6 +350,15 @@ def erasure_card(request: DsrRequest, name: str | None, tenant: TenantRecord, lo
     return card_of(body, [submit(t(locale, "admin_erasure_apply"), "dsr_approve", id=request.id)])
 
 
+def _removal_effects(mode: str, locale: str) -> dict[str, Any]:
+    """What the mode does store by store, from the data map (never a hand-written summary)."""
+    items = [
+        _text(f"{what}: {', '.join(stores)}", size="Small", isSubtle=True, spacing="None")
+        for what, stores in mode_effects(RemovalMode(mode), locale)
+    ]
+    return {"type": "Container", "items": items}
+
+
 def removal_card(tenant: TenantRecord, locale: str) -> Card:
     """Changing what removing a person does needs the organization's name typed out: it
     decides what happens to every departing employee's data from then on."""
@@ -355,6 +366,7 @@ def removal_card(tenant: TenantRecord, locale: str) -> Card:
     body = [
         _text(t(locale, "admin_removal_title"), weight="Bolder", size="Medium"),
         _text(t(locale, "admin_removal", mode=t(locale, f"removal_{tenant.removal_mode}"))),
+        _removal_effects(tenant.removal_mode, locale),
         {
             "type": "Input.ChoiceSet",
             "id": "mode",
