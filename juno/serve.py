@@ -98,7 +98,7 @@ async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> 
         await db.close()
         raise
     # Graph sync: the per-tenant schedule, and the demo tenant while none has credentials.
-    attach_sync(app, db, scheduler, get_logger("juno.sync"))
+    attach_sync(app, db, scheduler, get_logger("juno.sync"), settings)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     stop = asyncio.Event()

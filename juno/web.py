@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from juno.graph_web import add_graph_routes
 from juno.metrics import Metrics
 from storage import Database
 
@@ -47,4 +48,5 @@ def build_app(state: ServiceState) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    add_graph_routes(app)  # Graph change notifications (juno/graph_web.py)
     return app
