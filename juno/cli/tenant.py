@@ -181,8 +181,9 @@ def show(tenant_id: TenantIdOpt, as_json: Annotated[bool, typer.Option("--json")
     tid = parse_guid(tenant_id, "--tenant-id")
     settings = load_settings()
 
-    async def go() -> tuple[TenantRecord | None, dict[str, int], dict[str, Any]]:
+    async def go() -> tuple[TenantRecord | None, dict[str, int], dict[str, Any], Any]:
         from graph_sync import StateStore
+        from graph_sync.subscriptions import SubscriptionStore
         from privacy.tenant_purge import remaining
 
         async with database(settings) as db:
@@ -198,14 +199,20 @@ def show(tenant_id: TenantIdOpt, as_json: Annotated[bool, typer.Option("--json")
                 "lease_until": state.lease_until,
                 "delta_link_saved": state.delta_link is not None,
             }
-            return record, counts, sync
+            subscription = await SubscriptionStore(db.db, tid).view()
+            return record, counts, sync, subscription
 
-    record, counts, sync = run(go())
+    record, counts, sync, subscription = run(go())
     if record is None:
         _show_unregistered(tid, counts, as_json)
         return
     if as_json:
-        body = {"tenant": _public(record), "records": counts, "sync": sync}
+        body = {
+            "tenant": _public(record),
+            "records": counts,
+            "sync": sync,
+            "subscription": subscription.to_dict() if subscription else None,
+        }
         typer.echo(json.dumps(body, indent=2, default=str))
         return
     console = Console()
@@ -228,6 +235,10 @@ def show(tenant_id: TenantIdOpt, as_json: Annotated[bool, typer.Option("--json")
         sync_table.add_row("last run", "never")
     if sync["lease_holder"]:
         sync_table.add_row("lease", f"{sync['lease_holder']} until {sync['lease_until']}")
+    if subscription is not None:  # Graph change notifications (juno graph subscriptions)
+        sync_table.add_row("notifications", subscription.status)
+        sync_table.add_row("subscription expires", str(subscription.expires_at or "-"))
+        sync_table.add_row("last notification", str(subscription.last_notification_at or "-"))
     console.print(sync_table)
 
 
