@@ -345,3 +345,46 @@ def test_polling_interval_grows_while_notifications_are_healthy() -> None:
     assert is_due(record, ok, now, five)
     assert not is_due(record, ok, now, five, factor=4)
     assert is_due(record, {**ok, "finished_at": now - timedelta(hours=2)}, now, five, factor=4)
+
+
+def _texts(card: dict[str, Any]) -> list[str]:
+    return [b["text"] for b in card["body"] if b.get("type") == "TextBlock"]
+
+
+async def test_admin_desk_shows_the_subscription_its_expiry_and_last_notification(
+    rig: Rig,
+) -> None:
+    from bot.admin import home_card
+    from storage.repositories import TenantStore
+
+    store = TenantStore(rig.db, TENANT)
+
+    async def line(locale: str) -> tuple[str, dict[str, Any]]:
+        card = await home_card(store, await rig.record(), locale, authority_host="https://x")
+        [found] = [b for b in card["body"] if "otifications" in b.get("text", "")
+                   or "bildirim" in b.get("text", "")]  # fmt: skip
+        return found["text"], found
+
+    text, _ = await line("en")
+    assert (
+        text
+        == "Change notifications are off: JUNO reads changes from the directory every 30 minutes."
+    )
+    await subscribed(rig)
+    text, _ = await line("en")
+    assert text.startswith("Change notifications are on: a change in Entra ID reaches JUNO")
+    assert "last notification: none yet." in text
+    assert await rig.fake.notify(rig.ids[0]) == [202]
+
+    async def noted() -> bool:
+        return "last notification: none yet" not in (await line("en"))[0]
+
+    await eventually(noted)
+    text, _ = await line("tr")
+    assert text.startswith("Değişiklik bildirimleri açık: Entra ID'deki bir değişiklik")
+    await SubscriptionStore(rig.db, TENANT).save(
+        {"status": "failed", "last_error": "Graph answered 403"}, datetime.now(UTC)
+    )
+    text, block = await line("en")
+    assert text.startswith("Change notifications are not working right now (failed)")
+    assert text.endswith("Graph answered 403") and block["color"] == "Attention"
