@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bot.config import BotConfig
 from bot.http import build_bot_app
+from juno.deployment import bot_auth_kind, bot_identity_problem
 from juno.errors import OperationError, UserError
 from juno.keys import pseudonym_key, signing_key
 from juno.logs import get_logger
@@ -39,11 +40,18 @@ def bot_config(settings: Settings) -> BotConfig | None:
     is not served at all rather than served unauthenticated)."""
     if not settings.bot_app_id and not settings.bot_dev_mode:
         return None
+    problem = bot_identity_problem(settings)  # juno/deployment.py: the two identity kinds
+    if problem:
+        raise UserError(problem)
+    kind = bot_auth_kind(settings)
+    secret = settings.bot_app_secret if kind == "client_secret" else None
+    cert = settings.bot_cert_path if kind == "certificate" else None
     return BotConfig(
         app_id=settings.bot_app_id or None,
-        app_secret=settings.bot_app_secret.get_secret_value() if settings.bot_app_secret else None,
-        cert_path=str(settings.bot_cert_path) if settings.bot_cert_path else None,
+        app_secret=secret.get_secret_value() if secret else None,
+        cert_path=str(cert) if cert else None,
         tenant_id=settings.bot_tenant_id,
+        auth_type=kind,
         openid_metadata_url=settings.bot_openid_metadata_url,
         authority_host=settings.authority_host,
         dev_mode=settings.bot_dev_mode,

@@ -175,3 +175,68 @@ async def test_a_new_hire_is_found_in_search_seconds_after_the_notification(
                                 TENANT, "--json")  # fmt: skip
     assert code == 0, err
     assert json.loads(out)["subscription"]["status"] == "active"
+
+
+async def test_the_bot_can_be_a_user_assigned_managed_identity(
+    db: Db, db_name: str, mongo_uri: str, tmp_path: Path
+) -> None:
+    """No secret, no certificate: the Bot Connector token comes from the host's managed
+    identity endpoint (App Service's IDENTITY_ENDPOINT protocol, a loopback stand-in here)."""
+    from aiohttp import web
+
+    asked: list[dict[str, str]] = []
+
+    async def msi(request: web.Request) -> web.Response:
+        asked.append({**request.query, "header": request.headers.get("X-IDENTITY-HEADER", "")})
+        return web.json_response({"access_token": "mi-token", "token_type": "Bearer",
+                                  "expires_on": str(int(time.time()) + 3600),
+                                  "resource": request.query.get("resource")})  # fmt: skip
+
+    app = web.Application()
+    app.router.add_get("/msi/token", msi)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    msi_port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", msi_port).start()
+    peers = Peers()
+    peers.start()
+    port = free_port()
+    env = base_env(
+        MONGODB_URI=mongo_uri,
+        JUNO_DB_NAME=db_name,
+        JUNO_PORT=str(port),
+        JUNO_BOT_APP_ID=BOT_APP_ID,
+        JUNO_BOT_AUTH_TYPE="user_managed_identity",
+        JUNO_BOT_OPENID_METADATA_URL=peers.metadata_url,
+        JUNO_BOT_VALIDATE_SERVICE_URL="0",
+        IDENTITY_ENDPOINT=f"http://127.0.0.1:{msi_port}/msi/token",
+        IDENTITY_HEADER="host-secret-header",
+    )
+    refused = await juno({**env, "JUNO_BOT_APP_SECRET": "s"}, tmp_path, "serve")
+    assert refused[0] == 2
+    assert (
+        refused[2]
+        .strip()
+        .splitlines()[-1]
+        .startswith("error: JUNO_BOT_AUTH_TYPE=user_managed_identity uses no JUNO_BOT_APP_SECRET")
+    )
+    proc = await asyncio.create_subprocess_exec(
+        JUNO, "serve", env=env, cwd=tmp_path, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await wait_until_ready(url, proc)
+        await db["tenants"].insert_one({"_id": TENANT, "tenant_id": TENANT, "name": "MI Org"})
+        chat = Chat(BotServer(url, peers, db_name, proc, env, tmp_path), tenant=TENANT)  # type: ignore[arg-type]
+        await consent_fully(chat)
+        assert peers.reply_auth and set(peers.reply_auth) == {"Bearer mi-token"}
+        assert asked[0]["client_id"] == BOT_APP_ID
+        assert asked[0]["resource"] == "https://api.botframework.com"
+        assert asked[0]["header"] == "host-secret-header"
+    finally:
+        proc.terminate()
+        _, err = await proc.communicate()
+        peers.stop()
+        await runner.cleanup()
+    assert "Traceback" not in err.decode()
