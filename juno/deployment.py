@@ -47,3 +47,26 @@ def bot_identity_problem(settings: Settings) -> str | None:
             "JUNO_BOT_AUTH_TYPE=user_managed_identity"
         )
     return None
+
+
+# The settings docs/install.md walks the operator through (tests/test_install_doc.py holds the
+# page to them, and to naming no setting that does not exist).
+INSTALL_SETTINGS: tuple[str, ...] = (
+    "JUNO_PUBLIC_BASE_URL",
+    "JUNO_HOST",
+    "JUNO_PORT",
+    "MONGODB_URI",
+    "JUNO_PSEUDONYM_KEY",
+    "JUNO_SIGNING_KEY",
+    "JUNO_GRAPH_APP_ID",
+    "JUNO_GRAPH_CERT_PATH",
+    "JUNO_GRAPH_CLIENT_SECRET_ENV",
+    "JUNO_GRAPH_NOTIFICATIONS",
+    "JUNO_BOT_APP_ID",
+    "JUNO_BOT_TENANT_ID",
+    "JUNO_BOT_AUTH_TYPE",
+    "JUNO_BOT_APP_SECRET",
+    "JUNO_BOT_CERT_PATH",
+    "JUNO_BOT_DEV_MODE",
+    "JUNO_API_AUDIENCE",
+)

@@ -93,7 +93,9 @@ def _public(record: TenantRecord) -> dict[str, Any]:
 def add(
     tenant_id: TenantIdOpt,
     name: Annotated[str, typer.Option("--name", help="Customer's display name.")],
-    client_id: Annotated[str | None, typer.Option(help="Entra app (client) id for Graph.")] = None,
+    client_id: Annotated[
+        str | None, typer.Option(help="Entra app (client) id for Graph; default JUNO_GRAPH_APP_ID.")
+    ] = None,
     client_secret_env: Annotated[
         str | None, typer.Option(help="Name of the env var holding the client secret.")
     ] = None,
@@ -121,6 +123,13 @@ def add(
         mode = parse_mode(removal_mode)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    settings = load_settings()
+    if client_id is None and settings.graph_app_id:
+        # Our multi-tenant directory app (docs/install.md): the customer consents to it.
+        client_id = settings.graph_app_id
+        if not client_secret_env and not certificate:
+            certificate = settings.graph_cert_path
+            client_secret_env = None if certificate else settings.graph_client_secret_env
     record = TenantRecord(
         tenant_id=tid,
         name=name.strip(),
@@ -129,7 +138,6 @@ def add(
         graph=_graph_credentials(client_id, client_secret_env, certificate),
     )
     record.admins = record.with_admins([parse_guid(a, "--admin") for a in admin or []])
-    settings = load_settings()
 
     async def go() -> None:
         async with database(settings) as db:
@@ -334,7 +342,8 @@ def consent_url(
     ] = None,
     redirect_uri: Annotated[str | None, typer.Option(help="Where Entra returns after.")] = None,
 ) -> None:
-    """Print the admin-consent link a tenant admin opens to grant Graph User.Read.All."""
+    """Print the admin-consent link a tenant admin opens to grant Graph User.Read.All to the
+    directory app (the tenant's, else JUNO_GRAPH_APP_ID)."""
     from juno.cli import load_settings, run
     from juno.runtime import database
 
@@ -348,9 +357,15 @@ def consent_url(
                 return await TenantRegistry(db.db).get(tid)
 
         record = run(go())
-        if record is None or record.graph is None:
-            raise UserError("give --client-id, or register the tenant with --client-id first")
-        cid = record.graph.client_id
+        if record is not None and record.graph is not None:
+            cid = record.graph.client_id
+        elif settings.graph_app_id:  # our directory app, before the tenant is registered
+            cid = parse_guid(settings.graph_app_id, "JUNO_GRAPH_APP_ID")
+        else:
+            raise UserError(
+                "give --client-id, set JUNO_GRAPH_APP_ID, or register the tenant with "
+                "--client-id first"
+            )
     from bot.admin import admin_consent_url  # the admin card offers the same link
 
     typer.echo(admin_consent_url(settings.authority_host, tid, cid, redirect_uri))
