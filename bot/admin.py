@@ -19,8 +19,7 @@ from privacy.dsr import DsrError, DsrRequest, DsrStatus, DsrType, list_requests
 from privacy.rectification import Proposal
 from privacy.removal_modes import RemovalMode
 from privacy.ropa import record_for_tenant
-from storage.collections import Coll
-from storage.repositories import KeyedStore, TenantRecord, TenantStore
+from storage.repositories import TenantRecord, TenantStore
 
 SYNC_STATE_KEY = "graph"  # graph_sync's state document (graph_sync/state.py)
 SUBSCRIPTION_KEY = "users"  # graph_sync's subscription document (graph_sync/subscriptions.py)
@@ -141,7 +140,7 @@ async def _onboarding(
 
 async def _notifications(store: TenantStore, tenant: TenantRecord, locale: str) -> dict[str, Any]:
     """Whether Graph tells JUNO of directory changes (near real time) or JUNO only polls."""
-    doc = await KeyedStore(store.collections[Coll.GRAPH_SUBSCRIPTIONS]).get(SUBSCRIPTION_KEY)
+    doc = await store.graph_subscriptions.get(SUBSCRIPTION_KEY)
     status = str((doc or {}).get("status") or "none")
     minutes = tenant.sync_interval_minutes
     expires = (doc or {}).get("expires_at")
