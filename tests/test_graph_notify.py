@@ -62,6 +62,7 @@ class Rig:
     keeper: SubscriptionKeeper
     base: str
     ids: list[str]
+    erasures: Erasures
 
     async def post(
         self, path: str, body: Any = None, *, query: dict[str, str] | None = None
@@ -125,7 +126,7 @@ async def rig(db: Db) -> AsyncIterator[Rig]:
     await web.TCPSite(runner, "127.0.0.1", port).start()
     await sync_tenant(db, TENANT, source_for(fake), erasures, holder=Holder.here("first"))
     try:
-        yield Rig(db, fake, scheduler, trigger, keeper, base, ids)
+        yield Rig(db, fake, scheduler, trigger, keeper, base, ids, erasures)
     finally:
         await notify.stop()
         await scheduler.stop()
@@ -199,6 +200,22 @@ async def test_a_valid_notification_schedules_a_delta_round_a_forged_one_nothing
     await eventually(updated)
     doc = await rig.doc()
     assert doc["notifications"] == 1 and isinstance(doc["last_notification_at"], datetime)
+
+
+async def test_a_deletion_in_entra_starts_the_erasure_within_seconds(rig: Rig) -> None:
+    await subscribed(rig)
+    gone = rig.ids[6]
+    rig.fake.directory.hard_delete(gone)
+    started = time.monotonic()
+    assert await rig.fake.notify(gone, change_type="deleted") == [202]
+
+    async def erased() -> bool:
+        return any(call[:2] == (TENANT, gone) and "deleted" in call[2]
+                   for call in rig.erasures.calls)  # fmt: skip
+
+    await eventually(erased)
+    assert time.monotonic() - started < 10
+    assert gone not in {p["user_id"] for p in await profiles(rig.db)}
 
 
 async def test_duplicate_and_out_of_order_notifications_coalesce_and_converge(rig: Rig) -> None:
