@@ -352,6 +352,8 @@ class SubscriptionKeeper:
         pending = doc.get("next_attempt_at")
         if not renew and isinstance(pending, datetime) and pending > now:
             return "waiting"
+        if not renew and not self._due(doc, now):
+            return "off" if doc.get("status") == "deleted" else "ok"  # no write on a quiet pass
         if not await store.claim(self.holder, now):
             return "busy"
         try:
@@ -368,6 +370,15 @@ class SubscriptionKeeper:
                 await api.aclose()
         finally:
             await store.release(self.holder)
+
+    def _due(self, doc: dict[str, Any], now: datetime) -> bool:
+        status = doc.get("status")
+        if status == "deleted":
+            return False
+        if status != "active" or not doc.get("subscription_id"):
+            return True  # missing, removed, failed, half-created, reauthorization required
+        expires = doc.get("expires_at")
+        return not isinstance(expires, datetime) or expires - now <= self.renew_before
 
     async def _maintain(
         self,
@@ -426,13 +437,21 @@ class SubscriptionKeeper:
     async def _create(self, store: SubscriptionStore, api: SubscriptionApi, now: datetime) -> str:
         # A subscription of ours that we lost track of (a crash between Graph's 201 and our
         # write) would double every notification: remove such leftovers first.
-        for item in await api.list():
-            if item.get("notificationUrl") == self.notification_url and item.get("id"):
-                try:
-                    await api.delete(str(item["id"]))
-                except GraphRequestError as exc:
-                    if not is_not_found(exc):
-                        raise
+        try:
+            leftovers = [
+                str(item["id"])
+                for item in await api.list()
+                if item.get("notificationUrl") == self.notification_url and item.get("id")
+            ]
+        except GraphRequestError as exc:  # best effort: creating matters more
+            log.warning("tenant %s: cannot list subscriptions: %s", store.tenant_id, exc)
+            leftovers = []
+        for leftover in leftovers:
+            try:
+                await api.delete(leftover)
+            except GraphRequestError as exc:
+                if not is_not_found(exc):
+                    raise
         secret = secrets.token_urlsafe(48)  # 64 characters; Graph allows 128
         # The hash is stored before Graph is asked: the first notification may arrive before
         # its answer does.
