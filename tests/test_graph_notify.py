@@ -405,3 +405,55 @@ async def test_admin_desk_shows_the_subscription_its_expiry_and_last_notificatio
     text, block = await line("en")
     assert text.startswith("Change notifications are not working right now (failed)")
     assert text.endswith("Graph answered 403") and block["color"] == "Attention"
+
+
+async def test_reauthorization_when_renewal_is_due_renews_once_and_lost_ones_are_recreated(
+    rig: Rig,
+) -> None:
+    sub = await subscribed(rig)
+    store = SubscriptionStore(rig.db, TENANT)
+    await store.save({"expires_at": datetime.now(UTC) + timedelta(days=1)}, datetime.now(UTC))
+    assert await rig.fake.lifecycle("reauthorizationRequired") == [202]
+
+    async def renewed() -> bool:
+        return "renew" in rig.fake.subscription_calls and (await rig.doc())["status"] == "active"
+
+    await eventually(renewed)
+    assert "reauthorize" not in rig.fake.subscription_calls  # one call does both
+    assert isinstance((await rig.doc())["reauthorized_at"], datetime)
+
+    # Graph lost it meanwhile: reauthorizing answers 404, so a new one is made.
+    await store.note_lifecycle("reauthorizationRequired", datetime.now(UTC),
+                               "reauthorization_required")  # fmt: skip
+    rig.fake.subscriptions.clear()
+    assert await rig.keeper.maintain(await rig.record()) == "created"
+    assert (await rig.doc())["subscription_id"] not in (None, sub["id"])
+
+
+async def test_a_refused_subscription_is_recorded_and_retried_later(rig: Rig) -> None:
+    good = rig.keeper.notification_url
+    rig.keeper.notification_url = f"{rig.base}/not-our-endpoint"  # the handshake fails
+    outcome = await rig.keeper.maintain(await rig.record())
+    assert outcome.startswith("failed: Graph answered 400")
+    doc = await rig.doc()
+    assert doc["status"] == "failed" and "validation" in doc["last_error"]
+    assert doc["next_attempt_at"] > datetime.now(UTC)
+    assert rig.fake.subscriptions == {}
+    rig.keeper.notification_url = good
+    assert await rig.keeper.maintain(await rig.record()) == "waiting"  # backs off
+    assert await rig.keeper.maintain(await rig.record(), renew=True) == "created"
+
+
+async def test_two_replicas_never_create_two_subscriptions(rig: Rig) -> None:
+    other = SubscriptionKeeper(
+        rig.db,
+        rig.keeper.make_api,
+        notification_url=rig.keeper.notification_url,
+        lifecycle_url=rig.keeper.lifecycle_url,
+        holder=Holder.here("replica-2"),
+    )
+    record = await rig.record()
+    outcomes = await asyncio.gather(rig.keeper.maintain(record), other.maintain(record))
+    assert sorted(outcomes) in (["busy", "created"], ["created", "ok"]), outcomes
+    assert len(rig.fake.subscriptions) == 1
+    assert rig.fake.subscription_calls.count("create") == 1
