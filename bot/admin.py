@@ -14,8 +14,11 @@ from urllib.parse import urlencode
 from bot.cards import FIELD_LABELS, Card, card_of, submit
 from bot.i18n import t
 from privacy.access import last_review, review_overdue
+from privacy.catalogs import catalog
 from privacy.consent import Kind, current_documents
+from privacy.datamap import DATA_MAP, LEGAL, TENANT_DAYS_MAX, Legal, Store
 from privacy.dsr import DsrError, DsrRequest, DsrStatus, DsrType, list_requests
+from privacy.facts import basis_facts, missing_controller, texts
 from privacy.rectification import Proposal
 from privacy.removal_modes import RemovalMode
 from privacy.ropa import record_for_tenant
@@ -88,6 +91,7 @@ async def home_card(
             )
         ),
         _buttons(submit(t(locale, "admin_publish_button"), "admin_publish")),
+        *controller_summary(tenant, locale),
         _heading(t(locale, "admin_ropa")),
         _buttons(
             submit(t(locale, "admin_ropa_show"), "admin_ropa"),
@@ -319,27 +323,121 @@ def publish_card(locale: str) -> Card:
 
 
 def ropa_card(tenant: TenantRecord, locale: str) -> Card:
-    """The record of processing as it applies to this tenant, one compact block per store."""
-    data = record_for_tenant(tenant)
+    """The record of processing as it applies to this tenant, one compact block per store, in
+    the admin's language."""
+    data = record_for_tenant(tenant, locale=locale)
     body: list[dict[str, Any]] = [
         _text(t(locale, "admin_ropa_title", tenant=tenant.name), weight="Bolder", size="Medium"),
         _text(t(locale, "admin_removal", mode=t(locale, f"removal_{tenant.removal_mode}"))),
     ]
     for store in data["stores"]:
-        removal = store["on_user_removal"].get("in_force", "-")
-        days = store["retention"]["days"]
         facts = [
             {"title": t(locale, "ropa_purpose"), "value": store["purpose"]},
             {"title": t(locale, "ropa_recipients"), "value": "; ".join(store["recipients"])},
-            {
-                "title": t(locale, "ropa_retention"),
-                "value": store["retention"]["rule"] + (f" ({days})" if days else ""),
-            },
+            {"title": t(locale, "ropa_retention"), "value": store["retention"]["text"]},
         ]
-        if store["personal_data"]:
+        if store["legal_basis"]:
+            facts.insert(
+                1, {"title": t(locale, "ropa_basis"), "value": store["legal_basis"]["text"]}
+            )
+        if store["on_user_removal"]:
+            removal = store["on_user_removal"]["in_force"]
             facts.append({"title": t(locale, "ropa_on_removal"), "value": removal})
         body += [
             _text(store["title"], weight="Bolder", spacing="Medium"),
             {"type": "FactSet", "facts": facts},
         ]
     return card_of(body, [submit(t(locale, "admin_ropa_file"), "admin_ropa_file")])
+
+
+def controller_summary(tenant: TenantRecord, locale: str) -> list[dict[str, Any]]:
+    """What the notice can say about the controller, and what is still missing."""
+    missing = missing_controller(tenant)
+    if missing:
+        names = ", ".join(texts(locale)[f"missing_{name}"] for name in missing)
+        line = t(locale, "admin_controller_missing", missing=names)
+    else:
+        name = tenant.controller.legal_name if tenant.controller else tenant.name
+        line = t(locale, "admin_controller_complete", name=name)
+    return [
+        _heading(t(locale, "admin_controller")),
+        _text(line, color="Attention" if missing else "Default"),
+        _buttons(submit(t(locale, "admin_controller_button"), "admin_controller")),
+    ]
+
+
+def _input(
+    id_: str, label: str, value: str | None, locale: str, *, required: bool, **extra: Any
+) -> dict[str, Any]:
+    field: dict[str, Any] = {"type": "Input.Text", "id": id_, "label": label, **extra}
+    if value:
+        field["value"] = value
+    if required:
+        field["isRequired"] = True
+        field.setdefault("errorMessage", t(locale, "admin_controller_required"))
+    return field
+
+
+def controller_card(tenant: TenantRecord, locale: str) -> Card:
+    """The controller's details and its legal-basis choices: one form, one action."""
+    details = tenant.controller
+    cap = TENANT_DAYS_MAX["kpi_retention_days"]
+    body: list[dict[str, Any]] = [
+        _text(t(locale, "admin_controller_title"), weight="Bolder", size="Medium"),
+        _text(t(locale, "admin_controller_help"), isSubtle=True),
+        _input("legal_name", t(locale, "admin_controller_legal_name"),
+               details.legal_name if details else None, locale, required=True, maxLength=300),
+        _input("address", t(locale, "admin_controller_address"),
+               details.address if details else None, locale, required=True, maxLength=500,
+               isMultiline=True),
+        _input("email", t(locale, "admin_controller_email"),
+               details.email if details else None, locale, required=True, maxLength=254,
+               style="Email", regex=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+               errorMessage=t(locale, "admin_controller_email_error")),
+        _input("dpo_contact", t(locale, "admin_controller_dpo"),
+               details.dpo_contact if details else None, locale, required=True, maxLength=300),
+        _input("verbis_id", t(locale, "admin_controller_verbis"),
+               details.verbis_id if details else None, locale, required=False, maxLength=64),
+        _input("representative", t(locale, "admin_controller_representative"),
+               details.representative if details else None, locale, required=False,
+               maxLength=300),
+        {
+            "type": "Input.Number",
+            "id": "kpi_retention_days",
+            "label": t(locale, "admin_controller_kpi", max=cap),
+            "value": tenant.kpi_retention_days,
+            "min": 1,
+            "max": cap,
+            "isRequired": True,
+            "errorMessage": t(locale, "admin_controller_kpi_error", max=cap),
+        },
+    ]  # fmt: skip
+    for store in basis_choices():
+        chosen = tenant.legal_bases.get(store.collection.value)
+        title = catalog(locale)["stores"][store.collection.value]["record"]["title"]
+        body.append(
+            {
+                "type": "Input.ChoiceSet",
+                "id": f"basis_{store.collection.value}",
+                "label": t(locale, "admin_controller_basis", store=title),
+                "style": "compact",
+                "isRequired": True,
+                "errorMessage": t(locale, "admin_controller_required"),
+                "value": chosen or LEGAL[store.collection].bases[0],
+                "choices": [
+                    {"title": basis_facts(b, locale)["text"], "value": b}
+                    for b in LEGAL[store.collection].bases
+                ],
+            }
+        )
+    return card_of(body, [submit(t(locale, "admin_controller_save"), "admin_controller_set")])
+
+
+_FIXED = Legal(("legal_obligation",))
+
+
+def basis_choices() -> list[Store]:
+    """Stores whose legal basis the law leaves to the controller."""
+    return [
+        s for s in DATA_MAP.values() if s.collection in LEGAL and len(LEGAL[s.collection].bases) > 1
+    ]

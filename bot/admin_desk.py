@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from microsoft_agents.hosting.core import MessageFactory, TurnContext
+from pydantic import ValidationError
 
 from bot import admin, cards
 from bot.commands import Command, Request
@@ -24,12 +25,15 @@ from bot.proactive import Notifier
 from bot.turn import Turn
 from privacy.access import AccessError, record_review
 from privacy.consent import Kind, LegalDocument, publish
+from privacy.datamap import TENANT_DAYS_MAX
 from privacy.dsr import DsrError, DsrRequest, DsrType, approve, reject
+from privacy.notice import check_change, republish_if_changed
 from privacy.removal_modes import RemovalMode
 from privacy.ropa import tenant_record_as_markdown
 from privacy.strategies import keyed_hash
+from privacy.subprocessors import SubProcessor
 from privacy.tenant_archive import archive_filename, write_tenant_archive
-from storage.repositories import TenantRecord, TenantRegistry, TenantStore
+from storage.repositories import ControllerDetails, TenantRecord, TenantRegistry, TenantStore
 from storage.search_keys import fold
 
 SyncNow = Callable[[str], Awaitable["asyncio.Task[None] | None"]]
@@ -40,6 +44,8 @@ Build = Callable[[], Awaitable[tuple[bytes, str]]]
 Deliver = Callable[[str, str, Build, str, str], Coroutine[Any, Any, None]]
 """(tenant, user, build the file, description key, failure key): offer a file in personal
 chat (a signed link elsewhere)."""
+
+_CONTROLLER_FIELDS = tuple(ControllerDetails.model_fields)
 
 # A prepared file is kept in one MongoDB document until delivered.
 MAX_FILE_BYTES = 15 * 1024 * 1024
@@ -59,6 +65,8 @@ class AdminDesk:
     pseudonym_key: bytes | None
     forget_tenant: Callable[[str], None]
     authority_host: str = "https://login.microsoftonline.com"
+    # This deployment's sub-processors, for the notice and record texts (None: the defaults).
+    subprocessors: tuple[SubProcessor, ...] | None = None
 
     async def handle(self, turn: Turn, request: Request) -> None:
         tenant = await TenantRegistry(self.db).get(turn.store.tenant_id)  # fresh: rights change
@@ -113,6 +121,10 @@ class AdminDesk:
                 await turn.card(admin.ropa_card(tenant, turn.locale))
             case Command.ADMIN_ROPA_FILE:
                 await self._ropa_file(turn, tenant)
+            case Command.ADMIN_CONTROLLER:
+                await turn.card(admin.controller_card(tenant, turn.locale))
+            case Command.ADMIN_CONTROLLER_SET:
+                await self._set_controller(turn, tenant, request)
             case Command.ADMIN_ARCHIVE:
                 await self._archive(turn)
 
@@ -254,13 +266,70 @@ class AdminDesk:
 
         await self.notifier.send(store.tenant_id, admin_id, report)
 
+    # The controller's details ------------------------------------------------------------
+
+    async def _set_controller(self, turn: Turn, tenant: TenantRecord, request: Request) -> None:
+        """Save the form and publish the derived notice when its text changes: the form can
+        lengthen the KPI window only because saving it always republishes (privacy.notice)."""
+        data = request.data
+        details = {
+            k: str(data.get(k) or "").strip() or None
+            for k in (
+                "legal_name",
+                "address",
+                "email",
+                "dpo_contact",
+                "verbis_id",
+                "representative",
+            )
+        }
+        bases = {
+            s.collection.value: str(data.get(f"basis_{s.collection.value}") or "")
+            for s in admin.basis_choices()
+        }
+        # Clients send Input.Number as a number or as its text ("200", 200, 200.0).
+        days = str(data.get("kpi_retention_days") or "").strip().removesuffix(".0")
+        try:
+            if not days.isdigit():
+                cap = TENANT_DAYS_MAX["kpi_retention_days"]
+                raise ValueError(t(turn.locale, "admin_controller_kpi_error", max=cap))
+            changes: dict[str, Any] = {
+                "controller": ControllerDetails.model_validate(details),
+                "legal_bases": {k: v for k, v in bases.items() if v},
+                "kpi_retention_days": int(days),
+            }
+            await check_change(turn.store, changes, republish=True)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            reason = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+            await turn.say(t(turn.locale, "admin_controller_invalid", reason=reason))
+            return
+        except ValueError as exc:
+            await turn.say(t(turn.locale, "admin_controller_invalid", reason=str(exc)))
+            return
+        record = await TenantRegistry(self.db).update(tenant.tenant_id, changes)
+        self.forget_tenant(tenant.tenant_id)
+        published = await republish_if_changed(
+            turn.store, record, published_by=turn.user_id, subprocessors=self.subprocessors
+        )
+        outcome = f"version {published.version}" if published else "unchanged"
+        await self._audit(turn, "controller_details", f"saved; notice {outcome}")
+        if published is None:
+            await turn.say(t(turn.locale, "admin_controller_unchanged"))
+            return
+        await turn.say(t(turn.locale, "admin_controller_saved", version=published.version))
+        self.background(self._announce(turn.store, published, turn.user_id))
+
     # Files --------------------------------------------------------------------------------
 
     async def _ropa_file(self, turn: Turn, tenant: TenantRecord) -> None:
+        locale = "tr" if turn.locale.lower().startswith("tr") else "en"
+
         async def build() -> tuple[bytes, str]:
             fresh = await turn.store.own_record.get() or tenant
             stamp = datetime.now(UTC).strftime("%Y%m%d")
-            return tenant_record_as_markdown(fresh).encode("utf-8"), f"juno-ropa-{stamp}.md"
+            text = tenant_record_as_markdown(fresh, locale=locale, subprocessors=self.subprocessors)
+            return text.encode("utf-8"), f"juno-ropa-{stamp}-{locale}.md"
 
         await self._audit(turn, "ropa_file", "prepared")
         await turn.say(t(turn.locale, "admin_file_started"))

@@ -124,6 +124,7 @@ class JunoBot:
             pseudonym_key=self._export.pseudonym_key,
             forget_tenant=self.forget_tenant,
             authority_host=self._export.authority_host,
+            subprocessors=self._export.subprocessors,
         )
 
     def forget_tenant(self, tenant_id: str) -> None:
@@ -367,7 +368,9 @@ class JunoBot:
         store = TenantStore(self._db, tenant_id)
 
         async def build() -> tuple[bytes, str]:
-            result = await build_export(store, user_id, locale=locale)
+            result = await build_export(
+                store, user_id, locale=locale, subprocessors=self._export.subprocessors
+            )
             return result.zip_bytes, result.filename
 
         await self._deliver_file(

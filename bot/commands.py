@@ -36,6 +36,8 @@ class Command(StrEnum):
     ADMIN_PUBLISH_SET = "admin_publish_set"
     ADMIN_ROPA = "admin_ropa"
     ADMIN_ROPA_FILE = "admin_ropa_file"
+    ADMIN_CONTROLLER = "admin_controller"
+    ADMIN_CONTROLLER_SET = "admin_controller_set"
     ADMIN_ARCHIVE = "admin_archive"
     ERASE = "erase"
     PROPOSE = "propose"
@@ -56,6 +58,8 @@ ADMIN_COMMANDS = frozenset(
         Command.ADMIN_PUBLISH_SET,
         Command.ADMIN_ROPA,
         Command.ADMIN_ROPA_FILE,
+        Command.ADMIN_CONTROLLER,
+        Command.ADMIN_CONTROLLER_SET,
         Command.ADMIN_ARCHIVE,
     }
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from privacy.subprocessors import SubProcessor
+
 PUBLIC_OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
 BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
@@ -27,6 +29,8 @@ class BotConfig:
     signing_key: bytes = b""
     pseudonym_key: bytes = b""
     export_link_hours: int = 24
+    # This deployment's sub-processors (privacy.subprocessors.declared); None: the defaults.
+    subprocessors: tuple[SubProcessor, ...] | None = None
 
     @property
     def anonymous(self) -> bool:

@@ -14,6 +14,7 @@ from bot.http import build_bot_app
 from juno.deployment import bot_auth_kind, bot_identity_problem
 from juno.errors import OperationError, UserError
 from juno.keys import pseudonym_key, signing_key
+from juno.legal import deployment_subprocessors
 from juno.logs import get_logger
 from juno.metrics import Metrics
 from juno.rights import attach_rights
@@ -62,6 +63,7 @@ def bot_config(settings: Settings) -> BotConfig | None:
         signing_key=signing_key(settings, get_logger("juno.keys")),
         pseudonym_key=pseudonym_key(settings, get_logger("juno.keys")),
         export_link_hours=settings.export_link_ttl_hours,
+        subprocessors=deployment_subprocessors(settings),
     )
 
 

@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     # --- Deployment facts the processor record and notices declare (privacy.subprocessors) ---
     hosting_provider: str | None = Field(None, alias="JUNO_HOSTING_PROVIDER", max_length=200)
     hosting_location: str | None = Field(None, alias="JUNO_HOSTING_LOCATION", max_length=200)
+    # Who JUNO's operator is and how a controller or authority reaches it (GDPR Art. 30(2)(a)).
+    processor_contact: str | None = Field(None, alias="JUNO_PROCESSOR_CONTACT", max_length=300)
 
     # --- Teams app package (manifest) ------------------------------------------------------
     manifest_developer_name: str = Field("JUNO for Teams", alias="JUNO_MANIFEST_DEVELOPER_NAME")

@@ -54,7 +54,13 @@ class LegalDocument:
 
 @cache
 def builtin(kind: Kind) -> LegalDocument:
-    """Version 1 of each document ships with JUNO until a tenant publishes its own."""
+    """Version 1 of each document ships with JUNO until a tenant publishes its own. The notice
+    is derived from the data map (privacy.facts) and says honestly that the controller has not
+    entered its details yet; entering them publishes the next version (privacy.notice)."""
+    if kind is Kind.NOTICE:
+        from privacy.facts import render_notice
+
+        return LegalDocument(kind, 1, {loc: render_notice(None, loc) for loc in LOCALES})
     folder = resources.files("privacy") / "documents"
     texts = {loc: (folder / f"{kind.value}.{loc}.md").read_text("utf-8") for loc in LOCALES}
     return LegalDocument(kind, 1, texts)
@@ -84,7 +90,12 @@ async def document_version(store: TenantStore, kind: Kind, version: int) -> Lega
 
 
 async def publish(
-    store: TenantStore, kind: Kind, texts: dict[str, str], *, published_by: str | None
+    store: TenantStore,
+    kind: Kind,
+    texts: dict[str, str],
+    *,
+    published_by: str | None,
+    promises: dict[str, Any] | None = None,
 ) -> LegalDocument:
     """Publish the next version; users are asked again on their next contact."""
     if not texts or any(loc not in LOCALES or not t.strip() for loc, t in texts.items()):
@@ -100,6 +111,8 @@ async def publish(
             "hashes": {loc: sha256(t) for loc, t in texts.items()},
             "published_at": datetime.now(UTC),
             "published_by": published_by,
+            # Settings the text states (privacy.notice: a longer KPI window needs a new one).
+            **({"promises": promises} if promises else {}),
         },
     )
     return LegalDocument(kind, version, texts)

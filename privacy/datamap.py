@@ -139,6 +139,9 @@ DATA_MAP: dict[Coll, Store] = {
                 "graph": "system.operations",
                 "admins": "user.role",
                 "removal_overrides": "system.operations",
+                # The controller's published business contact (privacy.facts), not a user's.
+                "controller": "system.operations",
+                "legal_bases": "system.operations",
                 "demo": "system.operations",
                 "created_at": "system.time",
                 "updated_at": "system.time",
@@ -523,6 +526,7 @@ DATA_MAP: dict[Coll, Store] = {
                 "hashes": "system.operations",
                 "published_at": "system.time",
                 "published_by": "user.unique_id",
+                "promises": "system.operations",
             },
             purpose="Show users the exact notice and terms their organization published, and "
             "prove which text each consent record refers to",
@@ -620,13 +624,103 @@ DATA_MAP: dict[Coll, Store] = {
 }
 
 
+# What notices and records say beyond the declarations above (#16, KVKK Art. 10, GDPR Art.
+# 13/14/30). Texts for every key live in privacy/locales (tests fail on a missing one).
+LEGAL_BASES: dict[str, tuple[str, str]] = {  # key -> (KVKK, GDPR) provisions
+    "legitimate_interest": ("KVKK Art. 5(2)(f)", "GDPR Art. 6(1)(f)"),
+    "contract": ("KVKK Art. 5(2)(c)", "GDPR Art. 6(1)(b)"),
+    "legal_obligation": ("KVKK Art. 5(2)(ç)", "GDPR Art. 6(1)(c)"),
+}
+SUBJECTS = ("employees", "interns", "guests", "bot_users", "tenant_admins")
+SECURITY_MEASURES = (
+    "tenant_isolation",
+    "entra_sign_in",
+    "tls",
+    "least_privilege",
+    "minimization",
+    "pseudonymization",
+    "retention_sweeps",
+    "audit_log",
+    "access_reviews",
+    "secrets_by_reference",
+)
+# The longest a tenant may set a `tenant_days` retention to: per-person usage counts are not
+# needed for longer to improve the bot (KVKK Art. 4(2)(d), GDPR Art. 5(1)(e)).
+TENANT_DAYS_MAX: dict[str, int] = {"kpi_retention_days": 365}
+
+
+@dataclass(frozen=True)
+class Legal:
+    """`bases`: legal bases the controller may choose from, the first the default (one: the
+    law leaves no choice); `subjects`: whose data; `transfers`: sub-processor keys
+    (privacy.subprocessors) the data reaches."""
+
+    bases: tuple[str, ...]
+    subjects: tuple[str, ...] = ("bot_users",)
+    transfers: tuple[str, ...] = ("hosting", "database")
+
+
+_MS = ("microsoft", "hosting", "database")
+LEGAL: dict[Coll, Legal] = {
+    Coll.TENANTS: Legal(("legitimate_interest", "contract"), ("tenant_admins",)),
+    Coll.PROFILES: Legal(("legitimate_interest", "contract"), SUBJECTS[:3], _MS),
+    Coll.CONSENTS: Legal(("legal_obligation",), transfers=_MS),
+    Coll.KPI_EVENTS: Legal(("legitimate_interest",)),
+    Coll.DSR_REQUESTS: Legal(("legal_obligation",), transfers=_MS),
+    Coll.CONVERSATIONS: Legal(("contract", "legitimate_interest"), transfers=_MS),
+    Coll.DESTRUCTION_LOG: Legal(("legal_obligation",), ("employees", "bot_users")),
+    Coll.AUDIT_LOG: Legal(("legitimate_interest", "legal_obligation")),
+    Coll.BOT_STATE: Legal(("contract", "legitimate_interest"), transfers=_MS),
+    Coll.LEGAL_DOCUMENTS: Legal(("legal_obligation",), ("tenant_admins",)),
+    Coll.EXPORTS: Legal(("legal_obligation",), transfers=_MS),
+    Coll.DESTRUCTION_RUNS: Legal(("legal_obligation",), ("employees", "bot_users")),
+    Coll.ACCESS_REVIEWS: Legal(("legal_obligation",), ("tenant_admins",)),
+}
+
+
+def legal_basis(decl: Store, record: TenantRecord | None) -> str:
+    """The basis in force for a store: the tenant's choice where the map offers one."""
+    bases = LEGAL[decl.collection].bases
+    chosen = record.legal_bases.get(decl.collection.value) if record else None
+    return chosen if chosen in bases else bases[0]
+
+
+def check_legal_bases(choices: Mapping[str, str]) -> None:
+    """Raise ValueError naming the first choice the map does not offer."""
+    for name, basis in choices.items():
+        legal = next((v for c, v in LEGAL.items() if c.value == name), None)
+        if legal is None:
+            raise ValueError(f"{name}: not a store with personal data")
+        offered = legal.bases
+        if len(offered) < 2:
+            raise ValueError(f"{name}: the legal basis is fixed by law, not a tenant choice")
+        if basis not in offered:
+            raise ValueError(f"{name}: legal basis must be one of {', '.join(offered)}")
+
+
+def _legal_problems(data_map: Mapping[Coll, Store]) -> list[str]:
+    problems = []
+    for coll, store in data_map.items():
+        legal = LEGAL.get(coll)
+        if store.personal and legal is None:
+            problems.append(f"{coll.value}: personal store has no legal declaration")
+        if legal is None:
+            continue
+        unknown = [b for b in legal.bases if b not in LEGAL_BASES]
+        unknown += [s for s in legal.subjects if s not in SUBJECTS]
+        if unknown or not legal.bases:
+            problems.append(f"{coll.value}: unknown or missing legal declaration {unknown}")
+    return problems
+
+
 def retention_days(decl: Store, record: TenantRecord | None) -> int | None:
     """The store's retention in days, the tenant's own setting first where the map allows."""
     rule = decl.retention
     if rule.tenant_days and record is not None:
         value = getattr(record, rule.tenant_days, None)
         if isinstance(value, int):
-            return value
+            # A setting stored before the cap existed is held to it, in the sweep and the texts.
+            return min(value, TENANT_DAYS_MAX.get(rule.tenant_days, value))
     return rule.days
 
 
@@ -642,6 +736,7 @@ def validate(data_map: Mapping[Coll, Store] = DATA_MAP) -> None:
             problems.append(f"{coll}: collection is not declared in the data map")
     for coll, store in data_map.items():
         problems += _store_problems(coll.value, store)
+    problems += _legal_problems(data_map)
     if problems:
         raise DataMapError("; ".join(problems))
 

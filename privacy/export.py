@@ -16,22 +16,22 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
-from importlib import resources
 from typing import Any
 
-from privacy.datamap import DATA_MAP, Store, retention_days, top
-from privacy.ropa import CONTROLLER, PROCESSOR, RIGHTS
+from privacy.catalogs import LOCALES, catalog, pick_locale
+from privacy.datamap import DATA_MAP, Store, top
+from privacy.facts import controller_lines, notice_facts, store_facts, texts
 from privacy.runs import collection_of
 from privacy.strategies import subject_selector
-from privacy.taxonomy import CATEGORIES
+from privacy.subprocessors import SubProcessor
 from storage.repositories import TenantRecord, TenantStore
 
-SCHEMA_VERSION = "1.0"
-LOCALES = ("tr", "en")
+# 2.0: every text in the user's language; legal bases, transfers and the controller structured.
+SCHEMA_VERSION = "2.0"
+__all__ = ["LOCALES", "build_export", "catalog", "exempt_stores", "exported_stores", "pick_locale"]
 
 
 @dataclass(frozen=True)
@@ -42,18 +42,6 @@ class ExportResult:
     counts: dict[str, int]  # collection -> records exported
     files: tuple[str, ...]
     data: dict[str, Any]  # what data.json holds
-
-
-@cache
-def catalog(locale: str) -> dict[str, Any]:
-    text = (resources.files("privacy") / "locales" / f"{locale}.json").read_text("utf-8")
-    parsed: dict[str, Any] = json.loads(text)
-    return parsed
-
-
-def pick_locale(locale: str | None) -> str:
-    lang = (locale or "").split("-")[0].split("_")[0].lower()
-    return lang if lang in LOCALES else "en"
 
 
 def exported_stores() -> list[Store]:
@@ -105,18 +93,27 @@ async def _records(store: TenantStore, decl: Store, user_id: str) -> list[dict[s
     return records
 
 
-def _facts(decl: Store, record: TenantRecord | None, locale: str) -> dict[str, Any]:
-    local = catalog(locale)["stores"].get(decl.collection.value, {})
-    days = retention_days(decl, record)
+def _facts(
+    decl: Store,
+    record: TenantRecord | None,
+    locale: str,
+    subprocessors: Sequence[SubProcessor] | None,
+) -> dict[str, Any]:
+    """The Art. 15(1) facts of one store, in the user's language (privacy.facts)."""
+    facts = store_facts(decl, record, locale, subprocessors)
     return {
-        "collection": decl.collection.value,
-        "title": local.get("title", decl.title),
-        "purpose": decl.purpose,
-        "legal_basis": decl.legal_basis,
-        "categories": [{"category": c, "description": CATEGORIES[c]} for c in decl.categories],
-        "recipients": list(decl.recipients),
-        "retention": {"days": days, "rule": decl.retention.rule, "at_end": decl.retention.at_end},
-        "source": decl.source,
+        "collection": facts["collection"],
+        "title": facts["title_for_person"],
+        "purpose": facts["purpose_for_person"],
+        "legal_basis": facts["legal_basis"],
+        "categories": [
+            {"category": c["category"], "description": c["name"], "purpose": c["purpose"]}
+            for c in facts["categories"]
+        ],
+        "recipients": facts["recipients_for_person"],
+        "transfers": facts["transfers"],
+        "retention": facts["retention"],
+        "source": facts["method"],
     }
 
 
@@ -127,13 +124,14 @@ async def build_export(
     locale: str,
     now: datetime | None = None,
     channel: str = "bot",
+    subprocessors: Sequence[SubProcessor] | None = None,
 ) -> ExportResult:
     """Everything JUNO holds about `user_id` in this tenant, as a zip. Audit-logged (actor:
     the user; target: the channel it was asked through) whether it succeeds or fails."""
     at = now or datetime.now(UTC)
     lang = pick_locale(locale)
     try:
-        result = await _build(store, user_id, lang, at)
+        result = await _build(store, user_id, lang, at, subprocessors)
     except Exception:
         await _audit(store, user_id, channel, "failed", at)
         raise
@@ -149,8 +147,15 @@ async def _audit(
     )
 
 
-async def _build(store: TenantStore, user_id: str, locale: str, at: datetime) -> ExportResult:
+async def _build(
+    store: TenantStore,
+    user_id: str,
+    locale: str,
+    at: datetime,
+    subprocessors: Sequence[SubProcessor] | None,
+) -> ExportResult:
     record = await store.own_record.get()
+    notice = notice_facts(record, locale, subprocessors)
     files: dict[str, bytes] = {}
     stores: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
@@ -160,25 +165,29 @@ async def _build(store: TenantStore, user_id: str, locale: str, at: datetime) ->
         if name:
             files[name] = _json({"collection": decl.collection.value, "records": records})
         counts[decl.collection.value] = len(records)
-        stores.append({**_facts(decl, record, locale), "records": len(records), "file": name})
+        facts = _facts(decl, record, locale, subprocessors)
+        stores.append({**facts, "records": len(records), "file": name})
     data: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "generated_at": plain(at),
         "locale": locale,
         "tenant": {"id": store.tenant_id, "name": record.name if record else None},
         "subject": {"user_id": user_id},
-        "controller": CONTROLLER,
-        "processor": PROCESSOR,
+        "controller": notice["controller"],
+        "processor": texts(locale)["processor_line"],
         "removal_mode": record.removal_mode if record else None,
         "rights": {
-            "summary": RIGHTS,
+            "summary": texts(locale)["rights_h"],
+            **notice["rights"],
             "how_to_exercise": catalog(locale)["rights"],
         },
+        # GDPR Art. 15(1)(c) and 15(2): recipients abroad and the safeguards of each transfer.
+        "transfers": notice["transfers"],
+        # Art. 15(1)(h); KVKK Art. 11(1)(g).
+        "automated_decisions": notice["automated_decisions"],
+        "authentication": notice["authentication"],
         "stores": stores,
-        "not_included": [
-            {"collection": s.collection.value, "title": s.title, "reason": s.export_exempt}
-            for s in exempt_stores()
-        ],
+        "not_included": [_exempt(s, locale) for s in exempt_stores()],
     }
     data["files"] = ["data.json", *files, "summary.txt"]
     summary = render_summary(data, record, locale)
@@ -191,6 +200,11 @@ async def _build(store: TenantStore, user_id: str, locale: str, at: datetime) ->
         files=tuple(data["files"]),
         data=data,
     )
+
+
+def _exempt(decl: Store, locale: str) -> dict[str, Any]:
+    local = catalog(locale)["stores"][decl.collection.value]
+    return {"collection": decl.collection.value, "title": local["title"], "reason": local["exempt"]}
 
 
 def _json(value: Any) -> bytes:
@@ -206,10 +220,11 @@ def _zip(files: Mapping[str, bytes]) -> bytes:
 
 
 def render_summary(data: Mapping[str, Any], record: TenantRecord | None, locale: str) -> str:
+    """summary.txt: what data.json holds, in the user's language, with every Art. 15 fact."""
     cat = catalog(locale)
     text: dict[str, str] = cat["texts"]
+    legal = texts(locale)
     tenant = record.name if record else text["unknown_tenant"]
-    kpi_days = record.kpi_retention_days if record else 90
     lines = [
         text["title"],
         "=" * len(text["title"]),
@@ -218,7 +233,7 @@ def render_summary(data: Mapping[str, Any], record: TenantRecord | None, locale:
         "",
         text["intro"],
         "",
-        text["controller"].format(tenant=tenant),
+        legal["controller_h"] + ": " + " ".join(controller_lines(data["controller"], locale)),
         text["source"],
         "",
         text["held"],
@@ -226,24 +241,31 @@ def render_summary(data: Mapping[str, Any], record: TenantRecord | None, locale:
     ]
     held = [s for s in data["stores"] if s["records"]]
     for entry in held:
-        local = cat["stores"].get(entry["collection"], {})
-        recipients = "; ".join(cat["recipients"].get(r, r) for r in entry["recipients"])
+        data_items = "; ".join(c["description"] for c in entry["categories"])
         lines += [
             "",
             f"* {entry['title']}: {text['records'].format(count=entry['records'])}",
-            f"  {text['why']}: {local.get('purpose', entry['purpose'])}",
-            f"  {text['kept']}: "
-            + local.get("retention", entry["retention"]["rule"]).format(days=kpi_days),
-            f"  {text['recipients']}: {recipients}",
+            f"  {legal['data_items']}: {data_items}",
+            f"  {text['why']}: {entry['purpose']}",
+            f"  {legal['basis']}: {entry['legal_basis']['text']}",
+            f"  {legal['source']}: {entry['source']}",
+            f"  {text['kept']}: {entry['retention']['text']}",
+            f"  {text['recipients']}: {'; '.join(entry['recipients'])}",
         ]
     if not held:
         lines += ["", text["nothing"]]
     lines += ["", text["not_included"], "-" * len(text["not_included"])]
     for entry in data["not_included"]:
-        local = cat["stores"].get(entry["collection"], {})
-        reason = local.get("exempt", entry["reason"])
-        lines.append(f"* {local.get('title', entry['title'])}: {reason}")
-    lines += ["", text["rights"], "-" * len(text["rights"])]
+        lines.append(f"* {entry['title']}: {entry['reason']}")
+    lines += ["", legal["art15_h"], "-" * len(legal["art15_h"]), "", legal["export_transfers"]]
+    lines += [f"* {sub['text']}" for sub in data["transfers"]]
+    lines += ["", legal["auth_h"] + ": " + data["authentication"]]
+    lines += ["", legal["automated_h"] + ": " + data["automated_decisions"]]
+    lines += ["", text["rights"], "-" * len(text["rights"]), "", legal["rights_kvkk"]]
+    lines += [f"* {right}" for right in data["rights"]["kvkk_art_11"]]
+    lines += ["", legal["rights_gdpr"]]
+    lines += [f"* {right}" for right in data["rights"]["gdpr"]]
     for right in cat["rights"]:
         lines += ["", f"* {right['name']}", f"  {right['how']}"]
+    lines += ["", data["rights"]["how_to_apply"]]
     return "\n".join(lines) + "\n"

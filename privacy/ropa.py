@@ -5,12 +5,23 @@ Nothing here is written by hand per store: change the data map and this record f
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from privacy.datamap import DATA_MAP, Store, retention_days
+from privacy.catalogs import catalog
+from privacy.datamap import DATA_MAP, Store
+from privacy.facts import (
+    controller_facts,
+    controller_lines,
+    measures,
+    personal_stores,
+    store_facts,
+    texts,
+    transfer_facts,
+)
 from privacy.policy import RemovalPolicy
 from privacy.removal_modes import MODE_SUMMARIES, RemovalMode, parse_mode
+from privacy.subprocessors import SubProcessor
 from privacy.taxonomy import CATEGORIES
 from storage.collections import Coll
 from storage.repositories import TenantRecord
@@ -103,63 +114,216 @@ def record_as_markdown(
     return "\n".join(lines) + "\n"
 
 
+def _in_force(policy: RemovalPolicy, store: Store, locale: str) -> dict[str, str]:
+    action = policy.action_for(store)
+    # English is the strategy's own description (privacy.strategies); the catalog translates.
+    what = action.describe()
+    if locale != "en":
+        what = catalog(locale)["strategies"][action.strategy]
+        if action.fields:
+            what += f" ({', '.join(action.fields)})"
+    branch = policy.overridden(store)
+    decided = (
+        texts(locale)["decided_override"].format(branch=branch)
+        if branch
+        else texts(locale)["decided_mode"].format(mode=policy.mode.value)
+    )
+    return {"in_force": what, "decided_by": decided}
+
+
 def record_for_tenant(
-    record: TenantRecord, data_map: Mapping[Coll, Store] = DATA_MAP
+    record: TenantRecord,
+    data_map: Mapping[Coll, Store] = DATA_MAP,
+    *,
+    locale: str = "en",
+    subprocessors: Sequence[SubProcessor] | None = None,
+    processor: tuple[str, str | None] = ("JUNO for Teams", None),
 ) -> dict[str, Any]:
-    """The record of processing as it applies to one tenant: the removal mode in force with
-    the tenant's per-category overrides resolved store by store, and its own retention."""
+    """The controller's record of processing (GDPR Art. 30(1)(a)-(g); the KVKK inventory) for
+    one tenant: its own identity, legal-basis choices, retention and removal policy in force,
+    with every text in `locale`."""
     policy = RemovalPolicy(parse_mode(record.removal_mode), dict(record.removal_overrides))
-    base = record_as_dict(data_map, mode=policy.mode)
-    for entry in base["stores"]:
-        store = data_map[Coll(entry["collection"])]
-        entry["retention"]["days"] = retention_days(store, record)
+    cat = catalog(locale)
+    t = texts(locale)
+    stores = []
+    for store in data_map.values():
+        entry = store_facts(store, record, locale, subprocessors)
         if store.personal and policy.mode in store.removal:
-            branch = policy.overridden(store)
-            entry["on_user_removal"] = {
-                "in_force": policy.action_for(store).describe(),
-                "decided_by": f"override {branch}" if branch else f"mode {policy.mode.value}",
-            }
-    base["tenant"] = {
-        "id": record.tenant_id,
-        "name": record.name,
-        "enabled": record.enabled,
-        "removal_mode": policy.mode.value,
-        "removal_overrides": dict(record.removal_overrides),
-        "kpi_retention_days": record.kpi_retention_days,
+            entry["on_user_removal"] = _in_force(policy, store, locale)
+        else:
+            entry["on_user_removal"] = {}
+        stores.append(entry)
+    return {
+        "kind": "controller_record",
+        "locale": locale,
+        "basis": t["ropa_basis"],
+        "controller": controller_facts(record, locale),
+        "processor": {"name": processor[0], "contact": processor[1], "role": t["processor_line"]},
+        "tenant": {
+            "id": record.tenant_id,
+            "name": record.name,
+            "enabled": record.enabled,
+            "removal_mode": policy.mode.value,
+            "removal_mode_text": cat["modes"][policy.mode.value],
+            "removal_overrides": dict(record.removal_overrides),
+            "kpi_retention_days": record.kpi_retention_days,
+            "legal_bases": dict(record.legal_bases),
+        },
+        "stores": stores,
+        "transfers": transfer_facts(subprocessors, locale),
+        "security_measures": measures(locale),
+        "automated_decisions": t["automated"],
     }
-    return base
+
+
+def _value(value: str | None, locale: str) -> str:
+    return value or texts(locale)["not_set"]
+
+
+def _controller_block(facts: Mapping[str, Any], locale: str) -> list[str]:
+    return [" ".join(controller_lines(dict(facts), locale, record=True))]
 
 
 def tenant_record_as_markdown(
-    record: TenantRecord, data_map: Mapping[Coll, Store] = DATA_MAP
+    record: TenantRecord,
+    data_map: Mapping[Coll, Store] = DATA_MAP,
+    *,
+    locale: str = "en",
+    subprocessors: Sequence[SubProcessor] | None = None,
+    processor: tuple[str, str | None] = ("JUNO for Teams", None),
 ) -> str:
-    data = record_for_tenant(record, data_map)
+    data = record_for_tenant(
+        record, data_map, locale=locale, subprocessors=subprocessors, processor=processor
+    )
+    t = texts(locale)
     tenant = data["tenant"]
     overrides = ", ".join(f"`{k}={v}`" for k, v in tenant["removal_overrides"].items())
     lines = [
-        f"# Record of processing activities — {tenant['name']} ({tenant['id']})",
+        "# " + t["ropa_title"].format(name=tenant["name"]),
         "",
-        f"- **Controller:** {tenant['name']}. {data['controller']}",
-        f"- **Processor:** {data['processor']}",
-        f"- **Data subjects' rights:** {data['rights']}",
-        f"- **Removal mode in force:** `{tenant['removal_mode']}` — "
-        f"{data['removal_modes'][tenant['removal_mode']]}",
-        f"- **Per-category overrides:** {overrides or 'none'}",
+        data["basis"],
         "",
-        "| store | personal data | recipients | retention | when a user is removed |",
-        "|---|---|---|---|---|",
+        f"## {t['controller_h']}",
+        "",
+        *_controller_block(data["controller"], locale),
+        "",
+        f"## {t['processor_h']}",
+        "",
+        f"{data['processor']['name']}. "
+        + t["processor_contact"].format(contact=_value(data["processor"]["contact"], locale)),
+        "",
+        f"- **{t['removal_mode']}:** `{tenant['removal_mode']}` — {tenant['removal_mode_text']}",
+        f"- **{t['overrides']}:** {overrides or t['none']}",
+        "",
+        f"## {t['activities_h']}",
     ]
     for store in data["stores"]:
+        lines += ["", f"### {store['title']} (`{store['collection']}`)", ""]
+        if not store["personal_data"]:
+            lines += [f"- **{t['purpose']}:** {store['purpose']}"]
+            continue
+        cats = "; ".join(c["name"] for c in store["categories"])
         removal = store["on_user_removal"]
-        in_force = (
-            f"{removal['in_force']} ({removal['decided_by']})" if "in_force" in removal else "—"
+        lines += [
+            f"- **{t['purpose']}:** {store['purpose']}",
+            f"- **{t['basis']}:** {store['legal_basis']['text']}",
+            f"- **{t['subjects']}:** {'; '.join(store['subjects'])}",
+            f"- **{t['categories']}:** {cats}",
+            f"- **{t['recipients']}:** {'; '.join(store['recipients'])}",
+            f"- **{t['transfers']}:** {', '.join(store['transfers']) or t['none']}",
+            f"- **{t['source']}:** {store['method_record']}",
+            f"- **{t['retention']}:** {store['retention']['text']}",
+            f"- **{t['on_removal']}:** {removal['in_force']} ({removal['decided_by']})",
+        ]
+    lines += ["", f"## {t['subprocessors_h']}", ""]
+    lines += [f"- `{sub['key']}`: {sub['text']}" for sub in data["transfers"]]
+    lines += ["", f"## {t['toms_h']}", ""]
+    lines += [f"- {measure}" for measure in data["security_measures"]]
+    lines += ["", f"## {t['automated_h']}", "", data["automated_decisions"]]
+    return "\n".join(lines) + "\n"
+
+
+def processor_record(
+    records: Sequence[TenantRecord],
+    *,
+    locale: str = "en",
+    subprocessors: Sequence[SubProcessor] | None = None,
+    processor: tuple[str, str | None] = ("JUNO for Teams", None),
+) -> dict[str, Any]:
+    """JUNO's own record as processor (GDPR Art. 30(2)(a)-(d)): who it processes for, what it
+    does on each controller's behalf, its sub-processors and transfers, and its measures."""
+    t = texts(locale)
+    controllers = []
+    for record in records:
+        activities = [
+            {
+                "collection": entry["collection"],
+                "title": entry["title"],
+                "purpose": entry["purpose"],
+                "categories": [c["name"] for c in entry["categories"]],
+                "retention": entry["retention"]["text"],
+                "transfers": entry["transfers"],
+            }
+            for entry in (store_facts(s, record, locale, subprocessors) for s in personal_stores())
+        ]
+        controllers.append(
+            {
+                "tenant_id": record.tenant_id,
+                "name": record.name,
+                "enabled": record.enabled,
+                "controller": controller_facts(record, locale),
+                "processing": activities,
+            }
         )
-        days = store["retention"]["days"]
-        rule = store["retention"]["rule"]
-        retention = f"{rule} ({days} days)" if days is not None else rule
-        cats = ", ".join(c["category"] for c in store["categories"]) or "none"
-        lines.append(
-            f"| {store['title']} (`{store['collection']}`) | {cats} | "
-            f"{'; '.join(store['recipients'])} | {retention} | {in_force} |"
-        )
+    transfers = transfer_facts(subprocessors, locale)
+    return {
+        "kind": "processor_record",
+        "locale": locale,
+        "basis": t["ropa_processor_basis"],
+        "processor": {"name": processor[0], "contact": processor[1]},
+        "controllers": controllers,
+        "subprocessors": transfers,
+        "third_country_transfers": [s for s in transfers if s["transfer_abroad"]],
+        "security_measures": measures(locale),
+    }
+
+
+def processor_record_as_markdown(
+    records: Sequence[TenantRecord],
+    *,
+    locale: str = "en",
+    subprocessors: Sequence[SubProcessor] | None = None,
+    processor: tuple[str, str | None] = ("JUNO for Teams", None),
+) -> str:
+    data = processor_record(
+        records, locale=locale, subprocessors=subprocessors, processor=processor
+    )
+    t = texts(locale)
+    lines = [
+        "# " + t["ropa_processor_title"],
+        "",
+        data["basis"],
+        "",
+        f"## {t['processor_h']}",
+        "",
+        f"{data['processor']['name']}. "
+        + t["processor_contact"].format(contact=_value(data["processor"]["contact"], locale)),
+        "",
+        f"## {t['controllers_h']}",
+    ]
+    for entry in data["controllers"]:
+        lines += ["", f"### {entry['name']} (`{entry['tenant_id']}`)", ""]
+        lines += _controller_block(entry["controller"], locale)
+        lines += ["", f"**{t['processing_h']}:**", ""]
+        for activity in entry["processing"]:
+            lines += [
+                f"- **{activity['title']}**: {activity['purpose']}",
+                f"  {t['categories']}: {'; '.join(activity['categories'])}.",
+                f"  {t['retention']}: {activity['retention']}",
+                f"  {t['transfers']}: {', '.join(activity['transfers']) or t['none']}",
+            ]
+    lines += ["", f"## {t['subprocessors_h']}", ""]
+    lines += [f"- `{sub['key']}`: {sub['text']}" for sub in data["subprocessors"]]
+    lines += ["", f"## {t['toms_h']}", ""]
+    lines += [f"- {measure}" for measure in data["security_measures"]]
     return "\n".join(lines) + "\n"

@@ -441,9 +441,11 @@ async def test_export_in_a_group_chat_arrives_as_a_single_use_link(bot_server: B
             assert "error" in await again.json()
     with zipfile.ZipFile(io.BytesIO(blob)) as archive:
         data = json.loads(archive.read("data.json"))
-    text = json.dumps(data, ensure_ascii=False)
-    assert "accepted" in text and "acknowledged" in text
-    assert chat.user in text
+        consents = json.loads(archive.read("stores/consents.json"))
+    # The user's own decisions are in the export (data.json's texts are in Turkish).
+    actions = {r["action"] for r in consents["records"]}
+    assert {"accepted", "acknowledged"} <= actions
+    assert data["locale"] == "tr" and chat.user in json.dumps(data, ensure_ascii=False)
 
 
 async def offered_file(chat: Chat) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from privacy.datamap import DATA_MAP, DataMapError, Retention, validate
+from privacy.datamap import DATA_MAP, LEGAL, DataMapError, Retention, validate
 from privacy.export import LOCALES, build_export, catalog, exempt_stores, exported_stores
 from storage.collections import Coll
 from storage.repositories import TenantStore
@@ -34,7 +34,7 @@ async def test_every_personal_store_is_exported_or_exempt_with_a_reason(db: Db) 
     files = unzip(result.zip_bytes)
     data = json.loads(files["data.json"])
 
-    assert data["schema_version"] == "1.0"
+    assert data["schema_version"] == "2.0"
     assert data["subject"] == {"user_id": USER}
     listed = {s["collection"]: s for s in data["stores"]}
     exempt = {s["collection"] for s in data["not_included"]}
@@ -52,11 +52,16 @@ async def test_every_personal_store_is_exported_or_exempt_with_a_reason(db: Db) 
         assert len(records) == entry["records"] == result.counts[name]
         for field in decl.export_fields:
             assert field in records[0], (name, field)
-        # The Art. 15 facts, from the data map.
-        assert entry["purpose"] == decl.purpose and entry["legal_basis"] == decl.legal_basis
-        assert entry["recipients"] == list(decl.recipients) and entry["source"] == decl.source
+        # The Art. 15 facts, from the data map, in the user's language (privacy/locales).
+        texts = catalog("en")["stores"][name]
+        assert entry["purpose"] == texts["purpose"] and entry["title"] == texts["title"]
+        assert entry["legal_basis"]["key"] == LEGAL[decl.collection].bases[0]
+        assert entry["legal_basis"]["gdpr"].startswith("GDPR Art. 6(1)")
+        assert entry["recipients"] == [catalog("en")["recipients"][r] for r in decl.recipients]
+        assert texts["source"] in entry["source"]
         assert [c["category"] for c in entry["categories"]] == list(decl.categories)
-        assert entry["retention"]["rule"] == decl.retention.rule
+        if "{days}" in texts["record"]["retention"]:  # the tenant's own window, stated
+            assert f"{entry['retention']['days']} days" in entry["retention"]["text"]
     assert data["rights"]["summary"] and len(data["rights"]["how_to_exercise"]) >= 4
     assert (
         set(files)

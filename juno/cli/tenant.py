@@ -14,9 +14,11 @@ from rich.console import Console
 from rich.table import Table
 
 from juno.errors import UserError
+from privacy.consent import LegalDocument
 from privacy.removal_modes import DEFAULT_REMOVAL_MODE, parse_mode
 from storage.collections import Coll
 from storage.repositories import (
+    ControllerDetails,
     GraphCredentials,
     TenantExists,
     TenantNotFound,
@@ -279,8 +281,34 @@ def set_(
     certificate: Annotated[Path | None, typer.Option()] = None,
     add_admin: Annotated[list[str] | None, typer.Option()] = None,
     remove_admin: Annotated[list[str] | None, typer.Option()] = None,
+    controller_name: Annotated[
+        str | None, typer.Option(help="The controller's legal name (KVKK Art. 10).")
+    ] = None,
+    controller_address: Annotated[str | None, typer.Option(help="Its address.")] = None,
+    controller_email: Annotated[str | None, typer.Option(help="Its contact e-mail.")] = None,
+    dpo_contact: Annotated[
+        str | None, typer.Option(help="Data protection contact person / DPO.")
+    ] = None,
+    verbis_id: Annotated[str | None, typer.Option(help="VERBİS registry number.")] = None,
+    representative: Annotated[
+        str | None, typer.Option(help="Representative (controllers established abroad).")
+    ] = None,
+    legal_basis: Annotated[
+        list[str] | None,
+        typer.Option(help="STORE=BASIS where the law leaves a choice, e.g. profiles=contract."),
+    ] = None,
+    republish_notice: Annotated[
+        bool,
+        typer.Option(
+            "--republish-notice",
+            help="Allow a longer KPI window than the notice in force promises (publishes a "
+            "new notice version; users are asked again).",
+        ),
+    ] = False,
 ) -> None:
-    """Change a tenant's settings; only the options given change."""
+    """Change a tenant's settings; only the options given change. A change the privacy notice
+    states (controller details, legal bases, KPI window) publishes the derived notice as a new
+    version."""
     from juno.cli import load_settings, run
     from juno.runtime import database
 
@@ -309,29 +337,94 @@ def set_(
         changes["graph"] = _graph_credentials(client_id, client_secret_env, certificate)
     adds = [parse_guid(a, "--add-admin") for a in add_admin or []]
     removes = {parse_guid(a, "--remove-admin") for a in remove_admin or []}
-    if not changes and not adds and not removes:
+    controller = {
+        k: v
+        for k, v in {
+            "legal_name": controller_name,
+            "address": controller_address,
+            "email": controller_email,
+            "dpo_contact": dpo_contact,
+            "verbis_id": verbis_id,
+            "representative": representative,
+        }.items()
+        if v is not None
+    }
+    bases = _legal_bases(legal_basis or [])
+    if not changes and not adds and not removes and not controller and not bases:
         raise UserError("nothing to change: give at least one option (see --help)")
     settings = load_settings()
 
-    async def go() -> TenantRecord:
+    async def go() -> tuple[TenantRecord, LegalDocument | None]:
+        from juno.legal import deployment_subprocessors
+        from privacy.notice import NoticeRuleError, check_change, republish_if_changed
+
         async with database(settings) as db:
             registry = TenantRegistry(db.db)
+            store = TenantStore(db.db, tid)
             try:
                 current = await registry.require(tid)
                 if adds or removes:
                     changes["admins"] = current.with_admins(adds, removes)
-                return await registry.update(tid, changes)
-            except TenantNotFound as exc:
+                if controller:
+                    changes["controller"] = _controller(current, controller)
+                if bases:
+                    changes["legal_bases"] = {**current.legal_bases, **bases}
+                await check_change(store, changes, republish=republish_notice)
+                record = await registry.update(tid, changes)
+            except (TenantNotFound, NoticeRuleError) as exc:
                 raise UserError(str(exc)) from None
             except ValidationError as exc:
-                first = exc.errors()[0]
-                field = ".".join(str(p) for p in first["loc"])
-                raise UserError(f"invalid {field}: {first['msg']}") from None
+                raise UserError(_invalid(exc)) from None
+            published = await republish_if_changed(
+                store,
+                record,
+                published_by=None,
+                subprocessors=deployment_subprocessors(settings),
+            )
+            return record, published
 
-    record = run(go())
-    typer.echo(f"tenant {tid} updated: {', '.join(sorted(changes)) or 'admins'}")
+    record, published = run(go())
+    named = sorted({*changes, *(["admins"] if adds or removes else [])})
+    typer.echo(f"tenant {tid} updated: {', '.join(named)}")
+    if published is not None:
+        typer.echo(
+            f"privacy notice version {published.version} published from the new settings; "
+            "users are asked to read it on their next contact"
+        )
     if record.enabled is False:
         typer.echo("the tenant is disabled: its users get a polite refusal and no data")
+
+
+def _invalid(exc: ValidationError, prefix: str = "") -> str:
+    first = exc.errors()[0]
+    return f"invalid {prefix}{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+
+
+def _controller(current: TenantRecord, given: dict[str, str]) -> ControllerDetails:
+    """The entered details over the stored ones; an empty value clears an optional one."""
+    before = current.controller.model_dump() if current.controller else {}
+    try:
+        return ControllerDetails.model_validate(
+            {**before, **{k: v or None for k, v in given.items()}}
+        )
+    except ValidationError as exc:
+        raise UserError(_invalid(exc, "controller.")) from None
+
+
+def _legal_bases(pairs: list[str]) -> dict[str, str]:
+    from privacy.datamap import check_legal_bases
+
+    found: dict[str, str] = {}
+    for pair in pairs:
+        store, sep, basis = pair.partition("=")
+        if not sep or not store.strip() or not basis.strip():
+            raise UserError(f"--legal-basis takes STORE=BASIS, got {pair!r}")
+        found[store.strip()] = basis.strip()
+    try:
+        check_legal_bases(found)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    return found
 
 
 @app.command("consent-url")

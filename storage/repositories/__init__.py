@@ -13,6 +13,7 @@ from storage.repositories.keyed import KeyedStore
 from storage.repositories.profiles import ProfilesRepo
 from storage.repositories.tenants import (
     AdminGrant,
+    ControllerDetails,
     GraphCredentials,
     OwnTenantRecord,
     TenantExists,
@@ -57,6 +58,7 @@ class TenantStore:
 
 __all__ = [
     "AdminGrant",
+    "ControllerDetails",
     "DailyCounts",
     "EventLog",
     "GraphCredentials",

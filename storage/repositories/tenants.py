@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -42,6 +42,26 @@ class AdminGrant(BaseModel):
     since: datetime | None = None
 
 
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class ControllerDetails(BaseModel):
+    """Who the data controller is, as its notices and records must name it (KVKK Art. 10(1)(a),
+    GDPR Art. 13(1)(a)-(b), 30(1)(a)). The customer enters it; JUNO only renders it."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    legal_name: str = Field(min_length=2, max_length=300)
+    address: str = Field(min_length=5, max_length=500)
+    email: str = Field(max_length=254, pattern=_EMAIL)
+    # The contact person (KVKK "irtibat kişisi") or DPO, as the controller wants it published.
+    dpo_contact: str | None = Field(None, min_length=2, max_length=300)
+    # Data Controllers' Registry (VERBİS) number, where the controller is registered.
+    verbis_id: str | None = Field(None, min_length=1, max_length=64)
+    # A representative (KVKK Art. 10(1)(a), GDPR Art. 27), for controllers established abroad.
+    representative: str | None = Field(None, min_length=2, max_length=300)
+
+
 class TenantRecord(BaseModel):
     tenant_id: str
     name: str
@@ -56,6 +76,10 @@ class TenantRecord(BaseModel):
     admins: list[AdminGrant] = Field(default_factory=list)
     # Category branch -> strategy, applied over the removal mode's preset (privacy.removal_modes).
     removal_overrides: dict[str, str] = Field(default_factory=dict)
+    # The controller's identity (None until the customer enters it) and its legal-basis choice
+    # per store where the law leaves one (store -> basis key; checked against the data map).
+    controller: ControllerDetails | None = None
+    legal_bases: dict[str, str] = Field(default_factory=dict)
     demo: bool = False
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))

@@ -1,0 +1,27 @@
+"""The privacy texts in both first languages (privacy/locales/{tr,en}.json).
+
+Every sentence a notice, an export or a record of processing prints lives there, keyed by the
+data map's store, category, legal-basis, data-subject and security-measure ids, so a missing
+translation is a missing key, which tests/test_legal.py catches.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+LOCALES = ("tr", "en")
+
+
+@cache
+def catalog(locale: str) -> dict[str, Any]:
+    text = (resources.files("privacy") / "locales" / f"{locale}.json").read_text("utf-8")
+    parsed: dict[str, Any] = json.loads(text)
+    return parsed
+
+
+def pick_locale(locale: str | None) -> str:
+    lang = (locale or "").split("-")[0].split("_")[0].lower()
+    return lang if lang in LOCALES else "en"
