@@ -132,6 +132,8 @@ async def _onboarding(
         since=_when(first) if first else "-",
     )
     rows = [_heading(t(locale, "admin_setup")), _text(sync_line)]
+    if tenant.graph is not None:  # which app holds which permission (docs/install.md)
+        rows.append(_text(t(locale, "admin_setup_app", client_id=tenant.graph.client_id)))
     if not first_sync and grant_url:
         grant = {
             "type": "Action.OpenUrl",

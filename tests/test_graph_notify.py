@@ -389,6 +389,12 @@ async def test_admin_desk_shows_the_subscription_its_expiry_and_last_notificatio
         text
         == "Change notifications are off: JUNO reads changes from the directory every 30 minutes."
     )
+    card = await home_card(store, await rig.record(), "en", authority_host="https://x")
+    app_line = (
+        f"Directory access: JUNO's directory app (client id {CREDS.client_id}) with the "
+        "Microsoft Graph application permission User.Read.All"
+    )
+    assert app_line in " ".join(_texts(card))
     await subscribed(rig)
     text, _ = await line("en")
     assert text.startswith("Change notifications are on: a change in Entra ID reaches JUNO")
