@@ -341,7 +341,41 @@ class SubscriptionKeeper:
         for record in await TenantRegistry(self.db).list_all():
             if subscribable(record):
                 done[record.tenant_id] = await self.maintain(record)
+            elif record.graph is not None and not record.enabled:
+                done[record.tenant_id] = await self.pause(record)
         return done
+
+    async def pause(self, record: TenantRecord) -> str:
+        """A disabled tenant gets no notifications: its subscription is deleted at Graph and
+        marked `paused`, and recreated by the first pass after it is enabled again."""
+        store = SubscriptionStore(self.db, record.tenant_id)
+        now = self.clock()
+        doc = await store.load()
+        if (
+            doc is None
+            or doc.get("status") in ("paused", "deleted", "none")
+            or not (doc.get("subscription_id"))
+        ):
+            return "ok"
+        if not await store.claim(self.holder, now):
+            return "busy"
+        try:
+            api = self.make_api(record)
+            try:
+                await api.delete(str(doc["subscription_id"]))
+            except GraphRequestError as exc:
+                if not is_not_found(exc):
+                    raise
+            finally:
+                await api.aclose()
+        except GraphSyncError as exc:
+            return await self._failed(store, exc)
+        finally:
+            await store.release(self.holder)
+        paused = {"status": "paused", "subscription_id": None, "client_state_sha256": None,
+                  "expires_at": None, "next_attempt_at": None}  # fmt: skip
+        await store.save(paused, now)
+        return "paused"
 
     async def maintain(self, record: TenantRecord, *, renew: bool = False) -> str:
         """Bring one tenant's subscription in order; returns what was done, in a word or

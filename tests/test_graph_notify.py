@@ -465,3 +465,14 @@ async def test_two_replicas_never_create_two_subscriptions(rig: Rig) -> None:
     assert sorted(outcomes) in (["busy", "created"], ["created", "ok"]), outcomes
     assert len(rig.fake.subscriptions) == 1
     assert rig.fake.subscription_calls.count("create") == 1
+
+
+async def test_a_disabled_tenant_is_unsubscribed_and_resubscribed_when_enabled(rig: Rig) -> None:
+    await subscribed(rig)
+    await TenantRegistry(rig.db).update(TENANT, {"enabled": False})
+    assert await rig.keeper.maintain_all() == {TENANT: "paused"}
+    assert rig.fake.subscriptions == {} and (await rig.doc())["status"] == "paused"
+    assert await rig.keeper.maintain_all() == {TENANT: "ok"}  # nothing more to do
+    await TenantRegistry(rig.db).update(TENANT, {"enabled": True})
+    assert await rig.keeper.maintain_all() == {TENANT: "created"}
+    assert len(rig.fake.subscriptions) == 1
