@@ -123,7 +123,9 @@ class DeltaTrigger:
     for a bulk change), keeps `min_interval` between the rounds it starts, and stops once a
     round that started after the latest poke has finished `ok`. A round another worker runs
     counts too (it is read from the tenant's sync state), so replicas do not pile up rounds;
-    the sync lease keeps them from overlapping. Bounded: after `max_attempts` rounds that did
+    the sync lease keeps them from overlapping, and while another worker holds it (a long full
+    round, say) the worker waits without counting that as an attempt, for up to `max_wait`.
+    Bounded: after `max_attempts` rounds that did
     not cover the poke, it gives up and leaves the change to the next scheduled poll.
     """
 
@@ -136,6 +138,7 @@ class DeltaTrigger:
         min_interval: timedelta = timedelta(seconds=10),
         settle: timedelta = timedelta(seconds=1),
         max_attempts: int = 6,
+        max_wait: timedelta = timedelta(minutes=30),
         clock: Clock = utcnow,
     ) -> None:
         self.db = db
@@ -144,6 +147,7 @@ class DeltaTrigger:
         self.min_interval = min_interval
         self.settle = settle
         self.max_attempts = max_attempts
+        self.max_wait = max_wait
         self.clock = clock
         self._wanted: dict[str, datetime] = {}
         self._last_start: dict[str, float] = {}
@@ -173,8 +177,9 @@ class DeltaTrigger:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _covered(self, tenant_id: str, wanted: datetime) -> bool:
-        last = (await StateStore(self.db, tenant_id).load()).last_run or {}
+    @staticmethod
+    def _covers(last_run: dict[str, Any] | None, wanted: datetime) -> bool:
+        last = last_run or {}
         started = last.get("started_at")
         if not isinstance(started, datetime) or last.get("status") != "ok":
             return False
@@ -186,13 +191,20 @@ class DeltaTrigger:
         attempts = 0
         try:
             await asyncio.sleep(self.settle.total_seconds())
-            while attempts < self.max_attempts:
+            give_up = loop.time() + self.max_wait.total_seconds()
+            while attempts < self.max_attempts and loop.time() < give_up:
                 wanted = self._wanted[tenant_id]
-                if await self._covered(tenant_id, wanted) and self._wanted[tenant_id] == wanted:
+                state = await StateStore(self.db, tenant_id).load()
+                if self._covers(state.last_run, wanted) and self._wanted[tenant_id] == wanted:
                     return  # (no await from here to the worker's removal: a poke now starts one)
                 current = self.running(tenant_id)
                 if current is not None:  # a round is under way: it may predate the poke
                     await asyncio.wait([current])
+                    continue
+                until = state.lease_until
+                if state.lease_holder and isinstance(until, datetime) and until > self.clock():
+                    # Another worker's round (say a long full one): not an attempt of ours.
+                    await asyncio.sleep(self.min_interval.total_seconds())
                     continue
                 last = self._last_start.get(tenant_id)
                 if last is not None:
@@ -210,7 +222,7 @@ class DeltaTrigger:
                 self.rounds_started[tenant_id] += 1
                 await asyncio.wait([task])
             log.warning(
-                "tenant %s: %d delta rounds after a notification did not finish; "
+                "tenant %s: %d delta rounds after a notification did not finish ok; "
                 "leaving it to the schedule",
                 tenant_id,
                 attempts,
