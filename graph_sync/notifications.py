@@ -102,7 +102,8 @@ async def verify(
             item.clientState, doc.get("client_state_sha256")
         ):
             verdict.rejected += 1
-            verdict.rejected_tenants[tenant] += 1
+            if doc is not None:  # counted where there is something to count on
+                verdict.rejected_tenants[tenant] += 1
             continue
         event = item.lifecycleEvent or ""
         if lifecycle and event in LIFECYCLE_EVENTS:
