@@ -500,3 +500,25 @@ async def test_a_round_held_by_another_worker_is_waited_for_then_ours_runs(rig: 
 
     await eventually(caught_up)
     assert rig.trigger.rounds_started[TENANT] == started + 1
+
+
+async def test_one_tenants_secret_opens_nothing_for_another_tenant(rig: Rig) -> None:
+    from graph_sync.subscriptions import client_state_hash
+
+    sub = await subscribed(rig)
+    other = "bbbbbbbb-2222-4333-8444-555555555555"
+    await SubscriptionStore(rig.db, other).save(
+        {"status": "active", "client_state_sha256": client_state_hash("other-secret")},
+        datetime.now(UTC),
+    )
+
+    def item(tenant: str, secret: str) -> dict[str, Any]:
+        return {"subscriptionId": sub["id"], "tenantId": tenant, "clientState": secret,
+                "changeType": "updated", "resource": "Users/x"}  # fmt: skip
+
+    status, _, _ = await rig.post(NOTIFICATIONS_PATH, {"value": [item(other, sub["clientState"])]})
+    assert status == 403
+    status, _, _ = await rig.post(NOTIFICATIONS_PATH, {"value": [item(TENANT, "other-secret")]})
+    assert status == 403
+    status, _, _ = await rig.post(NOTIFICATIONS_PATH, {"value": [item(other, "other-secret")]})
+    assert status == 202
