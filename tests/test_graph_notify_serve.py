@@ -175,6 +175,13 @@ async def test_a_new_hire_is_found_in_search_seconds_after_the_notification(
                                 TENANT, "--json")  # fmt: skip
     assert code == 0, err
     assert json.loads(out)["subscription"]["status"] == "active"
+    env, cwd = served.bot.env, served.bot.cwd
+    code, out, err = await juno(env, cwd, "graph", "subscriptions", "delete", "--tenant", TENANT)
+    assert (code, out.strip()) == (0, f"tenant {TENANT}: subscription deleted"), err
+    assert graph.subscriptions == {} and (await store.load() or {})["status"] == "deleted"
+    code, out, err = await juno(env, cwd, "graph", "subscriptions", "renew", "--tenant", TENANT)
+    assert (code, out.strip()) == (0, f"tenant {TENANT}: created"), err  # validated by serve
+    assert len(graph.subscriptions) == 1
 
 
 async def test_the_bot_can_be_a_user_assigned_managed_identity(
