@@ -24,6 +24,7 @@ from bot.admin_desk import AdminDesk, Build, SyncNow
 from bot.commands import ADMIN_COMMANDS, ALWAYS_ALLOWED, Command, Request, parse
 from bot.config import BotConfig
 from bot.i18n import pick_locale, t
+from bot.identity import bounded, refusal, tenant_of, user_of
 from bot.kpi import KpiRecorder
 from bot.proactive import Notifier
 from bot.state import MongoStorage, UserState
@@ -47,25 +48,6 @@ _TENANT_CACHE_SECONDS = 30.0
 _DEDUPE_HOURS = 24
 _MAX_ECHO = 60
 DRAIN_SECONDS = 30.0
-
-
-def tenant_of(activity: Activity) -> str | None:
-    if activity.conversation and activity.conversation.tenant_id:
-        return str(activity.conversation.tenant_id).lower()
-    data = activity.channel_data
-    if isinstance(data, dict):
-        tenant = data.get("tenant")
-        if isinstance(tenant, dict) and isinstance(tenant.get("id"), str):
-            return str(tenant["id"]).lower()
-    return None
-
-
-def user_of(activity: Activity) -> str | None:
-    sender = activity.from_property
-    if sender is None:
-        return None
-    found = sender.aad_object_id or sender.id
-    return str(found) if found else None
 
 
 def _is_personal(activity: Activity) -> bool:
@@ -141,6 +123,10 @@ class JunoBot:
 
     async def on_turn(self, context: TurnContext) -> None:
         activity = context.activity
+        untrusted = refusal(activity, self._export.channels)
+        if untrusted is not None:  # bot.http refuses these first; this holds for other hosts
+            self._log.warning("activity identity not trusted", reason=untrusted)
+            return
         tenant_id = tenant_of(activity)
         tenant = await self._tenant(tenant_id) if tenant_id else None
         if tenant is None or not tenant.enabled:
@@ -178,10 +164,16 @@ class JunoBot:
     async def _refuse(self, context: TurnContext, tenant_id: str | None) -> None:
         activity = context.activity
         locale = pick_locale(activity.locale, self._default_locale)
-        self._log.warning("activity from an unregistered or disabled tenant", tenant=tenant_id)
-        audit = TenantStore(self._db, tenant_id or "unknown").audit_log
+        # bot.http lets through only tenant ids that are GUIDs (bot.identity), so the store is
+        # named by a bounded, well-formed id; anything else lands in the "unknown" bucket.
+        trusted = (
+            tenant_id if tenant_id and refusal(activity, self._export.channels) is None else None
+        )
+        shown = bounded(tenant_id) if tenant_id else None
+        self._log.warning("activity from an unregistered or disabled tenant", tenant=shown)
+        audit = TenantStore(self._db, trusted or "unknown").audit_log
         await audit.append(
-            {"actor": None, "action": "refused_tenant", "target": tenant_id, "outcome": "refused"}
+            {"actor": None, "action": "refused_tenant", "target": shown, "outcome": "refused"}
         )
         if activity.type == "invoke":
             await _answer_invoke(context, {})
@@ -335,6 +327,10 @@ class JunoBot:
                     turn.store.tenant_id, "admin_erasure", id=request_.id, name=name, due=due
                 )
             case command if command in ADMIN_COMMANDS:
+                if not _is_personal(turn.context.activity):
+                    # Everyone in a group chat or channel would see the desk's requests.
+                    await turn.say(t(turn.locale, "admin_personal_only"))
+                    return
                 await self._desk.handle(turn, request)
             case Command.CORRECT:
                 await turn.card(cards.correction_card(turn.locale, rectification.CORRECTABLE))
@@ -455,12 +451,19 @@ class JunoBot:
         context = _dict(value.get("context"))
         token = str(context.get("export", ""))
         try:
-            download = await redeem_export_link(self._db, token, key=self._export.signing_key)
+            # The owner is checked before the export is claimed, so someone presenting another
+            # person's consent token neither uses up that export nor gets "served" audited.
+            download = await redeem_export_link(
+                self._db,
+                token,
+                key=self._export.signing_key,
+                owner=(turn.store.tenant_id, turn.user_id),
+            )
         except LinkRefused as exc:
-            await turn.say(exc.reason)
-            return
-        if download.tenant_id != turn.store.tenant_id or download.user_id != turn.user_id:
-            await turn.say(t(turn.locale, "export_failed"))
+            if exc.status == 403:
+                await turn.say(t(turn.locale, "export_failed"))
+            else:
+                await turn.say(exc.reason)
             return
         if value.get("action") != "accept":
             await turn.say(t(turn.locale, "export_declined"))

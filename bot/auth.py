@@ -11,6 +11,7 @@ cached, and are refreshed at most once a minute when an unknown `kid` appears.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,10 @@ class TokenRejected(Exception):
     """The reason is logged by type only and returned generically, never echoing token data."""
 
 
+class KeysUnavailable(TokenRejected):
+    """The token cannot be checked now (metadata unreachable): 503, so the connector retries."""
+
+
 class OpenIdKeys:
     def __init__(self, metadata_url: str) -> None:
         self.metadata_url = metadata_url
@@ -41,6 +46,7 @@ class OpenIdKeys:
         self._issuer: str | None = None
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
+        self._tried_at = 0.0
 
     @property
     def issuer(self) -> str | None:
@@ -63,6 +69,21 @@ class OpenIdKeys:
         self._issuer = metadata.get("issuer")
         self._fetched_at = time.monotonic()
 
+    async def problem(self) -> str | None:
+        """For /readyz: None while signing keys are at hand, else what is missing. Until the
+        metadata could be read once, tries again at most every ten seconds (a token arriving
+        meanwhile also tries), so the bot becomes ready by itself when Entra is back."""
+        if self._keys:
+            return None
+        if not self._lock.locked() and time.monotonic() - self._tried_at >= 10:
+            async with self._lock:
+                self._tried_at = time.monotonic()
+                with contextlib.suppress(
+                    aiohttp.ClientError, TimeoutError, KeyError, ValueError, TypeError
+                ):
+                    await self._refresh()
+        return None if self._keys else "bot signing keys (OpenID metadata unreachable)"
+
     async def key(self, kid: str) -> jwt.PyJWK:
         age = time.monotonic() - self._fetched_at
         if kid not in self._keys or age > _REFRESH_EVERY:
@@ -72,8 +93,14 @@ class OpenIdKeys:
                 if (kid not in self._keys and age > _MIN_REFRESH_GAP) or stale or not self._keys:
                     try:
                         await self._refresh()
-                    except (aiohttp.ClientError, TimeoutError, KeyError, ValueError) as exc:
-                        raise TokenRejected("signing keys unavailable") from exc
+                    except (
+                        aiohttp.ClientError,
+                        TimeoutError,
+                        KeyError,
+                        ValueError,
+                        TypeError,
+                    ) as exc:
+                        raise KeysUnavailable("signing keys unavailable") from exc
         found = self._keys.get(kid)
         if found is None:
             raise TokenRejected("unknown signing key")
@@ -106,17 +133,22 @@ class TokenValidator:
                 audience=self.config.app_id,
                 issuer=sorted(issuers),
                 leeway=_LEEWAY,
-                options={"require": ["exp", "iss", "aud"]},
+                # `serviceurl`: Bot Framework binds each channel token to the serviceUrl the
+                # activity names; bot.http compares the two.
+                options={"require": ["exp", "iss", "aud", "serviceurl"]},
             )
         except jwt.PyJWTError as exc:
             raise TokenRejected(type(exc).__name__) from exc
         return claims
 
 
-def jwt_middleware(config: BotConfig, log: Any) -> Middleware:
+def jwt_middleware(
+    config: BotConfig, log: Any, validator: TokenValidator | None = None
+) -> Middleware:
     """Always installed on the bot's routes. Anonymous only in explicit dev mode with no app id
     (and `juno serve` refuses dev mode on anything but loopback)."""
-    validator = None if config.anonymous else TokenValidator(config)
+    if validator is None and not config.anonymous:
+        validator = TokenValidator(config)
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -129,6 +161,13 @@ def jwt_middleware(config: BotConfig, log: Any) -> Middleware:
             return web.json_response({"error": "missing bearer token"}, status=401)
         try:
             claims = await validator.validate(token.strip())
+        except KeysUnavailable:
+            log.warning("inbound token not checked: signing keys unavailable")
+            return web.json_response(
+                {"error": "signing keys unavailable; try again later"},
+                status=503,
+                headers={"Retry-After": "10"},
+            )
         except TokenRejected as exc:
             log.warning("inbound token rejected", reason=str(exc))
             return web.json_response({"error": "invalid token"}, status=401)

@@ -29,6 +29,7 @@ class BotConfig:
     signing_key: bytes = b""
     pseudonym_key: bytes = b""
     export_link_hours: int = 24
+    channels: tuple[str, ...] = ("msteams",)  # see bot/identity.py
     # This deployment's sub-processors (privacy.subprocessors.declared); None: the defaults.
     subprocessors: tuple[SubProcessor, ...] | None = None
 

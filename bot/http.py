@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -17,17 +18,20 @@ from pymongo.asynchronous.database import AsyncDatabase
 from yarl import URL
 
 from bot.admin_desk import SyncNow
-from bot.agent import JunoBot, tenant_of
-from bot.auth import jwt_middleware
+from bot.agent import JunoBot
+from bot.auth import TokenValidator, jwt_middleware
 from bot.config import BotConfig
 from bot.i18n import pick_locale, t
+from bot.identity import bounded, refusal, tenant_of
 from bot.kpi import KpiRecorder
-from bot.outbound import connector_adapter
+from bot.outbound import BotConnections, OutboundTokenError, connector_adapter
 from bot.proactive import Notifier
 from bot.throttle import ConnectorThrottled
+from storage.repositories import TenantStore
 
 MAX_ACTIVITY_BYTES = 256 * 1024
 BOT = web.AppKey("juno_bot", JunoBot)
+READINESS: web.AppKey[Callable[[], Awaitable[list[str]]]] = web.AppKey("juno_bot_readiness")
 
 
 def _reason(exc: ValidationError) -> str:
@@ -36,13 +40,31 @@ def _reason(exc: ValidationError) -> str:
     return f"invalid activity: {where}: {first['msg']}"
 
 
-def _service_url_matches(claims: dict[str, Any] | None, service_url: str | None) -> bool:
-    if not claims or "serviceurl" not in claims:
-        return True
-    claimed, actual = URL(str(claims["serviceurl"])), URL(service_url or "")
-    return (claimed.host or "").casefold() == (actual.host or "").casefold() and (
-        claimed.port == actual.port
+def _normal_url(value: str) -> str:
+    """A URL as compared for equality: scheme and host case-folded, default port explicit,
+    one trailing slash ignored. Query and fragment are kept, so they must match too."""
+    url = URL(value)
+    path = url.raw_path.rstrip("/")
+    rest = (f"?{url.raw_query_string}" if url.raw_query_string else "") + (
+        f"#{url.raw_fragment}" if url.raw_fragment else ""
     )
+    return f"{(url.scheme or '').lower()}://{(url.raw_host or '').lower()}:{url.port}{path}{rest}"
+
+
+def service_url_refusal(claims: dict[str, Any] | None, service_url: str | None) -> str | None:
+    """Bot Framework binds a channel token to one serviceUrl (its `serviceurl` claim); replies
+    go to the activity's serviceUrl, so the two must be the same URL. None when they are, or
+    when there are no claims at all (dev mode's anonymous activities)."""
+    if claims is None:
+        return None
+    claimed = claims.get("serviceurl")
+    if not isinstance(claimed, str) or not claimed:
+        return "the token has no serviceurl claim"
+    try:
+        same = _normal_url(claimed) == _normal_url(service_url or "")
+    except ValueError:
+        same = False
+    return None if same else "serviceUrl does not match the token"
 
 
 def build_bot_app(
@@ -52,10 +74,23 @@ def build_bot_app(
     *,
     sync_now: SyncNow | None = None,
 ) -> web.Application:
+    validator = None if config.anonymous else TokenValidator(config)
+    # The root application's client_max_size is what aiohttp enforces (juno/web.py applies
+    # MAX_ACTIVITY_BYTES to this route); this one only documents the intent.
     app = web.Application(
-        middlewares=[jwt_middleware(config, log)], client_max_size=MAX_ACTIVITY_BYTES
+        middlewares=[jwt_middleware(config, log, validator)], client_max_size=MAX_ACTIVITY_BYTES
     )
-    adapter = connector_adapter(config, log)
+    connections = BotConnections(config)
+    adapter = connector_adapter(config, log, connections=connections)
+
+    async def readiness_gaps() -> list[str]:
+        """What the bot lacks to serve turns (for /readyz); empty when ready."""
+        found = [await connections.problem()]
+        if validator is not None:
+            found.append(await validator.keys.problem())
+        return [reason for reason in found if reason is not None]
+
+    app[READINESS] = readiness_gaps
     if config.anonymous:
         # Without an app id the SDK warns on every turn that its user-token client has none;
         # in dev mode that is expected, not news.
@@ -86,8 +121,9 @@ def build_bot_app(
     app.on_cleanup.append(stop_kpis)
 
     async def on_turn_error(context: TurnContext, error: Exception) -> None:
-        if isinstance(error, aiohttp.ClientResponseError | ConnectorThrottled):
-            # The connector refused a reply (after any retries): its answer, not a bug of ours.
+        if isinstance(error, aiohttp.ClientResponseError | ConnectorThrottled | OutboundTokenError):
+            # The connector refused a reply, or Entra gave no token for it (after retries):
+            # their answer or an outage, not a bug of ours; one line, no traceback.
             log.warning(
                 "reply not delivered",
                 tenant=tenant_of(context.activity),
@@ -114,7 +150,7 @@ def build_bot_app(
     async def messages(request: web.Request) -> web.StreamResponse:
         try:
             body = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return web.json_response({"error": "the body must be a JSON activity"}, status=400)
         if not isinstance(body, dict):
             return web.json_response({"error": "the body must be a JSON object"}, status=400)
@@ -137,11 +173,42 @@ def build_bot_app(
             return web.json_response(
                 {"error": f"invalid activity: missing {', '.join(missing)}"}, status=400
             )
-        if not _service_url_matches(request.get("jwt_claims"), activity.service_url):
-            # Bot Framework binds a token to one serviceUrl; replies must not go elsewhere.
-            return web.json_response({"error": "serviceUrl does not match the token"}, status=401)
+        mismatch = service_url_refusal(request.get("jwt_claims"), activity.service_url)
+        if mismatch is not None:
+            log.warning("activity refused", reason=mismatch)
+            return web.json_response({"error": mismatch}, status=401)
+        untrusted = refusal(activity, config.channels)
+        if untrusted is not None:
+            # A genuine connector token with an identity Teams did not vouch for (another
+            # channel, a tenant only in channelData, no aadObjectId): 403, audited, bounded.
+            sender = activity.from_property
+            log.warning(
+                "activity refused",
+                reason=untrusted,
+                channel=bounded(activity.channel_id or ""),
+                tenant=bounded(tenant_of(activity) or ""),
+            )
+            await TenantStore(db, "unknown").audit_log.append(
+                {
+                    "actor": bounded(sender.id if sender else ""),
+                    "action": "refused_identity",
+                    "target": bounded(tenant_of(activity) or ""),
+                    "outcome": f"refused: {untrusted}, channel "
+                    + bounded(activity.channel_id or "", 32),
+                }
+            )
+            return web.json_response({"error": f"activity refused: {untrusted}"}, status=403)
         try:
             response = await adapter.process(request, agent)
+        except OutboundTokenError as exc:
+            # The SDK builds the reply client before the turn, so with Entra unreachable (after
+            # bot.outbound's retries) nothing ran: 503, and the channel may deliver it again.
+            log.warning("reply not delivered", error=type(exc).__name__, reason=str(exc))
+            return web.json_response(
+                {"error": "the bot cannot reply right now; try again later"},
+                status=503,
+                headers={"Retry-After": "10"},
+            )
         except Exception as exc:
             log.error("activity processing failed", error=type(exc).__name__, exc_info=exc)
             return web.json_response({"error": "the activity could not be processed"}, status=502)

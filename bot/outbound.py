@@ -13,6 +13,7 @@ Every connector client gets an aiohttp session carrying the pacing and retry mid
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +44,20 @@ class OutboundTokenError(Exception):
     pass
 
 
+_TOKEN_ATTEMPTS = (0.0, 0.5, 2.0)  # delays before each try: a blip costs a reply seconds
+_PROBE_EVERY = 10.0
+
+
 class BotTokenProvider(AnonymousTokenProvider):
     """Client-credentials tokens for the bot's app id (inherits the SDK provider's other
-    no-op flows, which JUNO does not use)."""
+    no-op flows, which JUNO does not use).
+
+    The msal client is built on first use, not at start-up: msal reads the authority's OpenID
+    metadata when it is built, and a service that needs Entra to start crash-loops every
+    replica through a DNS blip. Credentials are read at start-up, so a missing or unreadable
+    secret or certificate still fails fast. A failed token is tried again twice (a reply is
+    then late, not lost), and `problem()` tells /readyz what is missing meanwhile.
+    """
 
     def __init__(self, config: BotConfig) -> None:
         if not config.app_id:
@@ -60,12 +72,12 @@ class BotTokenProvider(AnonymousTokenProvider):
             raise ValueError("JUNO_BOT_APP_SECRET or JUNO_BOT_CERT_PATH is required")
         tenant = config.tenant_id or "botframework.com"
         self._config = config
-        self._app = msal.ConfidentialClientApplication(
-            config.app_id,
-            client_credential=credential,
-            authority=f"{config.authority_host.rstrip('/')}/{tenant}",
-            instance_discovery=False,
-        )
+        self._credential = credential
+        self._authority = f"{config.authority_host.rstrip('/')}/{tenant}"
+        self._app: msal.ConfidentialClientApplication | None = None
+        self._lock = asyncio.Lock()
+        self.last_error: str | None = None
+        self._probed_at = 0.0
         self._auth_config = AgentAuthConfiguration(
             client_id=config.app_id, tenant_id=config.tenant_id
         )
@@ -77,13 +89,62 @@ class BotTokenProvider(AnonymousTokenProvider):
     async def get_access_token(
         self, resource_url: str, scopes: list[str], force_refresh: bool = False
     ) -> str:
-        wanted = [BOT_FRAMEWORK_SCOPE]
-        result = await asyncio.to_thread(self._app.acquire_token_for_client, scopes=wanted)
+        error = "unknown"
+        for delay in _TOKEN_ATTEMPTS:
+            if delay:
+                await asyncio.sleep(delay)
+            try:
+                token = await asyncio.to_thread(self._acquire)
+            except OutboundTokenError as exc:
+                error = str(exc)
+                if "invalid_client" in error or "unauthorized_client" in error:
+                    break  # wrong credentials: trying again cannot help
+                continue
+            self.last_error = None
+            return token
+        self.last_error = error
+        raise OutboundTokenError(f"cannot get a Bot Connector token: {error}")
+
+    def _acquire(self) -> str:
+        """One attempt, off the event loop: build the msal client if needed, get a token (from
+        msal's cache while it is valid)."""
+        try:
+            if self._app is None:
+                self._app = msal.ConfidentialClientApplication(
+                    self._config.app_id,
+                    client_credential=self._credential,
+                    authority=self._authority,
+                    instance_discovery=False,
+                    timeout=10,  # seconds a request: a black-holed authority must not hang
+                )
+            result = self._app.acquire_token_for_client(scopes=[BOT_FRAMEWORK_SCOPE])
+        except Exception as exc:  # requests' and msal's own errors for an unreachable authority
+            raise OutboundTokenError(f"authority unreachable ({type(exc).__name__})") from exc
         token = result.get("access_token") if isinstance(result, dict) else None
         if not token:
-            error = result.get("error", "unknown") if isinstance(result, dict) else "unknown"
-            raise OutboundTokenError(f"cannot get a Bot Connector token: {error}")
+            raise OutboundTokenError(
+                str(result.get("error", "unknown")) if isinstance(result, dict) else "unknown"
+            )
         return str(token)
+
+    async def problem(self) -> str | None:
+        """For /readyz: None once a token can be had, else what is missing. Tries at most every
+        ten seconds, so probes do not hammer an authority that is down."""
+        if self._lock.locked() or time.monotonic() - self._probed_at < _PROBE_EVERY:
+            return self._describe()
+        async with self._lock:
+            self._probed_at = time.monotonic()
+            try:
+                await asyncio.to_thread(self._acquire)
+                self.last_error = None
+            except OutboundTokenError as exc:
+                self.last_error = str(exc)
+        return self._describe()
+
+    def _describe(self) -> str | None:
+        if self.last_error is None and self._app is not None:
+            return None
+        return f"bot outbound token ({self.last_error or 'not yet acquired'})"
 
 
 def _thumbprint(pem: str) -> str:
@@ -105,6 +166,12 @@ class BotConnections:
             self._provider = ManagedIdentityTokenProvider(config)
         else:
             self._provider = BotTokenProvider(config)
+
+    async def problem(self) -> str | None:
+        """What /readyz should report about outbound identity (None in dev mode)."""
+        if isinstance(self._provider, BotTokenProvider):
+            return await self._provider.problem()
+        return None
 
     def get_connection(self, connection_name: str) -> AccessTokenProviderBase:
         return self._provider
@@ -175,11 +242,17 @@ class PacedClientFactory(RestChannelServiceClientFactory):
 
 
 def connector_adapter(
-    config: BotConfig, log: Any, *, pacer: ConnectorPacer | None = None
+    config: BotConfig,
+    log: Any,
+    *,
+    pacer: ConnectorPacer | None = None,
+    connections: BotConnections | None = None,
 ) -> CloudAdapter:
     """The CloudAdapter for replies and proactive messages, paced by Teams' limits unless the
     caller brings its own pacer. Hosts that answer users install their own `on_turn_error`."""
-    factory = PacedClientFactory(BotConnections(config), pacer or ConnectorPacer(log))
+    factory = PacedClientFactory(
+        connections or BotConnections(config), pacer or ConnectorPacer(log)
+    )
     adapter = CloudAdapter(
         channel_service_client_factory=factory,
         host_validator=OutboundHostValidator(enabled=config.validate_service_url),

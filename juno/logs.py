@@ -36,6 +36,41 @@ def redact_secrets(
     return event_dict
 
 
+class QuietServerErrors(logging.Filter):
+    """aiohttp's own server log, rewritten: a malformed request (an over-long header, a NUL,
+    Transfer-Encoding with Content-Length) or a client that hangs up is the client's doing, so
+    it becomes one warning line naming the error's type, with no traceback and none of the
+    request's bytes (aiohttp quotes the offending line in its message). Failures of our own
+    code keep their traceback; it names our code, not what the client sent."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is None:
+            return True
+        from aiohttp import http_exceptions, web_protocol
+
+        if isinstance(exc, web_protocol.RequestPayloadError):
+            # A body that does not decode: juno.web's guard, which read it, has logged it once
+            # already; aiohttp raises it again when it drains the rest after the answer.
+            return False
+        if isinstance(exc, http_exceptions.HttpProcessingError):
+            record.msg, record.args = "malformed request refused", ()
+            status = getattr(exc, "code", 400)
+            record.__dict__.update(error=type(exc).__name__, status=status)
+        elif isinstance(exc, ConnectionError | TimeoutError):
+            record.msg, record.args = "client connection dropped", ()
+            record.__dict__["error"] = type(exc).__name__
+        else:
+            return True
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+_SERVER_FILTER = QuietServerErrors()
+_SERVER_EXTRAS = structlog.stdlib.ExtraAdder(allow=["error", "status"])
+
+
 def configure_logging(*, fmt: str = "json", level: str = "INFO") -> None:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -57,7 +92,7 @@ def configure_logging(*, fmt: str = "json", level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
+            foreign_pre_chain=[*shared[:-1], _SERVER_EXTRAS, redact_secrets],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
@@ -65,6 +100,9 @@ def configure_logging(*, fmt: str = "json", level: str = "INFO") -> None:
             ],
         )
     )
+    # Records of aiohttp's server and access loggers pass this filter on the handler, so no
+    # logger configuration elsewhere can route them around it.
+    handler.addFilter(_route_server_logs)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -75,6 +113,12 @@ def configure_logging(*, fmt: str = "json", level: str = "INFO") -> None:
     # It also logs a traceback for each malformed activity it parses; bot.http answers those
     # with a 400 and a reason before the SDK sees them, so that log would only be noise.
     logging.getLogger("microsoft_agents.activity.activity").setLevel(logging.CRITICAL)
+
+
+def _route_server_logs(record: logging.LogRecord) -> bool:
+    if record.name.startswith(("aiohttp.server", "aiohttp.web", "aiohttp.access")):
+        return _SERVER_FILTER.filter(record)
+    return True
 
 
 def get_logger(name: str) -> Any:

@@ -10,21 +10,23 @@ import signal
 from aiohttp import web
 
 from bot.config import BotConfig
-from bot.http import build_bot_app
+from bot.http import MAX_ACTIVITY_BYTES, READINESS, build_bot_app
+from juno.api.app import MAX_BODY_BYTES
 from juno.deployment import bot_auth_kind, bot_identity_problem
 from juno.errors import OperationError, UserError
 from juno.keys import pseudonym_key, signing_key
 from juno.legal import deployment_subprocessors
 from juno.logs import get_logger
 from juno.metrics import Metrics
-from juno.rights import attach_rights
+from juno.rights import API_PREFIX, attach_rights
 from juno.runtime import open_db
 from juno.settings import Settings
 from juno.sync_wiring import attach_sync, build_scheduler
-from juno.web import ServiceState, build_app
+from juno.web import Limits, ServiceState, build_app
 from privacy.datamap import validate
 
 log = get_logger("juno.serve")
+BOT_PREFIX = "/api/messages"
 
 
 def is_loopback(host: str) -> bool:
@@ -63,6 +65,7 @@ def bot_config(settings: Settings) -> BotConfig | None:
         signing_key=signing_key(settings, get_logger("juno.keys")),
         pseudonym_key=pseudonym_key(settings, get_logger("juno.keys")),
         export_link_hours=settings.export_link_ttl_hours,
+        channels=tuple(c.strip() for c in settings.bot_channels.split(",") if c.strip()),
         subprocessors=deployment_subprocessors(settings),
     )
 
@@ -83,7 +86,19 @@ async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> 
             server=db.server_name,
             data_dir=str(settings.data_dir),
         )
-    state = ServiceState(db=db, metrics=metrics)
+    limits = Limits(
+        bodies=((BOT_PREFIX, MAX_ACTIVITY_BYTES), (API_PREFIX, MAX_BODY_BYTES)),
+        body_timeout=settings.body_timeout_seconds,
+    )
+    state = ServiceState(
+        db=db,
+        metrics=metrics,
+        log=get_logger("juno.web"),
+        limits=limits,
+        metrics_token=(
+            settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        ),
+    )
     app = build_app(state)
     scheduler = build_scheduler(db, settings, get_logger("juno.sync"))
     if config is None:
@@ -98,6 +113,13 @@ async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> 
                 db.db, config, get_logger("juno.bot"), sync_now=scheduler.run_now
             )
             app.add_subapp("/api", bot_app)
+            bot_missing = bot_app[READINESS]
+
+            async def bot_ready() -> str | None:
+                found = await bot_missing()
+                return "; ".join(found) if found else None
+
+            state.checks.append(bot_ready)
         except ValueError as exc:
             await db.close()
             raise UserError(str(exc)) from exc
@@ -109,7 +131,15 @@ async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> 
         raise
     # Graph sync: the per-tenant schedule, and the demo tenant while none has credentials.
     attach_sync(app, db, scheduler, get_logger("juno.sync"), settings)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    # keepalive_timeout doubles as the header timeout: aiohttp closes a connection that has
+    # not completed a request's headers this long after it opened or after its last response
+    # (slowloris); the default would be an hour. Bodies get JUNO_BODY_TIMEOUT_SECONDS.
+    runner = web.AppRunner(
+        app,
+        handle_signals=False,
+        access_log=None,
+        keepalive_timeout=settings.header_timeout_seconds,
+    )
     await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     # --- HTTP service -----------------------------------------------------------------
     host: str = Field("127.0.0.1", alias="JUNO_HOST")
     port: int = Field(3978, alias="JUNO_PORT", ge=0, le=65535)
+    # Slow clients (docs/security.md): a connection must complete its request headers this
+    # long after it opens or after its previous response, and then send its body in time.
+    header_timeout_seconds: float = Field(20.0, alias="JUNO_HEADER_TIMEOUT_SECONDS", gt=0, le=3600)
+    body_timeout_seconds: float = Field(30.0, alias="JUNO_BODY_TIMEOUT_SECONDS", gt=0, le=3600)
+    # /metrics: loopback scrapers only, unless this bearer token is set (then it is required).
+    metrics_token: SecretStr | None = Field(None, alias="JUNO_METRICS_TOKEN")
 
     # --- Database ---------------------------------------------------------------------
     mongodb_uri: SecretStr | None = Field(None, alias="MONGODB_URI")
@@ -51,6 +57,12 @@ class Settings(BaseSettings):
         alias="JUNO_BOT_OPENID_METADATA_URL",
     )
     bot_dev_mode: bool = Field(False, alias="JUNO_BOT_DEV_MODE")
+    # Bot Framework channels whose activities are served (comma-separated). Identity comes
+    # from what Teams vouches for (aadObjectId, conversation.tenantId); other channels such as
+    # Direct Line let the client choose those fields, so they are refused unless listed here.
+    bot_channels: str = Field(
+        "msteams", alias="JUNO_BOT_CHANNELS", pattern=r"^\s*[a-z0-9_-]+(\s*,\s*[a-z0-9_-]+)*\s*$"
+    )
     bot_validate_service_url: bool = Field(True, alias="JUNO_BOT_VALIDATE_SERVICE_URL")
     default_locale: Literal["tr", "en"] = Field("tr", alias="JUNO_DEFAULT_LOCALE")
 

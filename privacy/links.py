@@ -97,13 +97,22 @@ async def create_export_link(
 
 
 async def redeem_export_link(
-    db: AsyncDatabase[dict[str, Any]], token: str, *, key: bytes, now: datetime | None = None
+    db: AsyncDatabase[dict[str, Any]],
+    token: str,
+    *,
+    key: bytes,
+    now: datetime | None = None,
+    owner: tuple[str, str] | None = None,
 ) -> Download:
-    """Serve a link once. Raises LinkRefused for unknown, tampered, expired or used links."""
+    """Serve a link once. Raises LinkRefused for unknown, tampered, expired or used links, and
+    (403) when `owner` = (tenant id, user id) is given and is not whose export it is: checked
+    before the export is claimed, so a stranger presenting it does not use it up."""
     parsed = _TOKEN.match(token)
     if parsed is None:
         raise LinkRefused(404, "unknown link")
     tenant_id, export_id = parsed["tenant"].lower(), parsed["export"]
+    if owner is not None and owner[0] != tenant_id:
+        raise LinkRefused(403, "this export belongs to someone else")
     exp = int(parsed["exp"])
     store = TenantStore(db, tenant_id)
     doc = await store.exports.get(export_id)
@@ -116,6 +125,9 @@ async def redeem_export_link(
     if not hmac.compare_digest(expected, parsed["sig"]):
         await _audit(store, user_id, "refused: bad signature", at)
         raise LinkRefused(404, "invalid link")
+    if owner is not None and owner[1] != user_id:
+        await _audit(store, user_id, "refused: presented by someone else", at)
+        raise LinkRefused(403, "this export belongs to someone else")
     if at.timestamp() >= min(exp, doc["expires_at"].timestamp()):
         await coll.update_one({"_id": coll.key(export_id)}, {"$unset": {"zip": ""}})
         await _audit(store, user_id, "refused: expired", at)

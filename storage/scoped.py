@@ -20,6 +20,28 @@ from storage.keys import TKEY, scoped_key
 
 Document = dict[str, Any]
 _DUPLICATE_KEY = 11000
+# Operators that run JavaScript on the server: never, at any depth of a filter or pipeline.
+_CODE_OPERATORS = frozenset({"$where", "$function", "$accumulator"})
+
+
+def _code_operator(value: Any) -> str | None:
+    """The first server-side-code operator anywhere inside `value`, else None. Iterative, so a
+    deeply nested value cannot exhaust the stack."""
+    pending: list[Any] = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Mapping):
+            for key, inner in item.items():
+                if key in _CODE_OPERATORS:
+                    return str(key)
+                pending.append(inner)
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return None
+
+
+def _names_tenant(path: Any) -> bool:
+    return isinstance(path, str) and (path == "tenant_id" or path.startswith("tenant_id."))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +88,30 @@ class TenantCollection:
         scoped: Document = dict(filter_ or {})
         if "tenant_id" in scoped and scoped["tenant_id"] != self.tenant_id:
             raise TenantScopeViolation(f"filter names another tenant in {self.name}")
-        if "$where" in scoped:
-            raise TenantScopeViolation("$where is never allowed")
+        found = _code_operator(scoped)
+        if found is not None:
+            raise TenantScopeViolation(f"{found} is never allowed")
         scoped["tenant_id"] = self.tenant_id
         return scoped
 
     def _guard_update(self, update: Mapping[str, Any]) -> None:
+        if not isinstance(update, Mapping):
+            # An aggregation-pipeline update can compute any field, tenant_id included.
+            raise TenantScopeViolation(f"pipeline updates are not tenant-scoped in {self.name}")
+        found = _code_operator(update)
+        if found is not None:
+            raise TenantScopeViolation(f"{found} is never allowed")
         for op, fields in update.items():
-            if isinstance(fields, Mapping) and "tenant_id" in fields:
-                if op == "$set" and fields["tenant_id"] == self.tenant_id:
+            if not isinstance(fields, Mapping):
+                continue
+            if op == "$rename" and any(
+                _names_tenant(src) or _names_tenant(dst) for src, dst in fields.items()
+            ):
+                raise TenantScopeViolation(f"an update may not rename tenant_id in {self.name}")
+            for path in fields:
+                if not _names_tenant(path):
+                    continue
+                if op == "$set" and path == "tenant_id" and fields[path] == self.tenant_id:
                     continue
                 raise TenantScopeViolation(f"an update may not change tenant_id in {self.name}")
 
@@ -233,8 +270,13 @@ class TenantCollection:
     async def aggregate(self, pipeline: Sequence[Mapping[str, Any]]) -> list[Document]:
         stages: list[Mapping[str, Any]] = [{"$match": {"tenant_id": self.tenant_id}}]
         for stage in pipeline:
-            if any(op in stage for op in ("$lookup", "$unionWith", "$graphLookup", "$out")):
+            if any(
+                op in stage for op in ("$lookup", "$unionWith", "$graphLookup", "$out", "$merge")
+            ):
                 raise TenantScopeViolation("cross-collection stages are not tenant-scoped")
+            found = _code_operator(stage)
+            if found is not None:
+                raise TenantScopeViolation(f"{found} is never allowed")
             stages.append(stage)
         cursor = await self._coll.aggregate(stages)
         return await cursor.to_list(None)

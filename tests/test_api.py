@@ -199,8 +199,9 @@ def matrix(a: Authority) -> list[tuple[str, dict[str, str], int, str]]:
         ("wrong audience", bearer(a.token(aud="api://someone-else")), 401, "another audience"),
         ("wrong issuer", bearer(a.token(iss=a.issuer(FOREIGN))), 401, "another issuer"),
         ("no tenant", bearer(a.token(tid=None)), 401, "token names no tenant"),
-        ("unregistered", bearer(a.token(tid=STRANGER)), 401, "tenant not registered"),
-        ("disabled", bearer(a.token(tid=DISABLED)), 401, "tenant disabled"),
+        # One answer for both, after the signature: the API does not reveal which it is.
+        ("unregistered", bearer(a.token(tid=STRANGER)), 401, "tenant not served"),
+        ("disabled", bearer(a.token(tid=DISABLED)), 401, "tenant not served"),
         ("app-only", bearer(a.token(scp=None, roles=["x"])), 401, "not a user token"),
         ("no user", bearer(a.token(oid=None)), 401, "lacks a required claim"),
         (

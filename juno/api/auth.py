@@ -6,9 +6,13 @@ national clouds and tests can point elsewhere), issued by that tenant (v2 issuer
 `https://sts.windows.net/{tid}/`), to our API (the audience), unexpired, and delegated (it has a
 `scp`: a user is present, not an app acting alone). The tenant must be registered and enabled.
 
-The tenant id is read from the token *before* the signature is checked, only to decide whose
-metadata to fetch; an unregistered tenant is refused before any fetch, so strangers cannot make
-the service call arbitrary URLs. Keys are cached per JWKS address and refreshed daily, or at
+The signature and claims are checked *before* the tenant registry is consulted, and an
+unregistered or disabled tenant gets the same 401 as any other refused tenant: a caller learns
+nothing about which tenants JUNO serves. To check a stranger's signature without fetching
+anything that names the stranger, keys come first from the tenant-independent metadata
+(`{authority}/organizations/v2.0/...`: Entra signs every tenant's tokens with the same keys);
+only a registered, enabled tenant whose token names a key not found there has its own metadata
+read (tenant-specific signing keys). Keys are cached per JWKS address and refreshed daily, or at
 most once a minute when a token names a key we do not know (Entra rolls keys).
 """
 
@@ -31,6 +35,8 @@ from storage.repositories import TenantRegistry
 _REFRESH_EVERY = 24 * 3600
 _MIN_REFRESH_GAP = 60
 _LEEWAY = 60
+_SHARED_KEYS = "organizations"
+TENANT_REFUSED = "tenant not served"
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -177,12 +183,15 @@ class EntraTokens:
         tenant_id = unverified.get("tid")
         if not isinstance(tenant_id, str) or not _GUID.match(tenant_id):
             raise Unauthorized("token names no tenant")
-        record = await self.registry.get(tenant_id)
-        if record is None:
-            raise Unauthorized("tenant not registered")
-        if not record.enabled:
-            raise Unauthorized("tenant disabled")
-        issuer, key = await self.keys.key(tenant_id, header["kid"])
+        try:
+            issuer, key = await self.keys.key(_SHARED_KEYS, header["kid"])
+            record = None
+        except Unauthorized:
+            # Not a shared key: only a tenant we serve may bring its own signing keys.
+            record = await self.registry.get(tenant_id)
+            if record is None or not record.enabled:
+                raise
+            issuer, key = await self.keys.key(tenant_id, header["kid"])
         issuers = sorted(
             {
                 issuer.replace("{tenantid}", tenant_id),
@@ -210,4 +219,8 @@ class EntraTokens:
         user_id = claims.get("oid")
         if not isinstance(user_id, str) or not user_id:
             raise Unauthorized("token names no user")
+        if record is None:
+            record = await self.registry.get(tenant_id)
+        if record is None or not record.enabled:
+            raise Unauthorized(TENANT_REFUSED)  # one reason for unregistered and disabled
         return Caller(tenant_id, user_id, claims)
