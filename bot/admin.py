@@ -17,11 +17,13 @@ from privacy.access import last_review, review_overdue
 from privacy.catalogs import catalog
 from privacy.consent import Kind, current_documents
 from privacy.datamap import DATA_MAP, LEGAL, TENANT_DAYS_MAX, Legal, Store
-from privacy.dsr import DsrError, DsrRequest, DsrStatus, DsrType, list_requests
+from privacy.dsr import CLOSED, DsrError, DsrRequest, DsrStatus, DsrType, list_requests
 from privacy.facts import basis_facts, missing_controller, texts
 from privacy.rectification import Proposal
 from privacy.removal_modes import RemovalMode
 from privacy.ropa import record_for_tenant
+from privacy.strategies import is_pseudonym
+from privacy.suppression import count as suppression_count
 from storage.repositories import TenantRecord, TenantStore
 
 SYNC_STATE_KEY = "graph"  # graph_sync's state document (graph_sync/state.py)
@@ -73,6 +75,7 @@ async def home_card(
     body += await _onboarding(store, tenant, state, locale, consent_url(tenant, authority_host))
     body += _sync(tenant, state, locale, now)
     body += await _requests(store, locale, now)
+    body += await _suppressions(store, locale)
     body += [
         _heading(t(locale, "admin_removal_heading")),
         _text(t(locale, "admin_removal", mode=t(locale, f"removal_{tenant.removal_mode}"))),
@@ -199,13 +202,15 @@ def sync_summary(last: dict[str, Any], locale: str) -> str:
 
 
 async def _requests(store: TenantStore, locale: str, now: datetime) -> list[dict[str, Any]]:
-    open_requests = [r for r in await list_requests(store, now=now) if r.status is DsrStatus.OPEN]
-    rows = [_heading(t(locale, "admin_requests", count=len(open_requests)))]
-    if not open_requests:
+    """Open requests, and approved ones not finished yet (an access request waiting for its
+    answer, an erasure a crash cut short), each with who asked and a way to move it on."""
+    pending = [r for r in await list_requests(store, now=now) if r.status not in CLOSED]
+    rows = [_heading(t(locale, "admin_requests", count=len(pending)))]
+    if not pending:
         rows.append(_text(t(locale, "admin_requests_none")))
-    for request in open_requests[:MAX_ROWS]:
-        rows += _request_rows(request, locale, now)
-    if open_requests:
+    for request in pending[:MAX_ROWS]:
+        rows += await _request_rows(store, request, locale, now)
+    if any(r.status is DsrStatus.OPEN for r in pending):
         rows.append(
             {
                 "type": "Input.Text",
@@ -215,6 +220,25 @@ async def _requests(store: TenantStore, locale: str, now: datetime) -> list[dict
             }
         )
     return rows
+
+
+async def _suppressions(store: TenantStore, locale: str) -> list[dict[str, Any]]:
+    """People erased on request stay out of the directory sync until the controller lifts
+    the suppression; shown only when there is any."""
+    held = await suppression_count(store)
+    if not held:
+        return []
+    return [
+        _heading(t(locale, "admin_suppressions", count=held)),
+        _text(t(locale, "admin_suppressions_text")),
+        {
+            "type": "Input.Text",
+            "id": "object_id",
+            "label": t(locale, "admin_suppression_id"),
+            "maxLength": 36,
+        },
+        _buttons(submit(t(locale, "admin_suppression_lift"), "admin_lift_suppression")),
+    ]
 
 
 async def _review(store: TenantStore, locale: str, now: datetime) -> list[dict[str, Any]]:
@@ -229,7 +253,7 @@ async def _review(store: TenantStore, locale: str, now: datetime) -> list[dict[s
                     locale,
                     "admin_review_last",
                     when=_when(review.reviewed_at),
-                    reviewer=review.reviewer,
+                    reviewer=await person_name(store, review.reviewer, locale),
                 )
             )
         )
@@ -237,6 +261,15 @@ async def _review(store: TenantStore, locale: str, now: datetime) -> list[dict[s
         rows.append(_text(t(locale, "admin_review_overdue"), color="Attention"))
     rows.append(_buttons(submit(t(locale, "admin_review_button"), "admin_review")))
     return rows
+
+
+async def person_name(store: TenantStore, who: str | None, locale: str) -> str:
+    """A person a record names by id, as the desk shows them: their directory name, "erased
+    person" once only a pseudonym is left, else what the record holds (an operator's name)."""
+    if not who or is_pseudonym(who):
+        return t(locale, "admin_erased_person")
+    profile = await store.profiles.get(who)
+    return str((profile or {}).get("display_name") or who)
 
 
 def _details(request: DsrRequest, locale: str) -> str:
@@ -252,24 +285,70 @@ def _details(request: DsrRequest, locale: str) -> str:
     return (request.details or "").replace("\n", " ")[:80]
 
 
-def _request_rows(request: DsrRequest, locale: str, now: datetime) -> list[dict[str, Any]]:
+async def _request_rows(
+    store: TenantStore, request: DsrRequest, locale: str, now: datetime
+) -> list[dict[str, Any]]:
     details = _details(request, locale)
     row = t(
         locale,
         "admin_request_row",
         id=request.id,
-        type=request.type.value,
+        who=await person_name(store, request.user_id, locale),
+        type=t(locale, f"dsr_type_{request.type.value}"),
+        status=t(locale, f"dsr_status_{request.status.value}"),
         due=request.due_at.strftime("%Y-%m-%d"),
         overdue=t(locale, "admin_overdue") if request.overdue(now) else "",
         details=details or "-",
     )
-    return [
-        _text(row, spacing="Small"),
-        _buttons(
+    if request.status is DsrStatus.OPEN:
+        buttons = [
             submit(t(locale, "admin_approve", id=request.id), "dsr_approve", id=request.id),
             submit(t(locale, "admin_reject", id=request.id), "dsr_reject", id=request.id),
+        ]
+    elif request.type is DsrType.ERASURE:  # approved, interrupted: approving again finishes it
+        buttons = [
+            submit(t(locale, "admin_finish_erasure", id=request.id), "dsr_approve", id=request.id)
+        ]
+    else:
+        buttons = [
+            submit(t(locale, "admin_complete", id=request.id), "dsr_complete", id=request.id)
+        ]
+    return [_text(row, spacing="Small"), _buttons(*buttons)]
+
+
+def erasure_word(request: DsrRequest, name: str | None) -> str:
+    """What the admin types to confirm an erasure: the requester's name while the directory
+    still has it, else the request id."""
+    return name or request.id
+
+
+def erasure_card(request: DsrRequest, name: str | None, tenant: TenantRecord, locale: str) -> Card:
+    """Approving an erasure destroys data for good: the admin types the person's name (or
+    the request id), compared folded, as for the removal mode."""
+    expected = erasure_word(request, name)
+    body = [
+        _text(
+            t(locale, "admin_erasure_title", name=name or t(locale, "admin_erased_person")),
+            weight="Bolder",
+            size="Medium",
         ),
+        _text(
+            t(
+                locale,
+                "admin_erasure_text",
+                id=request.id,
+                due=request.due_at.strftime("%Y-%m-%d"),
+                mode=t(locale, f"removal_{tenant.removal_mode}"),
+            )
+        ),
+        {
+            "type": "Input.Text",
+            "id": "confirm",
+            "label": t(locale, "admin_erasure_confirm", expected=expected),
+            "maxLength": 200,
+        },
     ]
+    return card_of(body, [submit(t(locale, "admin_erasure_apply"), "dsr_approve", id=request.id)])
 
 
 def removal_card(tenant: TenantRecord, locale: str) -> Card:

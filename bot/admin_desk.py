@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,12 +27,22 @@ from bot.turn import Turn
 from privacy.access import AccessError, record_review
 from privacy.consent import Kind, LegalDocument, publish
 from privacy.datamap import TENANT_DAYS_MAX
-from privacy.dsr import DsrError, DsrRequest, DsrType, approve, reject
+from privacy.dsr import (
+    DsrError,
+    DsrRequest,
+    DsrStatus,
+    DsrType,
+    approve,
+    complete,
+    get_request,
+    reject,
+)
 from privacy.notice import check_change, republish_if_changed
 from privacy.removal_modes import RemovalMode
 from privacy.ropa import tenant_record_as_markdown
 from privacy.strategies import keyed_hash
 from privacy.subprocessors import SubProcessor
+from privacy.suppression import lift
 from privacy.tenant_archive import archive_filename, write_tenant_archive
 from storage.repositories import ControllerDetails, TenantRecord, TenantRegistry, TenantStore
 from storage.search_keys import fold
@@ -45,6 +56,7 @@ Deliver = Callable[[str, str, Build, str, str], Coroutine[Any, Any, None]]
 """(tenant, user, build the file, description key, failure key): offer a file in personal
 chat (a signed link elsewhere)."""
 
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _CONTROLLER_FIELDS = tuple(ControllerDetails.model_fields)
 
 # A prepared file is kept in one MongoDB document until delivered.
@@ -87,13 +99,22 @@ class AdminDesk:
                 )
                 await turn.card(home)
             case Command.ADMIN_REVIEW:
-                profile = await turn.store.profiles.get(turn.user_id)
-                reviewer = str((profile or {}).get("display_name") or turn.user_id)
-                review = await record_review(turn.store, reviewer=reviewer)
+                # The reviewer's id, not their name: a reference the data map declares, so
+                # erasing them leaves no name behind (the card looks the name up to show it).
+                review = await record_review(turn.store, reviewer=turn.user_id)
                 await turn.say(t(turn.locale, "admin_review_done", count=len(review.admins)))
             case Command.DSR_APPROVE:
-                decided = await self._approve(turn, str(request.data.get("id", "")))
-                await self._decided(turn, decided)
+                decided = await self._approve(turn, tenant, request)
+                if decided is not None:
+                    await self._decided(turn, decided)
+            case Command.DSR_COMPLETE:
+                done = await complete(
+                    turn.store, str(request.data.get("id", "")), decided_by=turn.user_id
+                )
+                await self._tell_outcome(turn.store.tenant_id, done)
+                await self._decided(turn, done)
+            case Command.ADMIN_LIFT_SUPPRESSION:
+                await self._lift(turn, str(request.data.get("object_id") or ""))
             case Command.DSR_REJECT:
                 reason = str(request.data.get("reason") or "").strip()
                 if not reason:
@@ -129,7 +150,8 @@ class AdminDesk:
                 await self._archive(turn)
 
     async def _decided(self, turn: Turn, decided: DsrRequest) -> None:
-        await turn.say(t(turn.locale, "admin_decided", id=decided.id, status=decided.status.value))
+        status = t(turn.locale, f"dsr_status_{decided.status.value}")
+        await turn.say(t(turn.locale, "admin_decided", id=decided.id, status=status))
 
     async def _audit(self, turn: Turn, action: str, outcome: str) -> None:
         await turn.store.audit_log.append(
@@ -143,12 +165,36 @@ class AdminDesk:
 
     # Requests -----------------------------------------------------------------------------
 
-    async def _approve(self, turn: Turn, request_id: str) -> DsrRequest:
+    async def _approve(
+        self, turn: Turn, tenant: TenantRecord, request: Request
+    ) -> DsrRequest | None:
+        """Approve; an open erasure first asks for typed confirmation (a card), and runs only
+        when what was typed matches, folded (None: nothing was decided on this turn)."""
         tenant_id = turn.store.tenant_id
+        request_id = str(request.data.get("id", ""))
+        found = await get_request(turn.store, request_id)
+        if found.type is DsrType.ERASURE and found.status is DsrStatus.OPEN:
+            profile = await turn.store.profiles.get(found.user_id)
+            name = str(profile["display_name"]) if profile and profile.get("display_name") else None
+            typed = request.data.get("confirm")
+            if typed is None:
+                await turn.card(admin.erasure_card(found, name, tenant, turn.locale))
+                return None
+            expected = admin.erasure_word(found, name)
+            # The name shown on the card; the request id and, as on the removal-mode form, the
+            # organization's name are deliberate typing too.
+            accepted = {fold(w.strip()) for w in (expected, found.id, tenant.name) if w.strip()}
+            if fold(str(typed).strip()) not in accepted:
+                await turn.say(t(turn.locale, "admin_erasure_mismatch", expected=expected))
+                await self._audit(turn, "dsr_erasure", "refused: confirmation did not match")
+                return None
         key = self.pseudonym_key
         pseudonym = keyed_hash(key, tenant_id) if key else None
+        kpis = turn.kpis
 
         async def before_erasure(req: DsrRequest) -> None:
+            # Counts still buffered for the person would be written after their erasure.
+            kpis.forget(tenant_id, req.user_id)
             if self.notifier is not None:
                 await tell_requester(
                     self.notifier, tenant_id, req, "dsr_erasure_starting", {"id": req.id}
@@ -164,6 +210,23 @@ class AdminDesk:
         if decided.type is not DsrType.ERASURE:
             await self._tell_outcome(tenant_id, decided)
         return decided
+
+    async def _lift(self, turn: Turn, object_id: str) -> None:
+        """The controller lets someone erased on request back into the directory sync.
+        Audited without the id: the audit log must not name a person who was erased."""
+        candidate = object_id.strip().lower()
+        if not _GUID.fullmatch(candidate):
+            await turn.say(t(turn.locale, "admin_suppression_invalid"))
+            return
+        if not self.pseudonym_key:
+            raise ValueError("no pseudonym key is configured")
+        lifted = await lift(
+            turn.store, candidate, keyed_hash(self.pseudonym_key, turn.store.tenant_id)
+        )
+        await self._audit(turn, "lift_suppression", "lifted" if lifted else "none found")
+        await turn.say(
+            t(turn.locale, "admin_suppression_lifted" if lifted else "admin_suppression_missing")
+        )
 
     async def _tell_outcome(self, tenant_id: str, request: DsrRequest) -> None:
         message = outcome_message(request)

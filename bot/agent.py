@@ -251,9 +251,11 @@ class JunoBot:
 
     async def _send_documents(self, turn: Turn, current: Standing) -> None:
         if not current.notice_acknowledged:
-            await turn.card(cards.notice_card(current.notice, turn.locale))
+            sent = await turn.card(cards.notice_card(current.notice, turn.locale))
+            await turn.shown(current.notice, current.trail, sent)
         if current.eula_state is not ConsentAction.ACCEPTED:
-            await turn.card(cards.eula_card(current.eula, turn.locale))
+            sent = await turn.card(cards.eula_card(current.eula, turn.locale))
+            await turn.shown(current.eula, current.trail, sent)
 
     async def _dispatch(self, turn: Turn, request: Request) -> None:
         match request.command:
@@ -263,14 +265,16 @@ class JunoBot:
                 await self._show_consents(turn)
             case Command.SHOW_NOTICE:
                 current = await standing(turn.store, turn.user_id)
-                await turn.card(
+                sent = await turn.card(
                     cards.notice_card(
                         current.notice, turn.locale, with_button=not current.notice_acknowledged
                     )
                 )
+                await turn.shown(current.notice, current.trail, sent)
             case Command.SHOW_EULA:
-                doc = await current_document(turn.store, Kind.EULA)
-                await turn.card(cards.eula_card(doc, turn.locale))
+                current = await standing(turn.store, turn.user_id)
+                sent = await turn.card(cards.eula_card(current.eula, turn.locale))
+                await turn.shown(current.eula, current.trail, sent)
             case Command.SHOW_VERSION:
                 await self._show_version(turn, request)
             case Command.ACK_NOTICE:
@@ -535,7 +539,7 @@ class JunoBot:
         current = await standing(turn.store, turn.user_id)
         can_withdraw = current.eula_state is ConsentAction.ACCEPTED
         await turn.card(
-            cards.consents_card(turn.locale, current.trail[:20], can_withdraw=can_withdraw)
+            cards.consents_card(turn.locale, current.decisions[:20], can_withdraw=can_withdraw)
         )
 
     async def _show_version(self, turn: Turn, request: Request) -> None:

@@ -29,6 +29,8 @@ class Command(StrEnum):
     ADMIN_REVIEW = "admin_review"
     DSR_APPROVE = "dsr_approve"
     DSR_REJECT = "dsr_reject"
+    DSR_COMPLETE = "dsr_complete"
+    ADMIN_LIFT_SUPPRESSION = "admin_lift_suppression"
     ADMIN_SYNC = "admin_sync"
     ADMIN_REMOVAL = "admin_removal"
     ADMIN_REMOVAL_SET = "admin_removal_set"
@@ -51,6 +53,8 @@ ADMIN_COMMANDS = frozenset(
         Command.ADMIN_REVIEW,
         Command.DSR_APPROVE,
         Command.DSR_REJECT,
+        Command.DSR_COMPLETE,
+        Command.ADMIN_LIFT_SUPPRESSION,
         Command.ADMIN_SYNC,
         Command.ADMIN_REMOVAL,
         Command.ADMIN_REMOVAL_SET,
@@ -63,7 +67,9 @@ ADMIN_COMMANDS = frozenset(
         Command.ADMIN_ARCHIVE,
     }
 )
-# Commands a user may use before acknowledging the notice and accepting the terms.
+# Commands a user may use before acknowledging the notice and accepting the terms: the
+# documents, help, and every data right (the notice promises them regardless of the terms).
+# Looking up colleagues is what the terms are about, so search and person cards are gated.
 ALWAYS_ALLOWED = frozenset(
     {
         Command.HELP,
@@ -77,6 +83,9 @@ ALWAYS_ALLOWED = frozenset(
         Command.WITHDRAW_EULA,
         Command.EXPORT,
         Command.ERASE,
+        Command.MY_PROFILE,
+        Command.CORRECT,
+        Command.PROPOSE,
     }
     # Admin duties are the controller's, not use of the directory; admin rights are checked
     # on every one of them instead.
@@ -115,7 +124,17 @@ _PHRASES: dict[str, Command] = {
     "export": Command.EXPORT,
     "my data": Command.EXPORT,
     "verilerimi indir": Command.EXPORT,
+    "verilerimi disa aktar": Command.EXPORT,
+    "disa aktar": Command.EXPORT,
     "verilerim": Command.EXPORT,
+    "suggest a correction": Command.CORRECT,
+    "correct my profile": Command.CORRECT,
+    "correction": Command.CORRECT,
+    "correct": Command.CORRECT,
+    "duzelt": Command.CORRECT,
+    "duzeltme oner": Command.CORRECT,
+    "duzeltme": Command.CORRECT,
+    "profilimi duzelt": Command.CORRECT,
     "delete my data": Command.ERASE,
     "erase my data": Command.ERASE,
     "verilerimi sil": Command.ERASE,

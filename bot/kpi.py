@@ -66,6 +66,16 @@ class KpiRecorder:
         if self._buckets >= MAX_BUFFER:
             self._wake.set()
 
+    def forget(self, tenant_id: str, user_id: str) -> None:
+        """Drop a person's buffered counts: they are being erased, and a flush after their
+        erasure would write usage data about them again."""
+        buckets = self._pending.get(tenant_id)
+        if not buckets:
+            return
+        for key in [k for k in buckets if k[0] == user_id]:
+            del buckets[key]
+            self._buckets -= 1
+
     async def flush(self) -> None:
         pending, self._pending, self._buckets = self._pending, defaultdict(dict), 0
         now = self._clock()

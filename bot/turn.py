@@ -3,12 +3,14 @@ answer. Shared by the turn logic (`bot.agent`) and the admin desk (`bot.admin_de
 
 from __future__ import annotations
 
+from typing import Any
+
 from microsoft_agents.activity import Attachment
 from microsoft_agents.hosting.core import MessageFactory, TurnContext
 
 from bot import cards
 from bot.kpi import KpiRecorder
-from privacy.consent import ConsentAction, LegalDocument, record
+from privacy.consent import ConsentAction, LegalDocument, record, was_shown
 from storage.repositories import TenantStore
 
 
@@ -29,15 +31,40 @@ class Turn:
         self.locale = locale
         self._kpis = kpis
 
+    @property
+    def kpis(self) -> KpiRecorder:
+        return self._kpis
+
     async def say(self, text: str) -> None:
         await self.context.send_activity(MessageFactory.text(text))
 
-    async def card(self, card: cards.Card) -> None:
+    async def card(self, card: cards.Card) -> str | None:
+        """Send a card; returns the id the channel gave the sent activity, if it gave one."""
         attachment: Attachment = cards.attachment(card)
-        await self.context.send_activity(MessageFactory.attachment(attachment))
+        sent = await self.context.send_activity(MessageFactory.attachment(attachment))
+        return sent.id if sent is not None and sent.id else None
 
     async def kpi(self, kind: str) -> None:
         self._kpis.record(self.store.tenant_id, self.user_id, kind)
+
+    async def shown(
+        self, doc: LegalDocument, trail: list[dict[str, Any]], sent: str | None
+    ) -> None:
+        """Evidence that `doc` was put in front of the user (before any acknowledgement): the
+        version and text hash shown, the conversation, and the activity that carried it."""
+        activity = self.context.activity
+        conversation = activity.conversation.id if activity.conversation else None
+        if was_shown(trail, doc, conversation):
+            return
+        await record(
+            self.store,
+            user_id=self.user_id,
+            document=doc,
+            action=ConsentAction.SHOWN,
+            locale=self.locale,
+            conversation_id=conversation,
+            activity_id=sent or activity.id,
+        )
 
     async def record(self, doc: LegalDocument, action: ConsentAction) -> None:
         activity = self.context.activity

@@ -20,8 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 import msgspec
 from pymongo.asynchronous.database import AsyncDatabase
 
-from graph_sync.engine import OnDeleted
-from graph_sync.erasure import make_erasure
+from graph_sync.engine import OnDeleted, Screen
+from graph_sync.erasure import make_erasure, make_screen
 from graph_sync.errors import LeaseHeld, ResyncRequired
 from graph_sync.lease import Holder
 from graph_sync.runner import sync_tenant
@@ -87,7 +87,10 @@ class DemoSource:
 
 
 async def seed_demo_tenant(
-    db: AsyncDatabase[dict[str, Any]], *, on_deleted: OnDeleted | None = None
+    db: AsyncDatabase[dict[str, Any]],
+    *,
+    on_deleted: OnDeleted | None = None,
+    screen: Screen | None = None,
 ) -> str:
     """Register the demo tenant if needed and sync it from the sample; returns its id.
 
@@ -112,5 +115,6 @@ async def seed_demo_tenant(
             DemoSource(),
             on_deleted or make_erasure(db, None),  # fictional people: no key needed
             holder=Holder.here("juno-demo-seed"),
+            screen=screen or make_screen(db, None),
         )
     return DEMO_TENANT_ID

@@ -42,6 +42,10 @@ from storage.repositories import TenantStore
 OnDeleted = Callable[[str, str, str], Awaitable[object]]
 """`(tenant_id, user_id, reason)`: erase a user per the tenant's removal mode."""
 
+Screen = Callable[[str], Awaitable[Callable[[str], bool]]]
+"""`tenant_id -> is_suppressed(user_id)`: who was erased on request and must not be written
+again (privacy.suppression), read afresh for each page."""
+
 Interrupt = Callable[[], Exception | None]
 """Asked between pages; an exception returned is raised there (graceful stop, lease lost)."""
 
@@ -62,6 +66,7 @@ class RoundStats:
     updated: int = 0
     hidden: int = 0
     removed: int = 0
+    suppressed: int = 0  # entries skipped: people erased on request (privacy.suppression)
     pages: int = 0
     entries: int = 0
     resynced: bool = False
@@ -88,8 +93,10 @@ class DeltaEngine:
         progress: Callable[[RoundStats], None] | None = None,
         interrupt: Interrupt | None = None,
         clock: Callable[[], datetime] = utcnow,
+        screen: Screen | None = None,
     ) -> None:
         self.tenant_id = tenant_id
+        self.screen = screen
         self.store = TenantStore(db, tenant_id)
         self.writes = SyncCollection(db[Coll.PROFILES], tenant_id)
         self.state = StateStore(db, tenant_id)
@@ -191,14 +198,27 @@ class DeltaEngine:
     async def _apply(
         self, page: DeltaPage, round_no: int, full_round: bool, stats: RoundStats, t0: float
     ) -> None:
+        users = page.value
+        suppressed = await self.screen(self.tenant_id) if self.screen is not None else None
+        if suppressed is not None:
+            # Erased on request while still in the directory: nothing about them is written,
+            # not even as someone's manager (the edge is dropped, docs/privacy.md).
+            users = [u for u in users if not suppressed(u.id)]
+            stats.suppressed += len(page.value) - len(users)
         with gc_paused():
             plan = plan_page(
-                page.value,
+                users,
                 self.writes,
                 round_no=round_no,
                 full_round=full_round,
                 now=self.clock(),
             )
+        if suppressed is not None:
+            for op in plan.upserts:
+                fields = op.update["$set"]
+                manager = fields.get("manager_id")
+                if isinstance(manager, str) and suppressed(manager):
+                    fields["manager_id"] = None
         t1 = time.perf_counter()
         stats.map_seconds += t1 - t0
         outcome = await self.writes.bulk_apply(plan.upserts, plan.soft_deleted)

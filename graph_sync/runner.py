@@ -15,7 +15,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from graph_sync.engine import DeltaEngine, OnDeleted, RoundStats, utcnow
+from graph_sync.engine import DeltaEngine, OnDeleted, RoundStats, Screen, utcnow
 from graph_sync.errors import GraphSyncError, LeaseLost, SyncInterrupted
 from graph_sync.lease import Holder, Lease
 from graph_sync.source import DeltaSource
@@ -44,8 +44,10 @@ async def sync_tenant(
     progress: Callable[[RoundStats], None] | None = None,
     stop: asyncio.Event | None = None,
     clock: Callable[[], datetime] = utcnow,
+    screen: Screen | None = None,
 ) -> RoundStats:
-    """Run one round under the tenant's lease.
+    """Run one round under the tenant's lease. `screen` names who is suppressed (erased on
+    request, still in the directory); every caller in `juno` passes it.
 
     Raises `LeaseHeld` (nothing recorded: the holder records its own run), or whatever ended
     the round after recording it as `failed` / `interrupted`.
@@ -65,7 +67,14 @@ async def sync_tenant(
         started_at = clock()
         t0 = time.perf_counter()
         engine = DeltaEngine(
-            db, tenant_id, source, on_deleted, progress=progress, interrupt=interrupt, clock=clock
+            db,
+            tenant_id,
+            source,
+            on_deleted,
+            progress=progress,
+            interrupt=interrupt,
+            clock=clock,
+            screen=screen,
         )
         run: dict[str, Any] = {"started_at": started_at, "holder": str(holder), "full": full}
         try:

@@ -21,7 +21,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from graph_sync.engine import OnDeleted, utcnow
+from graph_sync.engine import OnDeleted, Screen, utcnow
 from graph_sync.errors import GraphSyncError, LeaseHeld
 from graph_sync.lease import Holder
 from graph_sync.runner import DEFAULT_LEASE_TTL, sync_tenant
@@ -80,8 +80,10 @@ class Scheduler:
         concurrency: int = 4,
         clock: Callable[[], datetime] = utcnow,
         healthy_poll_factor: int = 1,
+        screen: Screen | None = None,
     ) -> None:
         self.db = db
+        self.screen = screen
         self.registry = registry
         self.make_client = make_client
         self.on_deleted = on_deleted
@@ -195,6 +197,7 @@ class Scheduler:
                 lease_ttl=self.lease_ttl,
                 stop=self._stopping,
                 clock=self.clock,
+                screen=self.screen,
             )
         except LeaseHeld:
             return  # another worker is on it

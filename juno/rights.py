@@ -4,6 +4,8 @@ gains one call rather than the details."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +20,43 @@ from storage import Database
 API_PREFIX = "/api/v1"
 
 
+OUTBOX_EVERY_SECONDS = 15.0
+
+
+def attach_outbox(app: web.Application, db: Database, settings: Settings, log: Any) -> None:
+    """Deliver what `juno dsr` queued for requesters (bot.outcomes), while the service has
+    the bot's identity to send it with."""
+    from bot.outcomes import deliver_queued, notifier_for
+    from juno.serve import bot_config
+
+    config = bot_config(settings)
+    if config is None:
+        return
+    notifier = notifier_for(config, db.db, log)
+    task: asyncio.Task[None] | None = None
+
+    async def loop() -> None:
+        while True:
+            try:
+                await deliver_queued(db.db, notifier)
+            except Exception as exc:  # the next pass tries again
+                log.warning("queued messages not delivered", error=type(exc).__name__)
+            await asyncio.sleep(OUTBOX_EVERY_SECONDS)
+
+    async def start(_: web.Application) -> None:
+        nonlocal task
+        task = asyncio.create_task(loop(), name="outbox")
+
+    async def stop(_: web.Application) -> None:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+
+
 def attach_rights(app: web.Application, db: Database, settings: Settings, log: Any) -> None:
     """Mount the API and schedule retention sweeps. Raises UserError/OperationError (one line)
     when a key is unusable, before anything is served."""
@@ -28,6 +67,7 @@ def attach_rights(app: web.Application, db: Database, settings: Settings, log: A
         log.warning("no JUNO_API_AUDIENCE or JUNO_BOT_APP_ID: /api/v1/me/* answers 503")
     api = build_api_app(db.db, tokens=tokens, signing_key=signing_key(settings, log), log=log)
     app.add_subapp(API_PREFIX, api)
+    attach_outbox(app, db, settings, log)
     if not settings.retention_job:
         log.info("retention job off (JUNO_RETENTION_JOB=0): run `juno retention run` from cron")
         return

@@ -11,7 +11,14 @@ from typing import Any
 
 from aiohttp import web
 
-from graph_sync import GraphClients, Scheduler, make_erasure, seed_demo_tenant
+from graph_sync import (
+    GraphClients,
+    Scheduler,
+    Screen,
+    make_erasure,
+    make_screen,
+    seed_demo_tenant,
+)
 from graph_sync.notifications import DeltaTrigger
 from graph_sync.scheduler import HEALTHY_POLL_FACTOR
 from graph_sync.subscriptions import SubscriptionKeeper, endpoint_urls
@@ -22,11 +29,11 @@ from storage import Database
 from storage.repositories import TenantRegistry
 
 
-async def seed_demo_if_needed(db: Database, log: Any) -> str | None:
+async def seed_demo_if_needed(db: Database, log: Any, screen: Screen | None = None) -> str | None:
     tenants = await TenantRegistry(db.db).list_all()
     if any(t.graph is not None for t in tenants if not t.demo):
         return None
-    tenant_id = await seed_demo_tenant(db.db)
+    tenant_id = await seed_demo_tenant(db.db, screen=screen)
     log.info("no Graph credentials configured: demo tenant ready", tenant=tenant_id)
     return tenant_id
 
@@ -35,11 +42,13 @@ def build_scheduler(db: Database, settings: Settings, log: Any) -> Scheduler:
     clients = GraphClients(
         authority_host=settings.authority_host, graph_base_url=settings.graph_base_url
     )
+    key = pseudonym_key(settings, log)
     return Scheduler(
         db.db,
         TenantRegistry(db.db),
         clients,
-        make_erasure(db.db, pseudonym_key(settings, log)),
+        make_erasure(db.db, key),
+        screen=make_screen(db.db, key),
         # While a tenant's subscription is healthy the poll is only the safety net.
         healthy_poll_factor=HEALTHY_POLL_FACTOR if notification_urls(settings) else 1,
     )
@@ -94,7 +103,7 @@ def attach_sync(
         )
 
     async def start(_: web.Application) -> None:
-        await seed_demo_if_needed(db, log)
+        await seed_demo_if_needed(db, log, scheduler.screen)
         await scheduler.start()
         if notify is not None:
             keeping.append(asyncio.create_task(_keep(app, notify, log), name="graph-subscriptions"))

@@ -26,6 +26,7 @@ class Kind(StrEnum):
 
 
 class ConsentAction(StrEnum):
+    SHOWN = "shown"  # evidence only: the text was put in front of the user, in this activity
     ACKNOWLEDGED = "acknowledged"
     ACCEPTED = "accepted"
     DECLINED = "declined"
@@ -50,6 +51,31 @@ class LegalDocument:
 
     def hash(self, locale: str) -> str:
         return sha256(self.text(locale))
+
+
+async def ensure_stored(store: TenantStore, document: LegalDocument) -> None:
+    """Keep the exact text a record refers to in the tenant's own database, the first time it
+    is used: published versions are stored when published, the built-in version 1 here (an
+    insert that does nothing once it is there). So the evidence does not depend on the code
+    that shipped it, and travels in the tenant archive."""
+    if document.version != 1:
+        return
+    await store.legal_documents.put_once(
+        f"{document.kind.value}:1",
+        {
+            "kind": document.kind.value,
+            "version": 1,
+            "texts": dict(document.texts),
+            "hashes": {loc: sha256(t) for loc, t in document.texts.items()},
+            "published_at": datetime.now(UTC),
+            "published_by": None,
+        },
+    )
+
+
+async def ensure_builtins_stored(store: TenantStore) -> None:
+    for kind in Kind:
+        await ensure_stored(store, builtin(kind))
 
 
 @cache
@@ -118,6 +144,20 @@ async def publish(
     return LegalDocument(kind, version, texts)
 
 
+def was_shown(
+    trail: list[dict[str, Any]], document: LegalDocument, conversation_id: str | None
+) -> bool:
+    """Whether the trail already proves `document` was shown in this conversation: one
+    "shown" record per version and conversation is the evidence; more would only grow it."""
+    return any(
+        e.get("action") == ConsentAction.SHOWN
+        and e.get("document") == document.kind.value
+        and e.get("version") == document.version
+        and e.get("conversation_id") == conversation_id
+        for e in trail
+    )
+
+
 @dataclass(frozen=True)
 class Standing:
     """Where a user stands against the current versions."""
@@ -132,6 +172,11 @@ class Standing:
     def complete(self) -> bool:
         return self.notice_acknowledged and self.eula_state is ConsentAction.ACCEPTED
 
+    @property
+    def decisions(self) -> list[dict[str, Any]]:
+        """The trail without the evidence of display: what the user decided."""
+        return [e for e in self.trail if e.get("action") != ConsentAction.SHOWN]
+
 
 async def standing(store: TenantStore, user_id: str) -> Standing:
     documents = await current_documents(store)
@@ -145,6 +190,8 @@ async def standing(store: TenantStore, user_id: str) -> Standing:
     )
     eula_state: ConsentAction | None = None
     for entry in trail:  # newest first
+        if entry["action"] == ConsentAction.SHOWN:
+            continue  # evidence of display, not a decision
         if entry["document"] == Kind.EULA and entry["version"] == eula.version:
             eula_state = ConsentAction(entry["action"])
             break
@@ -161,6 +208,7 @@ async def record(
     conversation_id: str | None,
     activity_id: str | None,
 ) -> dict[str, Any]:
+    await ensure_stored(store, document)
     shown_locale = document.locale_of(locale)
     entry = {
         "user_id": user_id,

@@ -53,6 +53,27 @@ class Action:
         return STRATEGIES[self.strategy].describe(self.fields)
 
 
+REFERENCE_STRATEGIES = ("nullify", "pseudonymize")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A field that names *another* person (by their user id) in records that are not theirs:
+    a report's manager, the admin who decided a request, the reviewer of an access review.
+    Erasing that person treats the field as `removal` says for the mode in force; a reference
+    is never kept raw, whatever the mode, because the record belongs to someone else."""
+
+    field: str
+    removal: Mapping[RemovalMode, str]
+
+    def strategy(self, mode: RemovalMode) -> str:
+        return self.removal[mode]
+
+
+def _ref(name: str, strategy: str) -> Reference:
+    return Reference(name, dict.fromkeys(RemovalMode, strategy))
+
+
 @dataclass(frozen=True)
 class Store:
     collection: Coll
@@ -79,6 +100,8 @@ class Store:
     anonymizer: str | None = None
     # Per-subject count buckets and their anonymous totals, for the `aggregate` strategy.
     rollup: Rollup | None = None
+    # Fields naming other people (see Reference); erasing one of them treats these too.
+    references: tuple[Reference, ...] = ()
 
     @property
     def strategies(self) -> set[str]:
@@ -87,6 +110,7 @@ class Store:
         used.add(self.retention.at_end)
         if self.anonymizer:
             used.add(self.anonymizer)
+        used |= {ref.strategy(m) for ref in self.references for m in ref.removal}
         return used
 
     @property
@@ -132,6 +156,7 @@ DATA_MAP: dict[Coll, Store] = {
                 "enabled": "system.operations",
                 "removal_mode": "system.operations",
                 "kpi_retention_days": "system.operations",
+                "kpi_min_users": "system.operations",
                 "notice_version": "system.operations",
                 "eula_version": "system.operations",
                 "default_locale": "system.operations",
@@ -215,6 +240,9 @@ DATA_MAP: dict[Coll, Store] = {
                 "synced_at",
             ),
             removal=_every_mode(DELETE),
+            # A report keeps their profile; the erased manager's id leaves it (org chart: no
+            # manager shown, docs/privacy.md).
+            references=(_ref("manager_id", "nullify"),),
         ),
         Store(
             collection=Coll.SYNC_STATE,
@@ -291,7 +319,16 @@ DATA_MAP: dict[Coll, Store] = {
             recipients=(_ADMINS, _OUR_STAFF),
             source="the user, in the bot",
             subject_key="user_id",
-            export_fields=("document", "version", "text_sha256", "action", "at", "locale"),
+            export_fields=(
+                "document",
+                "version",
+                "text_sha256",
+                "action",
+                "at",
+                "conversation_id",
+                "activity_id",
+                "locale",
+            ),
             about="user.consent",
             identifiers=("user_id", "conversation_id", "activity_id"),
             removal={
@@ -349,6 +386,8 @@ DATA_MAP: dict[Coll, Store] = {
                 marker="merge_token",
                 journal="merged",
                 updated="updated_at",
+                min_subjects=5,
+                tenant_min_subjects="kpi_min_users",
             ),
             removal={
                 RemovalMode.DELETE_ALL: DELETE,
@@ -408,6 +447,8 @@ DATA_MAP: dict[Coll, Store] = {
                     "pseudonymize", ("user_id", "details")
                 ),
             },
+            # The admin who decided someone else's request.
+            references=(_ref("decided_by", "pseudonymize"),),
         ),
         Store(
             collection=Coll.CONVERSATIONS,
@@ -442,6 +483,7 @@ DATA_MAP: dict[Coll, Store] = {
                 **SYSTEM_FIELDS,
                 "subject": "user.unique_id.pseudonymous",
                 "store": "system.operations",
+                "reference": "system.operations",
                 "records": "system.operations",
                 "method": "system.operations",
                 "reason": "system.operations",
@@ -606,7 +648,7 @@ DATA_MAP: dict[Coll, Store] = {
             fields={
                 **SYSTEM_FIELDS,
                 "at": "system.time",
-                "reviewer": "user.name",
+                "reviewer": "user.unique_id",
                 "admins": "user.role",
                 "note": "system.operations",
             },
@@ -619,6 +661,55 @@ DATA_MAP: dict[Coll, Store] = {
             subject_key="admins.user_id",
             export_fields=("at", "admins"),
             removal=_every_mode(Action("pseudonymize", ("admins.user_id",))),
+            # Who reviewed (their user id in Teams; an operator's name from `juno`).
+            references=(_ref("reviewer", "pseudonymize"),),
+        ),
+        Store(
+            collection=Coll.SUPPRESSIONS,
+            title="Erasure suppressions",
+            fields={
+                **SYSTEM_FIELDS,
+                "token": "user.unique_id.pseudonymous",
+                "at": "system.time",
+            },
+            purpose="Keep an erasure of someone still in the customer's directory from being "
+            "undone by the next directory sync",
+            legal_basis="Legal obligation (GDPR Art. 17, 19; KVKK Art. 7)",
+            retention=Retention(
+                None, "keep", "until the controller lifts the suppression or the contract ends"
+            ),
+            recipients=(_OUR_STAFF,),
+            source="the erasure of a data-subject request",
+            subject_key="token",
+            export_exempt="an entry exists only once the person's data was erased and holds "
+            "only a keyed hash of their directory id, under a key of its own",
+            removal=_every_mode(KEEP),
+        ),
+        Store(
+            collection=Coll.OUTBOX,
+            title="Messages to requesters waiting for delivery",
+            fields={
+                **SYSTEM_FIELDS,
+                "user_id": "user.unique_id",
+                "key": "system.operations",
+                "values": "user.request",
+                "created_at": "system.time",
+                "expires_at": "system.time",
+            },
+            purpose="Tell a requester in Teams what became of their request when it was "
+            "decided by a process that cannot reach Teams itself (`juno dsr`)",
+            legal_basis="Legal obligation (GDPR Art. 12(3); KVKK Art. 13)",
+            retention=Retention(
+                None,
+                "delete",
+                "until delivered by the running service, at most 7 days",
+                expires="expires_at",
+            ),
+            recipients=(_OUR_STAFF,),
+            source="the operator's decision on the person's request",
+            subject_key="user_id",
+            export_exempt="a queued message repeats a decision the export shows under requests",
+            removal=_every_mode(DELETE),
         ),
     )
 }
@@ -675,6 +766,8 @@ LEGAL: dict[Coll, Legal] = {
     Coll.EXPORTS: Legal(("legal_obligation",), transfers=_MS),
     Coll.DESTRUCTION_RUNS: Legal(("legal_obligation",), ("employees", "bot_users")),
     Coll.ACCESS_REVIEWS: Legal(("legal_obligation",), ("tenant_admins",)),
+    Coll.SUPPRESSIONS: Legal(("legal_obligation",), ("employees", "bot_users")),
+    Coll.OUTBOX: Legal(("legal_obligation",), transfers=_MS),
 }
 
 
@@ -770,6 +863,17 @@ def _store_problems(where: str, store: Store) -> list[str]:
         for name in action.fields:
             if top(name) not in store.fields:
                 problems.append(f"{where}/{mode}: field {name!r} is not declared")
+    for ref in store.references:
+        declared(ref.field, "reference")
+        if ref.field in store.fields and not is_personal(store.fields[top(ref.field)]):
+            problems.append(f"{where}: reference {ref.field!r} must be a personal field")
+        if top(ref.field) == top(store.subject_key or ""):
+            problems.append(f"{where}: reference {ref.field!r} is the subject key")
+        for mode in RemovalMode:
+            if ref.removal.get(mode) not in REFERENCE_STRATEGIES:
+                problems.append(
+                    f"{where}: reference {ref.field!r} needs nullify or pseudonymize for {mode}"
+                )
     if store.about is not None and not (is_known(store.about) and is_personal(store.about)):
         problems.append(f"{where}: 'about' must be a personal category, got {store.about!r}")
     for name in store.identifiers:

@@ -312,6 +312,7 @@ async def approve(
         pseudonym=pseudonym,
         hook=hook,
         now=at,
+        suppress=True,  # they may still be in the directory: the next sync must not undo it
     )
     request = await _set(store, request, {"status": DsrStatus.COMPLETED.value, "closed_at": at})
     await _audit(store, decided_by, request, "completed")

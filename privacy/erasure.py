@@ -2,7 +2,13 @@
 
 The work is a resumable run (`privacy.runs`): calling `erase_user` again for the same person
 finishes an interrupted erasure instead of starting over, and every store that changed gets
-exactly one destruction-log entry naming the subject only by pseudonym.
+exactly one destruction-log entry. The log names the subject by a keyed hash under a key
+derived for the log alone, so its entries cannot be joined to the pseudonyms the erasure
+leaves in retained records (consent trail, requests, audit).
+
+Besides the person's own records, the plan treats every declared reference to them in other
+people's records (`Reference` in the data map: a report's manager, the admin who decided a
+request, an access review's reviewer), one step per reference.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from privacy.datamap import DATA_MAP
 from privacy.policy import RemovalPolicy
 from privacy.removal_modes import RemovalMode
 from privacy.runs import Hook, Run, Step, StoreOutcome, collection_of, execute, open_run
-from privacy.strategies import Pseudonymizer, Target, subject_selector
+from privacy.strategies import LOG_PREFIX, LOG_SUBJECT, Pseudonymizer, Target, subject_selector
+from privacy.suppression import suppress as record_suppression
 from storage.collections import Coll
 from storage.repositories import TenantStore
 
@@ -25,11 +32,21 @@ __all__ = ["StoreOutcome", "erase_user", "erasure_plan"]
 
 
 def erasure_plan(policy: RemovalPolicy) -> list[Step]:
-    return [
+    steps = [
         Step(coll.value, action.strategy, action.fields)
         for coll, action in policy.plan().items()
         if coll not in _NOT_ERASED_HERE and action.strategy != "keep"
     ]
+    for coll, decl in DATA_MAP.items():
+        for ref in decl.references:
+            method = ref.strategy(policy.mode)
+            steps.append(Step(coll.value, method, (ref.field,), reference=ref.field))
+    return steps
+
+
+def log_subject(pseudonym: Pseudonymizer, user_id: str) -> str:
+    """How the destruction log names the person: not the pseudonym of retained records."""
+    return pseudonym.derive(LOG_SUBJECT, LOG_PREFIX)(user_id)
 
 
 async def erase_user(
@@ -42,16 +59,22 @@ async def erase_user(
     overrides: Mapping[str, str] | None = None,
     hook: Hook | None = None,
     now: datetime | None = None,
+    suppress: bool = False,
 ) -> list[StoreOutcome]:
     """Erase `user_id` under `mode` and the tenant's per-category overrides (read from its
     registry entry unless given). Idempotent; resumes an interrupted erasure of the same
-    person (with the plan it started with). Returns what was destroyed, store by store."""
+    person (with the plan it started with). Returns what was destroyed, store by store.
+
+    `suppress`: the person may still be in the directory (an erasure they asked for), so a
+    suppression is recorded first (privacy.suppression) and no sync writes them again."""
     if not user_id:
         raise ValueError("erase_user needs a user id")
+    if suppress:
+        await record_suppression(store, user_id, pseudonym, now=now)
     if overrides is None:
         record = await store.own_record.get()
         overrides = record.removal_overrides if record else {}
-    subject = pseudonym(user_id)
+    subject = log_subject(pseudonym, user_id)
     fresh = Run(
         slot=f"erasure:{subject}",
         kind="erasure",
@@ -66,6 +89,16 @@ async def erase_user(
 
     def target_for(step: Step) -> Target:
         decl = DATA_MAP[Coll(step.store)]
+        if step.reference:
+            return Target(
+                coll=collection_of(store, decl.collection),
+                selector={step.reference: user_id},
+                subject_key=step.reference,
+                fields=step.fields,
+                pseudonym=pseudonym,
+                subject=user_id,
+                hook=hook,
+            )
         key = decl.subject_key
         if key is None:  # pragma: no cover - the plan holds only stores with a subject key
             raise ValueError(f"{step.store} has no subject key")

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from privacy.catalogs import LOCALES, catalog, pick_locale
+from privacy.consent import Kind, document_version, sha256
 from privacy.datamap import DATA_MAP, Store, top
 from privacy.facts import controller_lines, notice_facts, store_facts, texts
 from privacy.runs import collection_of
@@ -189,6 +190,7 @@ async def _build(
         "stores": stores,
         "not_included": [_exempt(s, locale) for s in exempt_stores()],
     }
+    data["documents"] = await _documents(store, user_id, files)
     data["files"] = ["data.json", *files, "summary.txt"]
     summary = render_summary(data, record, locale)
     zipped = _zip({"data.json": _json(data), **files, "summary.txt": summary.encode("utf-8")})
@@ -200,6 +202,40 @@ async def _build(
         files=tuple(data["files"]),
         data=data,
     )
+
+
+async def _documents(
+    store: TenantStore, user_id: str, files: dict[str, bytes]
+) -> list[dict[str, Any]]:
+    """The exact texts the user's consent records refer to (every version they were shown,
+    acknowledged, accepted or declined), with their hashes, as evidence they can check."""
+    trail = await store.consents.for_user(user_id)
+    wanted = sorted(
+        {(str(e.get("document")), e["version"]) for e in trail if isinstance(e.get("version"), int)}
+    )
+    out: list[dict[str, Any]] = []
+    for kind_name, version in wanted:
+        try:
+            kind = Kind(kind_name)
+        except ValueError:
+            continue
+        doc = await document_version(store, kind, version)
+        if doc is None:
+            continue
+        names = []
+        for loc, text in sorted(doc.texts.items()):
+            name = f"documents/{kind.value}-v{version}.{loc}.md"
+            files[name] = text.encode("utf-8")
+            names.append(name)
+        out.append(
+            {
+                "document": kind.value,
+                "version": version,
+                "sha256": {loc: sha256(text) for loc, text in doc.texts.items()},
+                "files": names,
+            }
+        )
+    return out
 
 
 def _exempt(decl: Store, locale: str) -> dict[str, Any]:

@@ -25,12 +25,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from privacy.datamap import DATA_MAP, Store, retention_days
 from privacy.erasure import erase_user
 from privacy.removal_modes import DEFAULT_REMOVAL_MODE, RemovalMode, parse_mode
+from privacy.rollup import small_totals
 from privacy.runs import Hook, Run, Step, StoreOutcome, collection_of, execute, open_run
 from privacy.strategies import Pseudonymizer, Target, keyed_hash
 from storage.collections import Coll
 from storage.repositories import TenantRecord, TenantRegistry, TenantStore
 
 ERASE = "erase"
+SMALL = "small-totals"
 DEFAULT_GRACE_DAYS = 30
 SLOT = "retention"
 # An erasure run untouched this long was interrupted (a killed `juno dsr erase`, a crash during
@@ -75,7 +77,22 @@ def sweep_plan(record: TenantRecord | None, now: datetime, grace_days: int) -> l
         cutoff = now - timedelta(days=days) if days is not None and rule.clock else None
         expiry = now if rule.expires else None
         steps.append(Step(decl.collection.value, rule.at_end, rule.fields, cutoff, expiry))
+        if decl.rollup is not None and cutoff is not None:
+            # After the merge, the totals of days now final that cover fewer than k people.
+            steps.append(Step(decl.collection.value, "delete", cutoff=cutoff, reference=SMALL))
     return steps
+
+
+def min_subjects(decl: Store, record: TenantRecord | None) -> int:
+    """The store's k for its anonymous totals, the tenant's own setting first."""
+    rollup = decl.rollup
+    if rollup is None:
+        return 0
+    if rollup.tenant_min_subjects and record is not None:
+        value = getattr(record, rollup.tenant_min_subjects, None)
+        if isinstance(value, int):
+            return value
+    return rollup.min_subjects
 
 
 def _selector(decl: Store, step: Step) -> dict[str, Any]:
@@ -155,6 +172,15 @@ async def _sweep_once(
 
     def target_for(step: Step) -> Target:
         decl = DATA_MAP[Coll(step.store)]
+        if step.reference == SMALL and decl.rollup is not None and step.cutoff is not None:
+            return Target(
+                coll=collection_of(store, decl.collection),
+                selector=small_totals(decl.rollup, step.cutoff, min_subjects(decl, record)),
+                subject_key=decl.rollup.subject,
+                fields=(),
+                pseudonym=pseudonym,
+                hook=hook,
+            )
         selector = _selector(decl, step)
         if decl.collection is Coll.DESTRUCTION_LOG:
             # Never this run's own proof: with a clock ahead of the entries' time it would

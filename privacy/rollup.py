@@ -66,6 +66,10 @@ class Rollup:
     marker: str
     journal: str
     updated: str
+    # k-anonymity: a total covering fewer subjects than this is not kept once its period is
+    # final; `tenant_min_subjects` names a tenant record field that replaces it.
+    min_subjects: int = 5
+    tenant_min_subjects: str | None = None
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -238,6 +242,19 @@ def _by_day(docs: list[dict[str, Any]], rollup: Rollup) -> dict[datetime, tuple[
         counts, n = days.get(day, (Counter[str](), 0))
         days[day] = (counts + counts_of(doc, rollup), n + 1)
     return days
+
+
+def small_totals(rollup: Rollup, final_before: datetime, k: int) -> dict[str, Any]:
+    """Totals of periods that are final (no bucket of theirs can be merged any more: the
+    sweep merged everything before `final_before`) and cover fewer than `k` subjects. Such a
+    total points at a handful of people, so it is suppressed (deleted) rather than kept: a
+    coarser total (a month) cannot say how many *distinct* people it covers once the days are
+    merged, so it would not be k-anonymous either."""
+    return {
+        rollup.subject: {"$exists": False},
+        rollup.period: {"$lt": final_before},
+        "$or": [{rollup.distinct: {"$lt": k}}, {rollup.distinct: {"$exists": False}}],
+    }
 
 
 async def mergeable(coll: TenantCollection, rollup: Rollup, selector: Mapping[str, Any]) -> int:

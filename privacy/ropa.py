@@ -21,6 +21,7 @@ from privacy.facts import (
 )
 from privacy.policy import RemovalPolicy
 from privacy.removal_modes import MODE_SUMMARIES, RemovalMode, parse_mode
+from privacy.strategies import STRATEGIES
 from privacy.subprocessors import SubProcessor
 from privacy.taxonomy import CATEGORIES
 from storage.collections import Coll
@@ -63,6 +64,17 @@ def record_as_dict(
                 "on_user_removal": {
                     m.value: store.removal[m].describe() for m in modes if m in store.removal
                 },
+                # Fields naming someone else: what removing *that* person does to them.
+                "references": [
+                    {
+                        "field": ref.field,
+                        "on_removal_of_that_person": {
+                            m.value: STRATEGIES[ref.strategy(m)].describe((ref.field,))
+                            for m in modes
+                        },
+                    }
+                    for ref in store.references
+                ],
             }
         )
     return {
@@ -111,6 +123,12 @@ def record_as_markdown(
             lines.append("- **When a user is removed:**")
             for mode_name, what in store["on_user_removal"].items():
                 lines.append(f"  - `{mode_name}`: {what}")
+        for ref in store["references"]:
+            done = sorted(set(ref["on_removal_of_that_person"].values()))
+            lines.append(
+                f"- **Names another person in `{ref['field']}`:** when that person is removed, "
+                + "; ".join(done)
+            )
     return "\n".join(lines) + "\n"
 
 

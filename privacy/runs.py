@@ -67,15 +67,26 @@ class Step:
     fields: tuple[str, ...] = ()
     cutoff: datetime | None = None  # retention: records whose clock is older than this
     expiry: datetime | None = None  # retention: records whose expiry is before this
+    reference: str | None = None  # erasure: a field naming the person in others' records;
+    # retention: which part of the store a second step of it treats (`small-totals`)
+
+    @property
+    def label(self) -> str:
+        """The step's name in the run and the log: the store, or `store#part` for a
+        reference or a second step (a store can have its own step and such steps)."""
+        return f"{self.store}#{self.reference}" if self.reference else self.store
 
     def to_doc(self) -> dict[str, Any]:
-        return {
+        doc = {
             "store": self.store,
             "method": self.method,
             "fields": list(self.fields),
             "cutoff": self.cutoff,
             "expiry": self.expiry,
         }
+        if self.reference:
+            doc["reference"] = self.reference
+        return doc
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Step:
@@ -85,6 +96,7 @@ class Step:
             fields=tuple(doc.get("fields") or ()),
             cutoff=doc.get("cutoff"),
             expiry=doc.get("expiry"),
+            reference=doc.get("reference"),
         )
 
 
@@ -182,7 +194,7 @@ async def execute(
     hook = hook or _noop
     log = store.collections[Coll.DESTRUCTION_LOG]
     for step in run.steps:
-        if step.store in run.done:
+        if step.label in run.done:
             continue
         handler = (special or {}).get(step.method)
         if handler is not None:
@@ -194,11 +206,11 @@ async def execute(
         runs = store.collections[Coll.DESTRUCTION_RUNS]
         await runs.update_one(
             {"_id": runs.key(run.slot)},
-            {"$set": {"done": sorted(run.done | {step.store}), "updated_at": datetime.now(UTC)}},
+            {"$set": {"done": sorted(run.done | {step.label}), "updated_at": datetime.now(UTC)}},
         )
-        run.done.add(step.store)
-        await hook(f"step-done:{step.store}")
-    outcomes = await outcomes_of(store, run.run_id, [s.store for s in run.steps])
+        run.done.add(step.label)
+        await hook(f"step-done:{step.label}")
+    outcomes = await outcomes_of(store, run.run_id, [s.label for s in run.steps])
     await store.destruction_runs.delete(run.slot)
     await hook(f"closed:{run.kind}")
     return outcomes
@@ -213,7 +225,7 @@ async def _run_step(
     hook: Hook,
 ) -> None:
     strategy = STRATEGIES[step.method]
-    entry = await log.get(run.run_id, step.store)
+    entry = await log.get(run.run_id, step.label)
     if entry is not None and entry.get("status") == DONE:
         return
     records = await strategy.count(target)
@@ -221,7 +233,7 @@ async def _run_step(
         records = max(int(entry.get("records") or 0), records)
     elif records == 0:
         return  # nothing of this subject here: no entry, as there is nothing to prove
-    fields = {
+    fields: dict[str, Any] = {
         "subject": run.subject,
         "store": step.store,
         "records": records,
@@ -231,22 +243,28 @@ async def _run_step(
         "status": PENDING,
         "at": datetime.now(UTC),
     }
-    await log.upsert([run.run_id, step.store], fields)
-    await hook(f"logged:{step.store}")
+    if step.reference:
+        fields["reference"] = step.reference
+    await log.upsert([run.run_id, step.label], fields)
+    await hook(f"logged:{step.label}")
     await strategy.apply(target)
-    await hook(f"applied:{step.store}")
+    await hook(f"applied:{step.label}")
     # An update, not an upsert: if the entry were gone, a half entry must not appear.
     await log.update_one(
-        {"_id": log.key(run.run_id, step.store)},
+        {"_id": log.key(run.run_id, step.label)},
         {"$set": {"status": DONE, "at": datetime.now(UTC)}},
     )
-    await hook(f"confirmed:{step.store}")
+    await hook(f"confirmed:{step.label}")
 
 
 async def outcomes_of(store: TenantStore, run_id: str, stores: Sequence[str]) -> list[StoreOutcome]:
+    """`stores` are step labels (`store` or `store#reference`)."""
     log = store.collections[Coll.DESTRUCTION_LOG]
     wanted = [log.key(run_id, s) for s in stores]
-    entries = {e["store"]: e for e in await log.find({"_id": {"$in": wanted}})}
+    entries = {
+        e["store"] + (f"#{e['reference']}" if e.get("reference") else ""): e
+        for e in await log.find({"_id": {"$in": wanted}})
+    }
     return [
         StoreOutcome(s, entries[s]["method"], int(entries[s]["records"]))
         for s in stores

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -26,16 +26,39 @@ PSEUDONYM_PREFIX = "psn_"
 class Pseudonymizer(Protocol):
     def __call__(self, value: str) -> str: ...
 
+    def derive(self, purpose: str, prefix: str) -> Pseudonymizer: ...
 
-def keyed_hash(key: bytes, tenant_id: str) -> Pseudonymizer:
+
+# Separate derivations of the one pseudonym key, so what each names cannot be joined to the
+# pseudonyms left in retained records (docs/privacy.md, "Pseudonyms").
+LOG_SUBJECT = "destruction-log"
+LOG_PREFIX = "del_"
+SUPPRESSION = "suppression"
+SUPPRESSION_PREFIX = "sup_"
+
+
+@dataclass(frozen=True)
+class KeyedHash:
     """HMAC-SHA-256 of the tenant and value: stable (so records still group) but not reversible
     without our key, and different per tenant so tenants' pseudonyms cannot be joined."""
 
-    def pseudonym(value: str) -> str:
-        digest = hmac.new(key, f"{tenant_id}\x00{value}".encode(), hashlib.sha256)
-        return PSEUDONYM_PREFIX + digest.hexdigest()[:32]
+    key: bytes
+    tenant_id: str
+    prefix: str = PSEUDONYM_PREFIX
 
-    return pseudonym
+    def __call__(self, value: str) -> str:
+        digest = hmac.new(self.key, f"{self.tenant_id}\x00{value}".encode(), hashlib.sha256)
+        return self.prefix + digest.hexdigest()[:32]
+
+    def derive(self, purpose: str, prefix: str) -> KeyedHash:
+        """The same construction under a key derived for `purpose`: without the root key, its
+        values and the retained pseudonyms cannot be matched to each other."""
+        derived = hmac.new(self.key, f"juno/{purpose}".encode(), hashlib.sha256).digest()
+        return KeyedHash(derived, self.tenant_id, prefix)
+
+
+def keyed_hash(key: bytes, tenant_id: str) -> KeyedHash:
+    return KeyedHash(key, tenant_id)
 
 
 def is_pseudonym(value: object) -> bool:
@@ -60,7 +83,7 @@ class Target:
     selector: Mapping[str, Any]
     subject_key: str
     fields: tuple[str, ...]
-    pseudonym: Pseudonymizer
+    pseudonym: Callable[[str], str]
     subject: str | None = None
     flag: str | None = None  # a boolean field set on records once they are anonymized
     rollup: Rollup | None = None  # count buckets and their anonymous totals (`aggregate`)

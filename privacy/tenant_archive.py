@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from bson import json_util
 
+from privacy.consent import ensure_builtins_stored
 from privacy.datamap import DATA_MAP
 from privacy.runs import collection_of
 from storage.collections import Coll
@@ -88,6 +89,9 @@ async def write_tenant_archive(
     """Write the archive of `store`'s tenant into `out` (a file or buffer opened for writing)."""
     archive = TenantArchive(store.tenant_id, now or datetime.now(UTC))
     record = await store.own_record.get()
+    if record is not None:  # a purged tenant gets nothing written back
+        # Every text a consent record can refer to, the built-in version 1 included.
+        await ensure_builtins_stored(store)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for coll, decl in DATA_MAP.items():
             name = f"stores/{coll.value}.jsonl"

@@ -35,6 +35,8 @@ class Coll(StrEnum):
     DESTRUCTION_RUNS = "destruction_runs"
     ACCESS_REVIEWS = "access_reviews"
     GRAPH_SUBSCRIPTIONS = "graph_subscriptions"
+    SUPPRESSIONS = "suppressions"
+    OUTBOX = "outbox"
 
 
 ALL_COLLECTIONS: tuple[Coll, ...] = tuple(Coll)
@@ -84,6 +86,10 @@ INDEXES: dict[Coll, list[IndexModel]] = {
     Coll.ACCESS_REVIEWS: [IndexModel([T, ("at", DESCENDING)], name="tenant_at")],
     # One document per tenant: its Graph change-notification subscription (graph_sync).
     Coll.GRAPH_SUBSCRIPTIONS: [_TKEY],
+    # Keyed by the suppression token (privacy.suppression): one lookup per page of a sync.
+    Coll.SUPPRESSIONS: [_TKEY],
+    # Messages to requesters queued by a process without the bot's identity (`juno dsr`).
+    Coll.OUTBOX: [_TKEY, IndexModel([T, ("user_id", ASCENDING)], name="tenant_user")],
 }
 
 

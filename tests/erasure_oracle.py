@@ -104,6 +104,21 @@ def plan(mode: RemovalMode) -> dict[str, Action]:
     return {coll.value: action for coll, action in RemovalPolicy(mode, {}).plan().items()}
 
 
+def references(mode: RemovalMode) -> dict[str, tuple[str, str, str]]:
+    """Step label (`store#field`) -> (store, field, strategy) for every declared reference:
+    fields naming the person in other people's records, treated in every mode."""
+    return {
+        f"{coll.value}#{ref.field}": (coll.value, ref.field, ref.strategy(mode))
+        for coll, decl in DATA_MAP.items()
+        for ref in decl.references
+    }
+
+
+def label_of(entry: Mapping[str, Any]) -> str:
+    """A destruction-log entry's step: its store, or `store#field` for a reference."""
+    return str(entry["store"]) + (f"#{entry['reference']}" if entry.get("reference") else "")
+
+
 def expected_after(
     action: Action, doc: Doc, user: str, token: str, *, subject_key: str, flag: str | None
 ) -> Doc | None:
@@ -213,6 +228,17 @@ def check_subject(
             flag=decl.anonymized_flag,
         )
         assert after.get(key) == want, f"{mode}: {key} is {after.get(key)}, expected {want}"
+    # Other people's records that named the person: the field is nullified or pseudonymized.
+    for store, name, strategy in references(mode).values():
+        for key, doc in before.items():
+            if key[0] != store or tenant_of(doc) != tenant or doc.get(name) != user:
+                continue
+            if holds(doc, DATA_MAP[Coll(store)].subject_key or "", user):
+                continue  # their own record: checked above
+            out = {k: v for k, v in doc.items() if k != name}
+            if strategy == "pseudonymize":
+                out[name] = pseudonym(user)
+            assert after.get(key) == out, f"{mode}: {key} is {after.get(key)}, expected {out}"
     for key, doc in after.items():
         coll = key[0]
         if coll in OUTPUT or tenant_of(doc) != tenant:
@@ -236,6 +262,14 @@ def owed(before: Mapping[Key, Doc], tenant: str, user: str, mode: RemovalMode) -
         )
         if n:
             counts[coll] = (action.strategy, n)
+    for label, (store, name, strategy) in references(mode).items():
+        n = sum(
+            1
+            for (coll, _), doc in before.items()
+            if coll == store and tenant_of(doc) == tenant and doc.get(name) == user
+        )
+        if n:
+            counts[label] = (strategy, n)
     return counts
 
 
@@ -250,16 +284,19 @@ def log_not_ahead(
     none says done while records it counts are still there. Returns the stores logged done."""
     done: list[str] = []
     for entry in log_of(docs, subject):
-        store = entry["store"]
-        assert entry["records"] == want[store][1], f"{store}: logged {entry}, owed {want}"
+        label, store = label_of(entry), entry["store"]
+        assert entry["records"] == want[label][1], f"{label}: logged {entry}, owed {want}"
         if entry["status"] != "done":
             continue
-        done.append(store)
+        done.append(label)
+        field = entry.get("reference")
         subject_key = DATA_MAP[Coll(store)].subject_key or ""
         left = [
             k
             for k, d in docs.items()
-            if k[0] == store and tenant_of(d) == tenant and holds(d, subject_key, user)
+            if k[0] == store
+            and tenant_of(d) == tenant
+            and (d.get(field) == user if field else holds(d, subject_key, user))
         ]
         assert not left, f"log says {store} done, yet {len(left)} records remain"
     return done
@@ -272,9 +309,9 @@ def check_log(after: Mapping[Key, Doc], subject: str, want: Owed) -> None:
     assert all(e["status"] == "done" for e in entries), entries
     totals: Owed = {}
     for e in entries:
-        method, n = totals.get(e["store"], (e["method"], 0))
+        method, n = totals.get(label_of(e), (e["method"], 0))
         assert method == e["method"], e
-        totals[e["store"]] = (method, n + int(e["records"]))
+        totals[label_of(e)] = (method, n + int(e["records"]))
     assert totals == want, f"log {totals} != destroyed {want}"
 
 
@@ -282,7 +319,13 @@ def open_runs(docs: Mapping[Key, Doc], tenant: str) -> list[Doc]:
     return [d for (c, _), d in docs.items() if c == "destruction_runs" and tenant_of(d) == tenant]
 
 
-def check_no_raw_ids(after: Mapping[Key, Doc], people: Sequence[str]) -> None:
+def check_no_raw_ids(
+    after: Mapping[Key, Doc], people: Sequence[str], pseudonym: Pseudonymizer | None = None
+) -> None:
+    """The log names nobody: no raw id, and (given the pseudonymizer) none of the pseudonyms
+    left in retained records either, so the log cannot be joined back to them."""
     for (coll, _), doc in after.items():
         if coll == "destruction_log":
             assert not any(mentions(doc, p) for p in people), doc
+            if pseudonym is not None:
+                assert not any(mentions(doc, pseudonym(p)) for p in people), doc

@@ -12,6 +12,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from privacy.consent import Kind, builtin
+from privacy.dsr import DsrType, open_request
 from privacy.tenant_archive import verify_archive
 from storage.collections import Coll
 from storage.repositories import (
@@ -73,7 +74,12 @@ async def test_admin_approves_a_correction_from_the_card(
     home = card((await admin.send(1, text="admin"))[0])
     texts = [b.get("text", "") for b in home["body"]]
     assert texts[0] == "JUNO administration — Org"
-    row = next(text for text in texts if text.startswith(f"{request_id} · rectification · due "))
+    # Who asked, what, where it stands, by when: in the admin's language.
+    row = next(
+        text
+        for text in texts
+        if text.startswith(f"{request_id} · Ayşe Yılmaz · correction · open · due ")
+    )
     assert row.endswith(' — Department → "Hazine"')
     assert (
         "Removal mode in force: Delete the person from the directory and anonymize the rest "
@@ -114,15 +120,17 @@ async def test_admin_rejects_with_a_reason_the_user_sees(
 async def test_admin_records_an_access_review(
     bot_db: Db, admin_setup: tuple[str, dict[str, str], Chat, Chat]
 ) -> None:
-    tenant, _, admin, _ = admin_setup
+    tenant, ids, admin, _ = admin_setup
     home = card((await admin.send(1, text="admin"))[0])
     assert any(b.get("text") == "No access review recorded yet." for b in home["body"])
     [done] = await admin.send(1, value=action(home, "admin_review"))
     assert done["text"] == "Access review recorded: 1 admin(s) reviewed by you."
     after = card((await admin.send(1, text="admin"))[0])
     assert any(b.get("text", "").startswith("Last access review: ") for b in after["body"])
+    assert any(b.get("text", "").endswith(" by Zeynep Kurucu") for b in after["body"])
     reviews = await TenantStore(bot_db, tenant).access_reviews.recent()
-    assert reviews[0]["reviewer"] == "Zeynep Kurucu"
+    # The reviewer is kept by id (a reference erasure treats), the name looked up to show it.
+    assert reviews[0]["reviewer"] == ids["ceo"]
 
 
 def texts_of(content: dict[str, Any]) -> list[str]:
@@ -296,9 +304,12 @@ async def test_publishing_a_notice_asks_everyone_again_and_tells_them(
     [found] = await user.send(1, text="ara Işık")
     assert card(found)["body"][0]["text"] == "Işık Kaya"
     trail = await TenantStore(bot_db, tenant).consents.for_user(user.user, limit=10)
-    assert [(e["document"], e["version"]) for e in trail if e["document"] == "notice"] == [
-        ("notice", 2),
-        ("notice", 1),
+    notices = [e for e in trail if e["document"] == "notice"]
+    assert [(e["version"], e["action"]) for e in notices] == [
+        (2, "acknowledged"),
+        (2, "shown"),  # the gate showed version 2 before it was acknowledged
+        (1, "acknowledged"),
+        (1, "shown"),
     ]
     # Old versions stay readable from "my consents".
     consents = card((await user.send(1, text="my consents"))[0])
@@ -370,8 +381,20 @@ async def test_an_erasure_asked_for_in_teams_is_approved_on_the_card(
     home = card((await admin.send(1, text="admin"))[0])
     approve = action(home, "dsr_approve")
     assert approve["id"] == request_id
+    row = next(b["text"] for b in home["body"] if b.get("text", "").startswith(request_id))
+    assert row.startswith(f"{request_id} · Ayşe Yılmaz · erasure · open · due ")
 
-    [done] = await admin.send(1, value=approve)
+    # One press is not enough: the admin types the person's name (folded comparison).
+    confirm = card((await admin.send(1, value=approve))[0])
+    assert confirm["body"][0]["text"] == "Erase the data of Ayşe Yılmaz?"
+    erase = action(confirm, "dsr_approve")
+    [wrong] = await admin.send(1, value={**erase, "confirm": "Ayse Yildirim"})
+    assert wrong["text"] == "That did not match Ayşe Yılmaz; nothing was erased."
+    [empty] = await admin.send(1, value={**erase, "confirm": "  "})
+    assert empty["text"] == wrong["text"]
+    assert await TenantStore(bot_db, tenant).profiles.get(ids["ayse"]) is not None
+
+    [done] = await admin.send(1, value={**erase, "confirm": "  AYSE YILMAZ "})
 
     assert done["text"] == f"Request {request_id} is now completed."
     told = await bot_server.peers.wait_replies(user.conversation, user.seen + 1)
@@ -382,3 +405,45 @@ async def test_an_erasure_asked_for_in_teams_is_approved_on_the_card(
     assert await store.consents.for_user(ids["ayse"]) == []  # pseudonymized, not readable as hers
     log = await store.collections[Coll.DESTRUCTION_LOG].find({"status": "done"})
     assert {e["store"] for e in log} >= {"profiles", "conversations"}
+
+    # The erasure sticks until the controller lifts it, from the desk.
+    home = card((await admin.send(1, text="admin"))[0])
+    texts = [b.get("text", "") for b in home["body"]]
+    assert "Erasure suppressions: 1" in texts
+    lift = action(home, "admin_lift_suppression")
+    [bad] = await admin.send(1, value={**lift, "object_id": "Ayşe"})
+    assert bad["text"].startswith("That is not an Entra object id")
+    [lifted] = await admin.send(1, value={**lift, "object_id": ids["ayse"].upper()})
+    assert lifted["text"].startswith("Suppression lifted")
+    assert await store.suppressions.count() == 0
+    audit = await store.audit_log.recent(limit=10)
+    assert any(e["action"] == "admin:lift_suppression" and e["outcome"] == "lifted" for e in audit)
+    assert ids["ayse"] not in repr(audit)
+
+
+async def test_an_approved_access_request_stays_on_the_desk_until_done(
+    bot_server: BotServer, bot_db: Db, admin_setup: tuple[str, dict[str, str], Chat, Chat]
+) -> None:
+    tenant, ids, admin, user = admin_setup
+    store = TenantStore(bot_db, tenant)
+    request = await open_request(store, ids["ayse"], DsrType.ACCESS, details="HR file too")
+    admin.locale = "tr-TR"  # the admin's own language, whatever the requester's
+    home = card((await admin.send(1, text="yönetim"))[0])
+    admin.locale = "en-US"
+    row = next(b["text"] for b in home["body"] if b.get("text", "").startswith(request.id))
+    assert row.startswith(f"{request.id} · Ayşe Yılmaz · erişim ve dışa aktarım · açık · ")
+    [approved] = await admin.send(1, value={"juno": "dsr_approve", "id": request.id})
+    assert approved["text"] == f"Request {request.id} is now approved, not finished."
+    await bot_server.peers.wait_replies(user.conversation, user.seen + 1)
+    user.seen += 1
+    home = card((await admin.send(1, text="admin"))[0])
+    row = next(b["text"] for b in home["body"] if b.get("text", "").startswith(request.id))
+    assert " · access and export · approved, not finished · due " in row
+    done = action(home, "dsr_complete")
+    assert done["id"] == request.id
+    [closed] = await admin.send(1, value=done)
+    assert closed["text"] == f"Request {request.id} is now completed."
+    told = await bot_server.peers.wait_replies(user.conversation, user.seen + 1)
+    assert told[-1]["text"] == f"Your request {request.id} was handled and is now closed."
+    home = card((await admin.send(1, text="admin"))[0])
+    assert not any(b.get("text", "").startswith(request.id) for b in home["body"])

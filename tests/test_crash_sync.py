@@ -33,7 +33,7 @@ import pytest
 from graph_sync.engine import REASON_ABSENT, DeltaEngine, OnDeleted, RoundStats
 from graph_sync.erasure import make_erasure
 from graph_sync.state import StateStore
-from privacy.erasure import erase_user
+from privacy.erasure import erase_user, log_subject
 from privacy.removal_modes import RemovalMode
 from privacy.strategies import Pseudonymizer, keyed_hash
 from storage.collections import Coll
@@ -182,7 +182,7 @@ def check_erased(
 ) -> None:
     for uid in gone:
         check_subject(seeded, after, tenant, uid, MODE, pseudonym(tenant))
-        check_log(after, pseudonym(tenant)(uid), owed(seeded, tenant, uid, MODE))
+        check_log(after, log_subject(pseudonym(tenant), uid), owed(seeded, tenant, uid, MODE))
     assert open_runs(after, tenant) == []
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from privacy.datamap import DATA_MAP, Action, DataMapError, Store, validate
+from privacy.datamap import DATA_MAP, Action, DataMapError, Reference, Store, validate
 from privacy.removal_modes import RemovalMode
 from privacy.ropa import record_as_dict, record_as_markdown
 from storage.collections import ALL_COLLECTIONS, Coll
@@ -129,3 +129,58 @@ def test_record_for_one_mode_lists_only_that_mode() -> None:
     assert list(record["removal_modes"]) == ["directory_only"]
     for store in record["stores"]:
         assert set(store["on_user_removal"]) <= {"directory_only"}
+
+
+async def test_the_check_notices_an_undeclared_reference(db: Db) -> None:
+    """A field pointing at someone else must be declared (erasing them must reach it)."""
+    boss, ann = "b0550000-0000-4000-8000-000000000001", "a0000000-0000-4000-8000-000000000002"
+    await db[Coll.PROFILES].insert_many(
+        [
+            {"tenant_id": "t", "user_id": boss, "manager_id": None},
+            {"tenant_id": "t", "user_id": ann, "manager_id": boss},
+        ]
+    )
+    assert await undeclared(db) == []  # manager_id is a declared reference
+    await db[Coll.CONSENTS].insert_one({"tenant_id": "t", "user_id": ann, "locale": boss})
+    assert await undeclared(db) == [
+        "consents.locale names another person but is not a declared reference"
+    ]
+
+
+def test_references_are_declared_with_an_anonymizing_action() -> None:
+    profiles = DATA_MAP[Coll.PROFILES]
+    assert [r.field for r in profiles.references] == ["manager_id"]
+    assert {r.field for s in DATA_MAP.values() for r in s.references} >= {
+        "manager_id",
+        "decided_by",
+        "reviewer",
+    }
+    broken = dataclasses.replace(
+        profiles,
+        references=(
+            Reference("shoe_size", dict.fromkeys(RemovalMode, "nullify")),
+            Reference("manager_id", dict.fromkeys(RemovalMode, "keep")),
+        ),
+    )
+    with pytest.raises(DataMapError) as info:
+        validate({**DATA_MAP, Coll.PROFILES: broken})
+    assert "reference 'shoe_size' is not declared" in str(info.value)
+    assert "reference 'manager_id' needs nullify or pseudonymize" in str(info.value)
+
+
+def test_record_of_processing_says_what_removal_does_to_references() -> None:
+    record = record_as_dict()
+    profiles = next(s for s in record["stores"] if s["collection"] == "profiles")
+    assert profiles["references"] == [
+        {
+            "field": "manager_id",
+            "on_removal_of_that_person": dict.fromkeys(
+                [m.value for m in RemovalMode],
+                "remove the identifying fields, keep the rest: manager_id",
+            ),
+        }
+    ]
+    assert (
+        "- **Names another person in `decided_by`:** when that person is removed, replace "
+        "identifiers with a keyed hash: decided_by" in record_as_markdown()
+    )

@@ -84,6 +84,22 @@ async def test_request_queue_erasure_export_and_retention(cli: Cli, db: Db, tmp_
     assert "kpi_events: 1 records (aggregate)" in erased.out  # the default mode anonymizes
     again = cli("dsr", "erase", "--tenant", TID, "--user", BOB)
     assert again.code == 0 and "nothing to erase" in again.out
+    # Both erasures keep the person out of the next syncs until the controller says otherwise.
+    assert await store.suppressions.count() == 2
+    assert BOB not in repr(await store.suppressions.find({}))
+    lifted = cli("dsr", "unsuppress", "--tenant", TID, "--user", BOB, "--by", "Deniz")
+    assert lifted.code == 0, lifted.err
+    assert "suppression lifted" in lifted.out
+    assert await store.suppressions.count() == 1
+    none_left = cli("dsr", "unsuppress", "--tenant", TID, "--user", BOB)
+    assert none_left.code == 2 and one_line(none_left.err).endswith(
+        f"no suppression for {BOB} in tenant {TID}"
+    )
+    audit = await store.audit_log.recent(limit=5)
+    assert [e["outcome"] for e in audit if e["action"] == "lift_suppression"] == [
+        "none found",
+        "lifted",
+    ]
 
     out = tmp_path / "carol.zip"
     exported = cli("dsr", "export", "--tenant", TID, "--user", CAROL, "--out", str(out))

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from juno.jobs import RetentionJob
+from privacy.erasure import log_subject
 from privacy.retention import sweep_tenant, sweep_tenants
 from privacy.rollup import day_of
 from privacy.strategies import keyed_hash
@@ -42,7 +43,7 @@ def shape(totals: list[dict[str, Any]]) -> list[tuple[int, dict[str, int], int]]
 
 
 async def test_kpis_are_anonymized_after_the_tenants_retention_to_the_day(db: Db) -> None:
-    await register(db, TENANT)
+    await register(db, TENANT, kpi_min_users=1)
     store = TenantStore(db, TENANT)
     # Buckets of the days 89, 90 and 91 days before today (whatever the time of day).
     await kpi_at(store, ANN, TODAY - 89 * DAY + timedelta(hours=23), "search")
@@ -85,7 +86,7 @@ async def test_kpis_are_anonymized_after_the_tenants_retention_to_the_day(db: Db
 
 
 async def test_a_tenants_own_kpi_retention_applies(db: Db) -> None:
-    await register(db, TENANT, kpi_retention_days=30)
+    await register(db, TENANT, kpi_min_users=1, kpi_retention_days=30)
     store = TenantStore(db, TENANT)
     await kpi_at(store, ANN, NOW - 29 * DAY)
     await kpi_at(store, ANN, NOW - 31 * DAY)
@@ -93,7 +94,7 @@ async def test_a_tenants_own_kpi_retention_applies(db: Db) -> None:
 
 
 async def test_expired_exports_and_stale_dialog_state_are_deleted(db: Db) -> None:
-    await register(db, TENANT)
+    await register(db, TENANT, kpi_min_users=1)
     store = TenantStore(db, TENANT)
     await store.exports.put_once("old", {"user_id": ANN, "zip": b"PK", "expires_at": NOW - DAY})
     await store.exports.put_once("new", {"user_id": ANN, "zip": b"PK", "expires_at": NOW + DAY})
@@ -106,7 +107,7 @@ async def test_expired_exports_and_stale_dialog_state_are_deleted(db: Db) -> Non
 
 
 async def test_soft_deleted_accounts_are_erased_after_the_grace_period(db: Db) -> None:
-    await register(db, TENANT, removal_mode="delete_all")
+    await register(db, TENANT, kpi_min_users=1, removal_mode="delete_all")
     store = TenantStore(db, TENANT)
     gone, recent, disabled = ANN, BOB, "33333333-0000-0000-0000-00000000b003"
     await store.profiles.upsert_many(
@@ -126,11 +127,14 @@ async def test_soft_deleted_accounts_are_erased_after_the_grace_period(db: Db) -
     assert await store.profiles.get(disabled) is not None  # hidden, but still in the directory
     assert await store.kpi_events.for_user(gone) == []
     [entry] = [e for e in await store.destruction_log.recent() if e["store"] == "profiles"]
-    assert entry["subject"] == keyed_hash(KEY, TENANT)(gone) and "soft-deleted" in entry["reason"]
+    assert (
+        entry["subject"] == log_subject(keyed_hash(KEY, TENANT), gone)
+        and "soft-deleted" in entry["reason"]
+    )
 
 
 async def test_accountability_records_age_out_after_three_years(db: Db) -> None:
-    await register(db, TENANT)
+    await register(db, TENANT, kpi_min_users=1)
     store = TenantStore(db, TENANT)
     old, young = NOW - 1096 * DAY, NOW - 1094 * DAY
     for at in (old, young):
@@ -158,7 +162,7 @@ async def test_accountability_records_age_out_after_three_years(db: Db) -> None:
 
 
 async def seed_due(db: Db, tenant: str) -> TenantStore:
-    await register(db, tenant)
+    await register(db, tenant, kpi_min_users=1)
     store = TenantStore(db, tenant)
     for days in (100, 120):
         await kpi_at(store, ANN, NOW - days * DAY)
@@ -202,7 +206,7 @@ async def test_an_interrupted_sweep_is_finished_by_the_next_one(db: Db) -> None:
 
 
 async def test_the_destruction_log_holds_no_personal_data(db: Db) -> None:
-    await register(db, TENANT, removal_mode="delete_all")
+    await register(db, TENANT, kpi_min_users=1, removal_mode="delete_all")
     store = TenantStore(db, TENANT)
     for user in (ANN, BOB):
         await kpi_at(store, user, NOW - 200 * DAY)
@@ -224,7 +228,7 @@ async def test_the_destruction_log_holds_no_personal_data(db: Db) -> None:
 async def test_sweeping_all_tenants_and_the_serve_job(db: Db) -> None:
     other = "eeeeeeee-0000-0000-0000-00000000b002"
     for tenant in (TENANT, other):
-        await register(db, tenant, name=tenant[:4])
+        await register(db, tenant, kpi_min_users=1, name=tenant[:4])
         await kpi_at(TenantStore(db, tenant), ANN, NOW - 100 * DAY)
     reports = await sweep_tenants(db, key=KEY, now=NOW)
     assert sorted((r.tenant_id, r.total) for r in reports) == [(TENANT, 1), (other, 1)]
@@ -259,7 +263,7 @@ async def test_the_sweep_finishes_an_erasure_that_stopped_half_way(db: Db) -> No
     from privacy.erasure import erase_user
     from privacy.removal_modes import RemovalMode
 
-    await register(db, TENANT)
+    await register(db, TENANT, kpi_min_users=1)
     store = TenantStore(db, TENANT)
     for user in (ANN, BOB):
         await store.profiles.upsert_many([{"user_id": user, "display_name": user[:4]}])

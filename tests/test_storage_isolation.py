@@ -38,6 +38,8 @@ async def seed(store: TenantStore, label: str) -> None:
     await store.destruction_runs.put("retention", {"kind": "retention", "reason": label})
     await store.access_reviews.append({"reviewer": label, "admins": [{"user_id": USER}]})
     await store.graph_subscriptions.put("users", {"status": "active", "subscription_id": label})
+    await store.suppressions.put(f"sup_{label}", {"token": f"sup_{label}"})
+    await store.outbox.put_once("m1", {"user_id": USER, "key": "dsr_approved", "values": {}})
 
 
 @pytest.fixture

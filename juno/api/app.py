@@ -101,7 +101,7 @@ def build_api_app(
                     "at": plain(e["at"]),
                     "locale": e.get("locale"),
                 }
-                for e in mine.trail
+                for e in mine.decisions  # "shown" evidence is in the export, not here
             ],
         }
         return web.json_response(body, headers=_NO_STORE)

@@ -36,6 +36,7 @@ from privacy.erasure import erase_user
 from privacy.export import build_export
 from privacy.removal_modes import DEFAULT_REMOVAL_MODE, RemovalMode, parse_mode
 from privacy.strategies import keyed_hash
+from privacy.suppression import lift
 from storage.repositories import TenantNotFound, TenantRegistry, TenantStore
 
 app = typer.Typer(help="Data-subject requests: list, decide, erase, export.", no_args_is_help=True)
@@ -90,20 +91,29 @@ def _notifier(settings: Any, store: TenantStore) -> Any:
 
 
 async def _tell(notifier: Any, store: TenantStore, request: DsrRequest) -> None:
-    from bot.outcomes import outcome_message, tell_requester
+    from bot.outcomes import outcome_message
 
     message = outcome_message(request)
     if message is None:
         return
-    told = notifier is not None and await tell_requester(
-        notifier, store.tenant_id, request, *message
-    )
-    typer.echo(
-        "the requester was told in Teams"
-        if told
-        else "the requester could not be told in Teams (no bot identity or conversation)",
-        err=True,
-    )
+    await _send(notifier, store, request, *message)
+
+
+async def _send(
+    notifier: Any, store: TenantStore, request: DsrRequest, key: str, values: dict[str, str]
+) -> None:
+    """The desk's path: a proactive message in the person's conversation; when this process
+    cannot send it, queued for `juno serve` to deliver."""
+    from bot.outcomes import queue_for_requester, tell_requester
+
+    if notifier is not None and await tell_requester(
+        notifier, store.tenant_id, request, key, values
+    ):
+        typer.echo("the requester was told in Teams", err=True)
+    elif await queue_for_requester(store, request, key, values):
+        typer.echo("the requester will be told in Teams by juno serve (queued)", err=True)
+    else:
+        typer.echo("the requester has no conversation with JUNO to be told in", err=True)
 
 
 def _in_tenant(tenant_id: str, work: Any) -> Any:
@@ -224,6 +234,7 @@ def approve_(
         notifier = _notifier(settings, store)
 
         async def before_erasure(req: DsrRequest) -> None:
+            # Direct only: a queued message would be erased with the person's data.
             if notifier is not None:
                 await tell_requester(
                     notifier, store.tenant_id, req, "dsr_erasure_starting", {"id": req.id}
@@ -274,8 +285,10 @@ def complete_(
     """Mark an access or rectification request as handled."""
     tid = parse_guid(tenant_id, "--tenant-id")
 
-    async def work(_: Any, store: TenantStore) -> DsrRequest:
-        return await complete(store, request_id, decided_by=_actor(by), note=note)
+    async def work(settings: Any, store: TenantStore) -> DsrRequest:
+        done = await complete(store, request_id, decided_by=_actor(by), note=note)
+        await _tell(_notifier(settings, store), store, done)
+        return done
 
     _print_request(_in_tenant(tid, work), as_json)
 
@@ -311,6 +324,7 @@ def erase(
             mode,
             reason=reason.strip(),
             pseudonym=keyed_hash(pseudonym_key(settings), store.tenant_id),
+            suppress=True,
         )
         total = sum(o.records for o in outcomes)
         await store.audit_log.append(
@@ -334,6 +348,33 @@ def erase(
     typer.echo(f"erased {uid} (mode {mode_name}):")
     for o in outcomes:
         typer.echo(f"  {o.store}: {o.records} records ({o.method})")
+
+
+@app.command("unsuppress")
+def unsuppress(tenant_id: TenantIdOpt, user: UserOpt, by: ByOpt = None) -> None:
+    """Lift the suppression an erasure on request left, on the controller's word: the next
+    full sync writes the person's directory profile again."""
+    tid = parse_guid(tenant_id, "--tenant-id")
+    uid = parse_guid(user, "--user")
+
+    async def work(settings: Any, store: TenantStore) -> bool:
+        from juno.keys import pseudonym_key
+
+        lifted = await lift(store, uid, keyed_hash(pseudonym_key(settings), store.tenant_id))
+        # Audited without the id: the log must not name someone who was erased.
+        await store.audit_log.append(
+            {
+                "actor": _actor(by),
+                "action": "lift_suppression",
+                "target": "suppression",
+                "outcome": "lifted" if lifted else "none found",
+            }
+        )
+        return lifted
+
+    if not _in_tenant(tid, work):
+        raise UserError(f"no suppression for {uid} in tenant {tid}")
+    typer.echo(f"suppression lifted: {uid} comes back with the next full sync (juno sync --full)")
 
 
 @app.command("export")

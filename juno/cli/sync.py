@@ -22,8 +22,10 @@ from graph_sync import (
     Holder,
     OnDeleted,
     RoundStats,
+    Screen,
     eligible,
     make_erasure,
+    make_screen,
     sync_tenant,
 )
 from juno.errors import OperationError, UserError
@@ -74,9 +76,11 @@ async def _targets(registry: TenantRegistry, tenant_id: str | None) -> list[Tena
 async def run_sync(
     settings: Settings, tenant_id: str | None, *, full: bool, show_progress: bool
 ) -> list[TenantResult]:
+    from juno.keys import pseudonym_key
     from juno.runtime import database
 
-    key = settings.pseudonym_key.get_secret_value().encode() if settings.pseudonym_key else None
+    # The same resolution as `juno serve`: the setting, else $JUNO_DATA_DIR/pseudonym.key.
+    key = pseudonym_key(settings)
     clients = GraphClients(
         authority_host=settings.authority_host, graph_base_url=settings.graph_base_url
     )
@@ -87,6 +91,7 @@ async def run_sync(
         registry = TenantRegistry(db.db)
         records = await _targets(registry, tenant_id)
         on_deleted = make_erasure(db.db, key)
+        screen = make_screen(db.db, key)
         with Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -98,7 +103,9 @@ async def run_sync(
         ) as progress:
             for record in records:
                 task = progress.add_task(record.name, total=None, pages=0)
-                one = _sync_one(db.db, record, clients, on_deleted, holder, full, progress, task)
+                one = _sync_one(
+                    db.db, record, clients, on_deleted, screen, holder, full, progress, task
+                )
                 results.append(await one)
     return results
 
@@ -108,6 +115,7 @@ async def _sync_one(
     record: TenantRecord,
     clients: GraphClients,
     on_deleted: OnDeleted,
+    screen: Screen,
     holder: Holder,
     full: bool,
     progress: Progress,
@@ -125,7 +133,14 @@ async def _sync_one(
         return result
     try:
         result.stats = await sync_tenant(
-            db, record.tenant_id, source, on_deleted, holder=holder, full=full, progress=report
+            db,
+            record.tenant_id,
+            source,
+            on_deleted,
+            holder=holder,
+            full=full,
+            progress=report,
+            screen=screen,
         )
     except Exception as exc:  # every failure becomes one line for this tenant
         result.error = _one_line(record.tenant_id, exc)

@@ -274,6 +274,10 @@ def set_(
     enabled: Annotated[bool | None, typer.Option("--enabled/--disabled")] = None,
     removal_mode: Annotated[str | None, typer.Option()] = None,
     kpi_retention_days: Annotated[int | None, typer.Option()] = None,
+    kpi_min_users: Annotated[
+        int | None,
+        typer.Option(help="k-anonymity: fewer people on a day and its usage total is dropped."),
+    ] = None,
     sync_interval_minutes: Annotated[int | None, typer.Option()] = None,
     locale: Annotated[str | None, typer.Option()] = None,
     client_id: Annotated[str | None, typer.Option()] = None,
@@ -327,6 +331,8 @@ def set_(
             raise UserError(str(exc)) from None
     if kpi_retention_days is not None:
         changes["kpi_retention_days"] = kpi_retention_days
+    if kpi_min_users is not None:
+        changes["kpi_min_users"] = kpi_min_users
     if sync_interval_minutes is not None:
         changes["sync_interval_minutes"] = sync_interval_minutes
     if locale is not None:

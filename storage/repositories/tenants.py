@@ -68,6 +68,9 @@ class TenantRecord(BaseModel):
     enabled: bool = True
     removal_mode: str = "directory_delete_rest_anonymize"
     kpi_retention_days: int = Field(90, ge=1, le=3650)
+    # k-anonymity of the anonymous daily usage totals: fewer people than this on a day and the
+    # day's total is not kept (privacy.rollup.small_totals).
+    kpi_min_users: int = Field(5, ge=1, le=1000)
     notice_version: int = 0
     eula_version: int = 0
     default_locale: str = "tr"
