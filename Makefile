@@ -5,10 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest setup clean bench audit
+.PHONY: run test lint typecheck pytest setup clean bench audit e2e
 
 # The demo needs no Bot Framework identity: dev mode (loopback only) lets `juno chat` talk to it.
 run: setup
+	@echo "JUNO is starting on 127.0.0.1:$${JUNO_PORT:-3978}. To chat with it, in a second terminal here:"
+	@echo "    .venv/bin/juno chat --locale en        (or --locale tr)"
+	@echo "Operator commands are .venv/bin/juno too (or: source .venv/bin/activate, then juno ...)."
 	JUNO_BOT_DEV_MODE=$${JUNO_BOT_DEV_MODE:-1} JUNO_LOG_FORMAT=$${JUNO_LOG_FORMAT:-console} $(BIN)/juno serve
 
 test: setup lint typecheck pytest
@@ -33,6 +36,12 @@ typecheck: setup
 
 pytest: setup
 	$(BIN)/pytest
+
+# JUNO in Microsoft's Teams client emulator (the Agents Playground) in headless Chromium: every
+# flow in English and Turkish, a screenshot per step in var/e2e/. Installs Debian's chromium and
+# the npm packages (into var/e2e/node) on first use. See tests/e2e/run.py.
+e2e: setup
+	$(BIN)/python tests/e2e/run.py
 
 # Known vulnerabilities in everything installed in .venv (pip-audit, needs PyPI); exceptions
 # with reasons and review dates live in audit-exceptions.toml. See scripts/audit.py.

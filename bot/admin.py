@@ -79,7 +79,7 @@ async def home_card(
     body += [
         _heading(t(locale, "admin_removal_heading")),
         _text(t(locale, "admin_removal", mode=t(locale, f"removal_{tenant.removal_mode}"))),
-        _buttons(submit(t(locale, "admin_removal_button"), "admin_removal")),
+        _buttons(submit(t(locale, "admin_removal_button"), "admin_removal", inputs=False)),
     ]
     body += await _review(store, locale, now)
     documents = await current_documents(store)
@@ -93,16 +93,16 @@ async def home_card(
                 eula=documents[Kind.EULA].version,
             )
         ),
-        _buttons(submit(t(locale, "admin_publish_button"), "admin_publish")),
+        _buttons(submit(t(locale, "admin_publish_button"), "admin_publish", inputs=False)),
         *controller_summary(tenant, locale),
         _heading(t(locale, "admin_ropa")),
         _buttons(
-            submit(t(locale, "admin_ropa_show"), "admin_ropa"),
-            submit(t(locale, "admin_ropa_file"), "admin_ropa_file"),
+            submit(t(locale, "admin_ropa_show"), "admin_ropa", inputs=False),
+            submit(t(locale, "admin_ropa_file"), "admin_ropa_file", inputs=False),
         ),
         _heading(t(locale, "admin_archive")),
         _text(t(locale, "admin_archive_text")),
-        _buttons(submit(t(locale, "admin_archive_button"), "admin_archive")),
+        _buttons(submit(t(locale, "admin_archive_button"), "admin_archive", inputs=False)),
     ]
     return card_of(body)
 
@@ -185,8 +185,17 @@ def _sync(
             rows.append(_text(t(locale, "admin_sync_next", when=_when(due))))
     else:
         rows.append(_text(t(locale, "admin_sync_never")))
-    rows.append(_buttons(submit(t(locale, "admin_sync_button"), "admin_sync")))
+    rows.append(_buttons(submit(t(locale, "admin_sync_button"), "admin_sync", inputs=False)))
     return rows
+
+
+def _label(locale: str, prefix: str, value: str) -> str:
+    """A stored code ("ok", "access", "approved") in the reader's language; an unknown code
+    (a newer version wrote it) is shown as stored rather than failing the card."""
+    try:
+        return t(locale, f"{prefix}_{value}")
+    except KeyError:
+        return value
 
 
 def sync_summary(last: dict[str, Any], locale: str) -> str:
@@ -194,7 +203,7 @@ def sync_summary(last: dict[str, Any], locale: str) -> str:
         locale,
         "admin_sync_last",
         when=_when(last.get("finished_at") or last.get("started_at")),
-        status=last.get("status", "?"),
+        status=_label(locale, "sync_status", str(last.get("status", "?"))),
         created=last.get("created", 0),
         updated=last.get("updated", 0),
         removed=last.get("removed", 0),
@@ -259,7 +268,7 @@ async def _review(store: TenantStore, locale: str, now: datetime) -> list[dict[s
         )
     if review_overdue(review, now):
         rows.append(_text(t(locale, "admin_review_overdue"), color="Attention"))
-    rows.append(_buttons(submit(t(locale, "admin_review_button"), "admin_review")))
+    rows.append(_buttons(submit(t(locale, "admin_review_button"), "admin_review", inputs=False)))
     return rows
 
 
@@ -300,18 +309,34 @@ async def _request_rows(
         overdue=t(locale, "admin_overdue") if request.overdue(now) else "",
         details=details or "-",
     )
+    # Only "Reject" takes the card's reason field.
     if request.status is DsrStatus.OPEN:
         buttons = [
-            submit(t(locale, "admin_approve", id=request.id), "dsr_approve", id=request.id),
+            submit(
+                t(locale, "admin_approve", id=request.id),
+                "dsr_approve",
+                inputs=False,
+                id=request.id,
+            ),
             submit(t(locale, "admin_reject", id=request.id), "dsr_reject", id=request.id),
         ]
     elif request.type is DsrType.ERASURE:  # approved, interrupted: approving again finishes it
         buttons = [
-            submit(t(locale, "admin_finish_erasure", id=request.id), "dsr_approve", id=request.id)
+            submit(
+                t(locale, "admin_finish_erasure", id=request.id),
+                "dsr_approve",
+                inputs=False,
+                id=request.id,
+            )
         ]
     else:
         buttons = [
-            submit(t(locale, "admin_complete", id=request.id), "dsr_complete", id=request.id)
+            submit(
+                t(locale, "admin_complete", id=request.id),
+                "dsr_complete",
+                inputs=False,
+                id=request.id,
+            )
         ]
     return [_text(row, spacing="Small"), _buttons(*buttons)]
 
@@ -361,6 +386,7 @@ def removal_card(tenant: TenantRecord, locale: str) -> Card:
         {
             "type": "Input.ChoiceSet",
             "id": "mode",
+            "label": t(locale, "admin_removal_choice"),
             "style": "expanded",
             "value": tenant.removal_mode,
             "choices": choices,
@@ -382,6 +408,7 @@ def publish_card(locale: str) -> Card:
         {
             "type": "Input.ChoiceSet",
             "id": "kind",
+            "label": t(locale, "admin_publish_kind"),
             "style": "expanded",
             "value": Kind.NOTICE.value,
             "choices": [
@@ -443,7 +470,7 @@ def controller_summary(tenant: TenantRecord, locale: str) -> list[dict[str, Any]
     return [
         _heading(t(locale, "admin_controller")),
         _text(line, color="Attention" if missing else "Default"),
-        _buttons(submit(t(locale, "admin_controller_button"), "admin_controller")),
+        _buttons(submit(t(locale, "admin_controller_button"), "admin_controller", inputs=False)),
     ]
 
 

@@ -298,6 +298,12 @@ class AdminDesk:
         doc = await publish(turn.store, kind, texts, published_by=turn.user_id)
         await self._audit(turn, f"publish_{kind.value}", f"version {doc.version}")
         await turn.say(t(turn.locale, f"admin_published_{kind.value}", version=doc.version))
+        missing = [loc for loc in ("tr", "en") if loc not in texts]
+        if missing:
+            # Published, and flagged until a version in both languages exists: the readers of
+            # the missing language see this text with a line saying it is not in their language.
+            language = t(turn.locale, f"language_{missing[0]}")
+            await turn.say(t(turn.locale, "admin_published_one_language", language=language))
         self.background(self._announce(turn.store, doc, turn.user_id))
 
     async def _announce(self, store: TenantStore, doc: LegalDocument, admin_id: str) -> None:

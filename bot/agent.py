@@ -46,6 +46,9 @@ from storage.repositories import TenantRecord, TenantRegistry, TenantStore
 
 _TENANT_CACHE_SECONDS = 30.0
 _DEDUPE_HOURS = 24
+# A conversation's welcome marker: the data map keeps dialog state at most 90 days.
+_WELCOME_KEPT = timedelta(days=90)
+_UNNAMED_LANGUAGE_WAIT = 1.5
 _MAX_ECHO = 60
 DRAIN_SECONDS = 30.0
 
@@ -240,13 +243,31 @@ class JunoBot:
         return await directory.compose_results(turn.store.profiles, term[:100], turn.locale)
 
     async def _first_contact(self, turn: Turn, current: Standing) -> None:
+        """Once per person per conversation: Teams sends both `installationUpdate` and
+        `conversationUpdate` on install, and `conversationUpdate` again on every reload."""
         storage = MongoStorage(turn.store.bot_state)
         key = f"users/{turn.user_id}"
         found = await storage.read([key], target_cls=UserState)
         if key not in found:
             await storage.write({key: UserState(turn.user_id, welcomed=True, locale=turn.locale)})
-        await turn.say(t(turn.locale, "welcome"))
-        await self._send_documents(turn, current)
+        activity = turn.context.activity
+        if not activity.locale:
+            # The pair arrives together and one of them may name no language: that one waits,
+            # so the welcome is in the language the other names rather than whichever came first.
+            await asyncio.sleep(_UNNAMED_LANGUAGE_WAIT)
+        conversation = activity.conversation
+        now = datetime.now(UTC)
+        first = await turn.store.bot_state.put_once(
+            f"welcome/{conversation.id if conversation else '-'}/{turn.user_id}",
+            {"user_id": turn.user_id, "updated_at": now, "expires_at": now + _WELCOME_KEPT},
+        )
+        if not first:
+            return
+        if current.complete:
+            await turn.say(t(turn.locale, "welcome_back"))
+        else:
+            await turn.say(t(turn.locale, "welcome"))
+            await self._send_documents(turn, current)
         await turn.kpi("first_contact")
 
     async def _send_documents(self, turn: Turn, current: Standing) -> None:
@@ -298,6 +319,8 @@ class JunoBot:
                     await turn.card(card)
             case Command.PERSON:
                 await self._show_person(turn, request.data.get("user_id"))
+            case Command.ORG_CHART:
+                await self._org_chart(turn, request)
             case Command.MY_PROFILE:
                 profile = await turn.store.profiles.get_visible(turn.user_id)
                 if profile is None:
@@ -314,8 +337,11 @@ class JunoBot:
                         )
                     )
             case Command.EXPORT:
-                await turn.say(t(turn.locale, "export_started"))
                 personal = _is_personal(turn.context.activity)
+                # In personal chat the copy comes as a file to accept, elsewhere as a link.
+                await turn.say(
+                    t(turn.locale, "export_started_file" if personal else "export_started")
+                )
                 self._background(
                     self._deliver_export(
                         turn.store.tenant_id, turn.user_id, turn.locale, as_file=personal
@@ -494,6 +520,10 @@ class JunoBot:
         if profile is None:
             await turn.say(t(turn.locale, "profile_missing"))
             return
+        problem = _correction_problem(str(field or ""), str(value or ""))
+        if problem:
+            await turn.say(t(turn.locale, problem[0], **problem[1]))
+            return
         try:
             dsr = await rectification.propose(
                 turn.store, turn.user_id, str(field or ""), str(value or "")
@@ -509,19 +539,23 @@ class JunoBot:
             "admin_rectification",
             id=dsr.id,
             name=str(profile.get("display_name", turn.user_id)),
-            field=proposal.field,
+            labels={"field": cards.FIELD_LABELS.get(proposal.field, proposal.field)},
             old=str(profile.get(proposal.field) or ""),
             new=proposal.value,
             due=due,
         )
 
-    async def _tell_admins(self, tenant_id: str, key: str, **values: str) -> None:
+    async def _tell_admins(
+        self, tenant_id: str, key: str, labels: dict[str, str] | None = None, **values: str
+    ) -> None:
+        """`labels` are catalog keys (a field's name), put in each admin's own language."""
         tenant = await self._registry.get(tenant_id)
         if tenant is None or self._notifier is None:
             return
 
         async def compose(context: TurnContext, locale: str) -> None:
-            await context.send_activity(MessageFactory.text(t(locale, key, **values)))
+            named = {name: t(locale, label) for name, label in (labels or {}).items()}
+            await context.send_activity(MessageFactory.text(t(locale, key, **values, **named)))
 
         for admin_id in tenant.admin_ids:
             await self._notifier.send(tenant_id, admin_id, compose)
@@ -534,6 +568,27 @@ class JunoBot:
             await turn.say(t(turn.locale, "person_gone"))
             return
         await turn.card(await directory.person_card(turn.store.profiles, profile, turn.locale))
+
+    async def _org_chart(self, turn: Turn, request: Request) -> None:
+        """A button names the person (user_id); typed text names them ("org chart Ayşe") or
+        no one, which means the asker's own chart."""
+        profiles = turn.store.profiles
+        user_id, term = request.data.get("user_id"), request.data.get("term")
+        offset = request.data.get("offset", 0)
+        offset = offset if isinstance(offset, int) and offset >= 0 else 0
+        if isinstance(term, str) and term.strip():
+            text, card = await directory.org_chart_reply(profiles, term[:100], turn.locale)
+            if text:
+                await turn.say(text)
+            if card:
+                await turn.card(card)
+            return
+        profile = await profiles.get_visible(user_id if isinstance(user_id, str) else turn.user_id)
+        if profile is None:
+            key = "person_gone" if isinstance(user_id, str) else "profile_missing"
+            await turn.say(t(turn.locale, key))
+            return
+        await turn.card(await directory.org_chart(profiles, profile, turn.locale, offset))
 
     async def _show_consents(self, turn: Turn) -> None:
         current = await standing(turn.store, turn.user_id)
@@ -616,6 +671,19 @@ class JunoBot:
             return
         await turn.record(current.eula, ConsentAction.WITHDRAWN)
         await turn.say(t(turn.locale, "eula_withdrawn"))
+
+
+def _correction_problem(field: str, value: str) -> tuple[str, dict[str, object]] | None:
+    """What is wrong with a correction form's values, as a catalog key (privacy.rectification
+    checks the same, in English, for every other caller)."""
+    cleaned = " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+    if field not in rectification.CORRECTABLE:
+        return "correct_field_unknown", {}
+    if not cleaned:
+        return "correct_value_missing", {}
+    if len(cleaned) > rectification.MAX_VALUE:
+        return "correct_value_too_long", {"max": rectification.MAX_VALUE}
+    return None
 
 
 async def _answer_invoke(context: TurnContext, body: dict[str, Any]) -> None:

@@ -34,8 +34,69 @@ def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = Non
     return card
 
 
-def submit(title: str, command: str, **data: Any) -> dict[str, Any]:
-    return {"type": "Action.Submit", "title": title, "data": {"juno": command, **data}}
+# Teams shows about this many buttons in one row and hides the rest behind "…"; the
+# renderer test holds every card to it.
+MAX_ACTIONS = 6
+# A button is one line in Teams: a longer title is cut at the card's edge.
+MAX_TITLE = 40
+
+
+def submit(title: str, command: str, *, inputs: bool = True, **data: Any) -> dict[str, Any]:
+    """A button. `inputs=False` sends none of the card's input fields (Adaptive Cards 1.3
+    `associatedInputs`), so e.g. "Sync now" never carries, or asks for, a rejection reason."""
+    action: dict[str, Any] = {
+        "type": "Action.Submit",
+        "title": short(title),
+        "data": {"juno": command, **data},
+    }
+    if not inputs:
+        action["associatedInputs"] = "none"
+    return action
+
+
+def short(text: str, limit: int = MAX_TITLE) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def row(title: str, subtitle: str, command: str, **data: Any) -> dict[str, Any]:
+    """One person in a list: the whole row is the button (a `selectAction`), so a list of any
+    length shows everyone, with names and titles wrapped instead of cut off."""
+    items: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": title, "wrap": True, "weight": "Bolder", "color": "Accent"}
+    ]
+    if subtitle:
+        items.append(
+            {"type": "TextBlock", "text": subtitle, "wrap": True, "isSubtle": True,
+             "spacing": "None", "size": "Small"}
+        )  # fmt: skip
+    return {
+        "type": "Container",
+        "items": items,
+        "spacing": "Small",
+        "selectAction": {"type": "Action.Submit", "title": short(title),
+                         "data": {"juno": command, **data}},
+    }  # fmt: skip
+
+
+def subtitle_of(person: dict[str, Any]) -> str:
+    return " · ".join(
+        str(v) for v in (_field(person, "job_title")[0], _field(person, "department")[0]) if v
+    )
+
+
+def person_row(person: dict[str, Any], command: str = "person") -> dict[str, Any]:
+    name = str(person.get("display_name", "?"))
+    return row(name, subtitle_of(person), command, user_id=person["user_id"])
+
+
+def _language_flag(shown: str, locale: str) -> list[dict[str, Any]]:
+    """A document published in one language only is shown in that language, saying so."""
+    if shown == locale:
+        return []
+    return [
+        {"type": "TextBlock", "text": t(locale, "document_not_in_language"), "wrap": True,
+         "color": "Attention", "spacing": "Small"}
+    ]  # fmt: skip
 
 
 def notice_card(doc: LegalDocument, locale: str, *, with_button: bool = True) -> Card:
@@ -48,6 +109,7 @@ def notice_card(doc: LegalDocument, locale: str, *, with_button: bool = True) ->
             "size": "Medium",
             "wrap": True,
         },
+        *_language_flag(shown, locale),
         {"type": "TextBlock", "text": doc.text(shown), "wrap": True},
     ]
     actions = (
@@ -75,11 +137,12 @@ def eula_card(doc: LegalDocument, locale: str, *, with_buttons: bool = True) -> 
             "size": "Medium",
             "wrap": True,
         },
+        *_language_flag(shown, locale),
         {"type": "TextBlock", "text": doc.text(shown), "wrap": True},
     ]
     actions = None
     if with_buttons:
-        extra = {"version": doc.version, "sha256": doc.hash(shown)}
+        extra: dict[str, Any] = {"version": doc.version, "sha256": doc.hash(shown)}
         actions = [
             submit(t(locale, "eula_accept"), "accept_eula", **extra),
             submit(t(locale, "eula_decline"), "decline_eula", **extra),
@@ -167,6 +230,10 @@ def _field(profile: dict[str, Any], name: str) -> tuple[Any, dict[str, Any] | No
     return profile.get(name), None
 
 
+REPORTS_ON_CARD = 10
+ORG_CHART_PAGE = 10
+
+
 def person_card(
     profile: dict[str, Any],
     locale: str,
@@ -220,13 +287,13 @@ def person_card(
     if manager:
         actions.append(
             submit(
-                t(locale, "manager_button", name=manager.get("display_name", "?")),
+                t(locale, "manager_button", name=short(str(manager.get("display_name", "?")), 28)),
                 "person",
                 user_id=manager["user_id"],
             )
         )
     if reports:
-        shown = reports[:10]
+        shown = reports[:REPORTS_ON_CARD]
         body.append(
             {
                 "type": "TextBlock",
@@ -235,15 +302,7 @@ def person_card(
                 "spacing": "Medium",
             }
         )
-        body.append(
-            {
-                "type": "ActionSet",
-                "actions": [
-                    submit(str(r.get("display_name", "?")), "person", user_id=r["user_id"])
-                    for r in shown
-                ],
-            }
-        )
+        body += [person_row(r) for r in shown]
         if len(reports) > len(shown):
             body.append(
                 {
@@ -252,6 +311,10 @@ def person_card(
                     "isSubtle": True,
                 }
             )
+    if manager or reports:
+        actions.append(
+            submit(t(locale, "org_chart_button"), "org_chart", user_id=profile["user_id"])
+        )
     if can_correct:
         actions.append(submit(t(locale, "correct_button"), "correct"))
     return _card(body, actions or None)
@@ -265,23 +328,24 @@ def search_card(
     total: int,
     offset: int,
     capped: bool = False,
+    page_size: int = 8,
 ) -> Card:
     body: list[dict[str, Any]] = [
         {
             "type": "TextBlock",
-            "text": t(locale, "search_title", text=term, shown=offset + len(people), total=total),
+            "text": t(
+                locale,
+                "search_title",
+                text=term,
+                first=offset + 1,
+                last=offset + len(people),
+                total=total,
+            ),
             "weight": "Bolder",
             "wrap": True,
         }
     ]
-    rows = []
-    for person in people:
-        subtitle = " · ".join(
-            str(v) for v in (_field(person, "job_title")[0], _field(person, "department")[0]) if v
-        )
-        label = str(person.get("display_name", "?")) + (f" — {subtitle}" if subtitle else "")
-        rows.append(submit(label, "person", user_id=person["user_id"]))
-    body.append({"type": "ActionSet", "actions": rows})
+    body += [person_row(person) for person in people]
     if capped:
         body.append(
             {
@@ -291,11 +355,69 @@ def search_card(
                 "isSubtle": True,
             }
         )
-    actions = None
+    actions = []
+    if offset > 0:
+        back = max(0, offset - page_size)
+        actions.append(submit(t(locale, "search_previous"), "search", term=term, offset=back))
     if offset + len(people) < total:
-        actions = [
+        actions.append(
             submit(t(locale, "search_more"), "search", term=term, offset=offset + len(people))
-        ]
+        )
+    return _card(body, actions or None)
+
+
+def org_chart_card(
+    person: dict[str, Any],
+    locale: str,
+    *,
+    chain: list[dict[str, Any]],
+    reports: list[dict[str, Any]],
+    offset: int = 0,
+) -> Card:
+    """Who someone reports to, top down, and every direct report, a page at a time; each
+    person opens their own org chart."""
+    name = str(person.get("display_name", "?"))
+    body: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": t(locale, "org_chart_title", name=name),
+         "weight": "Bolder", "size": "Medium", "wrap": True}
+    ]  # fmt: skip
+    if chain:
+        body.append(
+            {"type": "TextBlock", "text": t(locale, "org_chart_above"), "weight": "Bolder",
+             "spacing": "Medium", "wrap": True}
+        )  # fmt: skip
+        body += [person_row(p, "org_chart") for p in chain]
+    body.append(
+        {"type": "TextBlock", "text": name, "weight": "Bolder", "spacing": "Medium",
+         "wrap": True}
+    )  # fmt: skip
+    subtitle = subtitle_of(person)
+    if subtitle:
+        body.append({"type": "TextBlock", "text": subtitle, "wrap": True, "isSubtle": True,
+                     "spacing": "None"})  # fmt: skip
+    page = reports[offset : offset + ORG_CHART_PAGE]
+    if reports:
+        body.append(
+            {"type": "TextBlock", "spacing": "Medium", "weight": "Bolder", "wrap": True,
+             "text": t(locale, "org_chart_reports", first=offset + 1,
+                       last=offset + len(page), total=len(reports))}
+        )  # fmt: skip
+        body += [person_row(p, "org_chart") for p in page]
+    else:
+        body.append({"type": "TextBlock", "text": t(locale, "org_chart_no_reports"),
+                     "isSubtle": True, "wrap": True})  # fmt: skip
+    user_id = person["user_id"]
+    actions = [submit(t(locale, "org_chart_person"), "person", user_id=user_id)]
+    if offset > 0:
+        back = max(0, offset - ORG_CHART_PAGE)
+        actions.append(
+            submit(t(locale, "search_previous"), "org_chart", user_id=user_id, offset=back)
+        )
+    if offset + len(page) < len(reports):
+        actions.append(
+            submit(t(locale, "search_more"), "org_chart", user_id=user_id,
+                   offset=offset + len(page))
+        )  # fmt: skip
     return _card(body, actions)
 
 
@@ -316,12 +438,9 @@ def search_prompt_card(locale: str) -> Card:
 
 def preview(profile: dict[str, Any]) -> dict[str, Any]:
     """The thumbnail a message-extension result list shows."""
-    subtitle = " · ".join(
-        str(v) for v in (_field(profile, "job_title")[0], _field(profile, "department")[0]) if v
-    )
     return {
         "contentType": "application/vnd.microsoft.card.thumbnail",
-        "content": {"title": profile.get("display_name", "?"), "text": subtitle},
+        "content": {"title": profile.get("display_name", "?"), "text": subtitle_of(profile)},
     }
 
 
@@ -353,6 +472,7 @@ def correction_card(locale: str, fields: tuple[str, ...]) -> Card:
                 "label": t(locale, "correct_value"),
                 "maxLength": 120,
                 "isRequired": True,
+                "errorMessage": t(locale, "correct_value_missing"),
             },
         ],
         [submit(t(locale, "correct_submit"), "propose")],

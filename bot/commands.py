@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from bot.turkish import strip_suffixes
 from storage.search_keys import fold
 
 
@@ -22,6 +23,7 @@ class Command(StrEnum):
     WITHDRAW_EULA = "withdraw_eula"
     SEARCH = "search"
     PERSON = "person"
+    ORG_CHART = "org_chart"
     MY_PROFILE = "my_profile"
     CORRECT = "correct"
     EXPORT = "export"
@@ -94,6 +96,15 @@ ALWAYS_ALLOWED = frozenset(
 # A message that is no command and at most this many words is taken as a name to look up.
 BARE_SEARCH_WORDS = 4
 _SEARCH_VERBS = {"ara", "bul", "find", "search", "kim", "who", "lookup"}
+# Turkish puts the verb last: "ayşe'yi bul", "oğuz kim".
+_TRAILING_VERBS = {"ara", "bul", "kim", "kimdir"}
+# "org chart", "org chart Ayşe", "Ayşe'nin organizasyon şeması" (folded forms).
+# Not "şema" alone: Sema is a common given name.
+# "show me the org chart", "bana organizasyon şemasını göster": no name in these words.
+_CHART_FILLER = {"show", "me", "the", "my", "of", "for", "bana", "benim", "goster", "gosterir",
+                 "misin", "lutfen", "please"}  # fmt: skip
+_ORG_CHART = ("organization chart", "organizasyon semasi", "organizasyon semasini",
+              "org semasi", "org chart", "orgchart", "org")  # fmt: skip
 
 _PHRASES: dict[str, Command] = {
     "help": Command.HELP,
@@ -160,12 +171,34 @@ def parse(text: str | None, value: Any) -> Request:
     key = "?" if raw == "?" else fold(raw[:200])
     if key in _PHRASES:
         return Request(_PHRASES[key], text=raw)
+    org_chart = _org_chart(raw)
+    if org_chart is not None:
+        return Request(Command.ORG_CHART, {"term": org_chart}, text=raw)
     words = raw.split()
     if words and fold(words[0]) in _SEARCH_VERBS:
         rest = words[1:]
         if rest and fold(words[0]) == "who" and fold(rest[0]) in ("is", "s"):
             rest = rest[1:]
-        return Request(Command.SEARCH, {"term": " ".join(rest)}, text=raw)
+        return Request(Command.SEARCH, {"term": strip_suffixes(" ".join(rest))}, text=raw)
+    if len(words) > 1 and fold(words[-1]) in _TRAILING_VERBS:
+        return Request(Command.SEARCH, {"term": strip_suffixes(" ".join(words[:-1]))}, text=raw)
     if 0 < len(words) <= BARE_SEARCH_WORDS:
-        return Request(Command.SEARCH, {"term": raw, "bare": True}, text=raw)
+        return Request(Command.SEARCH, {"term": strip_suffixes(raw), "bare": True}, text=raw)
     return Request(Command.UNKNOWN, text=raw)
+
+
+def _org_chart(raw: str) -> str | None:
+    """The name asked about when the text asks for an org chart ("" for one's own), else None.
+    A two-word phrase may stand anywhere ("bana organizasyon şemasını göster"); "org" alone
+    only first or last."""
+    words = raw.split()
+    folded = [fold(w) for w in words]
+    for phrase in _ORG_CHART:
+        size = len(phrase.split())
+        places = range(len(words) - size + 1) if size > 1 else (0, len(words) - 1)
+        for at in places:
+            if at >= 0 and " ".join(folded[at : at + size]) == phrase:
+                rest = words[:at] + words[at + size :]
+                named = [w for w in rest if fold(w) not in _CHART_FILLER]
+                return strip_suffixes(" ".join(named))
+    return None

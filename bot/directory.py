@@ -7,6 +7,7 @@ from typing import Any
 
 from bot import cards
 from bot.i18n import t
+from bot.turkish import sort_key
 from storage.repositories import ProfilesRepo
 
 PAGE = 8
@@ -39,8 +40,7 @@ async def person_card(
     can_correct: bool = False,
 ) -> cards.Card:
     chain = await manager_chain(profiles, profile)
-    reports = await profiles.reports_of(profile["user_id"])
-    reports.sort(key=lambda r: str(r.get("display_name", "")))
+    reports = await sorted_reports(profiles, profile["user_id"])
     return cards.person_card(
         profile,
         locale,
@@ -51,6 +51,41 @@ async def person_card(
         title=title,
         can_correct=can_correct,
     )
+
+
+async def sorted_reports(profiles: ProfilesRepo, user_id: str) -> list[dict[str, Any]]:
+    """Direct reports in Turkish alphabetical order (Ç after C, İ after I, Ş after S)."""
+    reports = await profiles.reports_of(user_id)
+    reports.sort(key=lambda r: sort_key(str(r.get("display_name", ""))))
+    return reports
+
+
+async def org_chart(
+    profiles: ProfilesRepo, profile: dict[str, Any], locale: str, offset: int = 0
+) -> cards.Card:
+    chain = await manager_chain(profiles, profile)
+    reports = await sorted_reports(profiles, profile["user_id"])
+    start = offset if 0 <= offset < len(reports) else 0
+    return cards.org_chart_card(
+        profile, locale, chain=list(reversed(chain)), reports=reports, offset=start
+    )
+
+
+async def org_chart_reply(
+    profiles: ProfilesRepo, term: str, locale: str
+) -> tuple[str | None, cards.Card | None]:
+    """ "org chart Ayşe": her chart when one person matches, the list to pick from otherwise."""
+    page = await profiles.search(term.strip(), limit=PAGE)
+    if page.too_short:
+        return t(locale, "search_too_short"), None
+    if page.total == 0:
+        return t(locale, "search_none", text=_clean(term)), None
+    if page.total == 1:
+        return None, await org_chart(profiles, page.items[0], locale)
+    return None, cards.search_card(
+        locale, _clean(term), page.items, total=page.total, offset=0, capped=page.capped,
+        page_size=PAGE,
+    )  # fmt: skip
 
 
 async def search_reply(
@@ -74,6 +109,7 @@ async def search_reply(
         total=page.total,
         offset=page.offset,
         capped=page.capped,
+        page_size=PAGE,
     )
 
 

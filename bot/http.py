@@ -121,15 +121,22 @@ def build_bot_app(
     app.on_cleanup.append(stop_kpis)
 
     async def on_turn_error(context: TurnContext, error: Exception) -> None:
-        if isinstance(error, aiohttp.ClientResponseError | ConnectorThrottled | OutboundTokenError):
-            # The connector refused a reply, or Entra gave no token for it (after retries):
-            # their answer or an outage, not a bug of ours; one line, no traceback.
+        delivery = aiohttp.ClientError | ConnectorThrottled | OutboundTokenError | TimeoutError
+        if isinstance(error, delivery):
+            # The connector refused a reply (after any retries), the chat is gone (deleted, a
+            # client that went away), or Entra gave no token for it: their answer or an outage,
+            # not a bug of ours; one line, no traceback.
             log.warning(
                 "reply not delivered",
                 tenant=tenant_of(context.activity),
                 error=type(error).__name__,
                 status=getattr(error, "status", None),
             )
+            gone = isinstance(error, aiohttp.ClientConnectionError) or (
+                getattr(error, "status", None) == 404
+            )
+            if gone:
+                return  # the chat no longer exists: telling the user would go the same way
         else:
             log.error(
                 "turn failed",

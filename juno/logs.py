@@ -113,6 +113,11 @@ def configure_logging(*, fmt: str = "json", level: str = "INFO") -> None:
     # It also logs a traceback for each malformed activity it parses; bot.http answers those
     # with a 400 and a reason before the SDK sees them, so that log would only be noise.
     logging.getLogger("microsoft_agents.activity.activity").setLevel(logging.CRITICAL)
+    # And an error line for every reply the connector refuses (a chat that no longer exists:
+    # 404); bot.http and bot.proactive log that once, as a warning with the status.
+    logging.getLogger("microsoft_agents.hosting.core.connector.client.connector_client").setLevel(
+        logging.CRITICAL
+    )
 
 
 def _route_server_logs(record: logging.LogRecord) -> bool:

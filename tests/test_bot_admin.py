@@ -214,9 +214,9 @@ async def test_sync_now_runs_at_once_and_reports_to_the_admin(
     [done] = (await bot_server.peers.wait_replies(admin.conversation, admin.seen + 1))[-1:]
     admin.seen += 1
     assert done["text"].startswith("Directory sync finished. Last run ")
-    assert ": ok, " in done["text"]
+    assert ": succeeded, " in done["text"]
     synced = await TenantStore(bot_db, tenant).profiles.count()
-    assert synced > 0 and f"ok, {synced} created" in done["text"]
+    assert synced > 0 and f"succeeded, {synced} created" in done["text"]
     home = card((await admin.send(1, text="admin"))[0])
     assert any(x.startswith("Directory permission works: first successful sync 20")
                for x in texts_of(home))  # fmt: skip
@@ -279,11 +279,13 @@ async def test_publishing_a_notice_asks_everyone_again_and_tells_them(
     [empty] = await admin.send(1, value={**submit, "kind": "notice", "text_tr": " "})
     assert empty["text"].startswith("Please paste the text")
 
-    [published] = await admin.send(
-        1, value={**submit, "kind": "notice", "text_en": "Notice v2: we now keep less."}
+    [published, flagged] = await admin.send(
+        2, value={**submit, "kind": "notice", "text_en": "Notice v2: we now keep less."}
     )
 
     assert published["text"].startswith("Privacy notice version 2 is published.")
+    # English only: published, and the admin is told who will read it in another language.
+    assert flagged["text"].startswith("Note: this version has no Turkish text.")
     told = await bot_server.peers.wait_replies(user.conversation, user.seen + 2)
     assert told[-2]["text"] == (
         "Your organization has published a new privacy notice (version 2). Please read it:"

@@ -31,6 +31,15 @@ def profile(user_id: str, given: str, surname: str, **extra: Any) -> dict[str, A
     }
 
 
+def rows(content: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """A list card's people: (name shown, what tapping the row sends)."""
+    return [
+        (b["items"][0]["text"], b["selectAction"]["data"])
+        for b in content["body"]
+        if isinstance(b.get("selectAction"), dict)
+    ]
+
+
 @pytest.fixture
 async def org(bot_db: Db) -> tuple[str, dict[str, str]]:
     """A fresh tenant with a small org chart: CEO <- CFO <- Ayşe (+ 12 finance staff)."""
@@ -86,10 +95,11 @@ async def test_search_finds_one_person_and_shows_the_org_chart(
     [cfo_reply] = await chat.send(1, value=manager)
     cfo = card(cfo_reply)
     assert cfo["body"][0]["text"] == "Can Öztürk"
-    reports = next(b for b in cfo["body"] if b["type"] == "ActionSet")["actions"]
-    assert len(reports) == 10  # 13 reports, 10 shown
+    reports = rows(cfo)
+    assert len(reports) == 10  # 13 reports, 10 shown, every one reachable from the org chart
     assert any(b.get("text") == "and 3 more" for b in cfo["body"])
-    assert reports[0]["title"] == "Ayşe Yılmaz"
+    assert reports[0][0] == "Ayşe Yılmaz"
+    assert action(cfo, "org_chart") == {"juno": "org_chart", "user_id": ids["cfo"]}
 
 
 async def test_search_list_pages_through_all_results(
@@ -99,13 +109,16 @@ async def test_search_list_pages_through_all_results(
     chat = await ready_chat(bot_server, tenant)
     [first] = await chat.send(1, text="find finans")
     page1 = card(first)
-    assert page1["body"][0]["text"] == 'People matching "finans" (8 of 13)'
-    names = [a["title"].split(" — ")[0] for a in page1["body"][1]["actions"]]
+    assert page1["body"][0]["text"] == 'People matching "finans" (1–8 of 13)'
+    names = [name for name, _ in rows(page1)]
     [second] = await chat.send(1, value=action(page1, "search"))
     page2 = card(second)
-    assert page2["body"][0]["text"] == 'People matching "finans" (13 of 13)'
-    names += [a["title"].split(" — ")[0] for a in page2["body"][1]["actions"]]
-    assert "actions" not in page2
+    assert page2["body"][0]["text"] == 'People matching "finans" (9–13 of 13)'
+    names += [name for name, _ in rows(page2)]
+    # The last page offers only the way back.
+    assert [a["data"] for a in page2["actions"]] == [
+        {"juno": "search", "term": "finans", "offset": 0}
+    ]
     assert len(names) == len(set(names)) == 13
     assert names[0] == "Ayşe Yılmaz"  # exact department word match, then by name
 
@@ -218,7 +231,9 @@ async def test_rectification_request_from_my_profile_reaches_the_admins(
     doc = await TenantStore(bot_db, tenant).dsr_requests.get(request_id)
     assert doc is not None and doc["type"] == "rectification" and doc["user_id"] == ids["ayse"]
     [bad] = await chat.send(1, value={**propose, "field": "mail"})
-    assert bad["text"].startswith("I could not record that: 'mail' cannot be corrected")
+    assert bad["text"] == "Please pick one of the fields on the form."
+    [long] = await chat.send(1, value={**propose, "value": "x" * 500})
+    assert long["text"].startswith("That value is too long: at most ")
 
 
 async def test_operator_decisions_reach_the_requester_in_their_language(

@@ -163,3 +163,77 @@ def test_chat_asks_for_a_cards_inputs(
         assert chat.quit() == 0
         [request] = client[db_name]["dsr_requests"].find({"tenant_id": TENANT}).to_list()
     assert json.loads(request["details"]) == {"field": "department", "value": "Hazine"}
+
+
+# --- What the terminal shows, without a server ----------------------------------------------
+
+
+def test_chat_buttons_carry_only_the_inputs_they_take() -> None:
+    """ "Sync now" on the admin desk must not ask for "Reason for a rejection": a button with
+    `associatedInputs: none` sends (and asks for) no input; "Reject" still does."""
+    from bot.cards import card_of, submit
+    from juno.chat.render import FORM, render_activity
+
+    desk = card_of(
+        [
+            {"type": "Input.Text", "id": "reason", "label": "Reason for a rejection"},
+            {"type": "ActionSet", "actions": [submit("Sync now", "admin_sync", inputs=False)]},
+            {"type": "ActionSet", "actions": [submit("Reject r1", "dsr_reject", id="r1")]},
+        ]
+    )
+    shown = render_activity({"attachments": [{"content": desk}]}, 1)
+    sync, reject = dict(shown.actions)["Sync now"], dict(shown.actions)["Reject r1"]
+    assert FORM not in sync
+    assert [f["id"] for f in reject[FORM]] == ["reason"]
+
+
+def test_chat_lists_people_as_numbered_rows_and_capitalizes_turkish_right() -> None:
+    from bot.cards import card_of, person_row
+    from juno.chat.render import render_activity
+
+    people = card_of(
+        [
+            {"type": "TextBlock", "text": "Neler yapabilirim", "weight": "Bolder"},
+            person_row({"user_id": "u1", "display_name": "Işık İnce", "job_title": "Analist"}),
+        ]
+    )
+    shown = render_activity({"attachments": [{"content": people}]}, 4, "tr")
+    assert shown.lines[0] == "NELER YAPABİLİRİM"
+    assert shown.lines[-1] == "  [4] Işık İnce · Analist"
+    assert shown.actions == [("Işık İnce · Analist", {"juno": "person", "user_id": "u1"})]
+
+
+async def test_chat_asks_in_the_chosen_language_with_readable_labels() -> None:
+    import io
+
+    from bot.admin import publish_card
+    from juno.chat.client import ChatSession
+    from juno.chat.render import inputs_of
+
+    answers = iter(["2", "metin", ""])
+
+    async def read_line() -> str:
+        return next(answers)
+
+    out = io.StringIO()
+    session = ChatSession(
+        url="http://127.0.0.1:9", tenant=TENANT, user=USER, locale="tr", out=out,
+        read_line=read_line,
+    )  # fmt: skip
+    values = await session._fill(inputs_of(publish_card("tr")["body"]))
+    assert values == {"kind": "eula", "text_tr": "metin", "text_en": ""}
+    printed = out.getvalue()
+    assert "Hangi belge:" in printed and "kind:" not in printed
+    assert "(geçerli)" in printed and "numara; Enter geçerliyi korur" in printed
+    assert "Enter leaves it empty" not in printed
+
+
+def test_chat_saves_files_privately_and_never_over_another(tmp_path: Path) -> None:
+    from juno.chat.client import save_private
+
+    first = save_private(tmp_path, "juno-export-20261201.zip", b"one")
+    second = save_private(tmp_path, "../juno-export-20261201.zip", b"two")
+    assert first.name == "juno-export-20261201.zip"
+    assert second == tmp_path / "juno-export-20261201-2.zip"
+    assert first.read_bytes() == b"one" and second.read_bytes() == b"two"
+    assert {p.stat().st_mode & 0o777 for p in (first, second)} == {0o600}

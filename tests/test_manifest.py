@@ -455,9 +455,25 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _run_cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+# The operator's own links, given on the command line unless a test sets them otherwise.
+URL_FLAGS = {
+    "--website-url": ("JUNO_MANIFEST_WEBSITE_URL", SETTINGS["website_url"]),
+    "--privacy-url": ("JUNO_MANIFEST_PRIVACY_URL", SETTINGS["privacy_url"]),
+    "--terms-url": ("JUNO_MANIFEST_TERMS_URL", SETTINGS["terms_url"]),
+}
+
+
+def _run_cli(
+    cwd: Path, *args: str, urls: Any = True, **env: str
+) -> subprocess.CompletedProcess[str]:
+    given = [
+        part
+        for flag, (variable, url) in URL_FLAGS.items()
+        if urls and variable not in env and flag not in args
+        for part in (flag, url)
+    ]
     return subprocess.run(
-        [*CLI, "build", *args],
+        [*CLI, "build", *args, *given],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -572,6 +588,34 @@ def test_cli_without_schema_dir_fetches_into_the_data_dir_cache(tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     assert find_schemas(data_dir / "npm", template_manifest_version()).manifest.is_file()
     assert (tmp_path / "appPackage.zip").is_file()
+
+
+def test_cli_refuses_the_placeholder_urls(tmp_path: Path, npm_prefix: Path) -> None:
+    """Without the operator's own links the package would send every user to JUNO's example
+    pages: refused, or built with a loud warning when asked for a trial package."""
+    base = ["--app-id", APP_ID, "--bot-domain", DOMAIN, "--schema-dir", str(npm_prefix)]
+    refused = _run_cli(tmp_path, *base, "--privacy-url", SETTINGS["privacy_url"], urls=False)
+    _assert_one_line_error(refused, "--website-url, --terms-url", "juno.example.com")
+    assert not (tmp_path / "appPackage.zip").exists()
+
+    trial = _run_cli(tmp_path, *base, "--allow-placeholders", urls=False)
+    assert trial.returncode == 0, trial.stderr
+    assert trial.stderr.startswith("warning: --website-url, --privacy-url, --terms-url are")
+    manifest = json.loads(_read_zip(tmp_path / "appPackage.zip")["manifest.json"])
+    assert manifest["developer"]["privacyUrl"] == "https://juno.example.com/privacy"
+
+
+def test_cli_takes_the_urls_as_flags(tmp_path: Path, npm_prefix: Path) -> None:
+    result = _run_cli(
+        tmp_path, "--app-id", APP_ID, "--bot-domain", DOMAIN, "--schema-dir", str(npm_prefix),
+        "--privacy-url", "https://it.acme.example/gizlilik",
+        JUNO_MANIFEST_PRIVACY_URL="https://ignored.example/privacy",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    developer = json.loads(_read_zip(tmp_path / "appPackage.zip")["manifest.json"])["developer"]
+    assert developer["privacyUrl"] == "https://it.acme.example/gizlilik"
+    assert developer["termsOfUseUrl"] == SETTINGS["terms_url"]
+    assert developer["websiteUrl"] == SETTINGS["website_url"]
 
 
 def test_cli_can_skip_the_schema_check_explicitly(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 import uuid
@@ -14,6 +15,7 @@ from typing import Any, TextIO
 import aiohttp
 from aiohttp import web
 
+from bot.i18n import t
 from juno.chat.render import FILE_ANSWER, FORM, render_activity
 
 _QUIET = 0.8
@@ -22,6 +24,24 @@ _MAX_WAIT = 15.0
 
 class ChatError(Exception):
     pass
+
+
+def save_private(folder: Path, name: str, data: bytes) -> Path:
+    """Write a received file readable by its owner only (an export is personal data), and
+    never over an existing file: a second export the same day becomes "name-2.zip"."""
+    base = Path(Path(name).name or "file")
+    suffix = base.suffix
+    stem = base.name[: len(base.name) - len(suffix)]
+    for n in range(1, 1000):
+        target = folder / (base.name if n == 1 else f"{stem}-{n}{suffix}")
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        return target
+    raise ChatError(f"too many files named like {base.name} in {folder}")
 
 
 async def _stdin_line() -> str:
@@ -63,8 +83,7 @@ class ChatSession:
 
         async def upload(request: web.Request) -> web.Response:
             # What OneDrive does for a Teams file upload: keep the file (here, in save_dir).
-            target = self.save_dir / Path(request.match_info["name"]).name
-            target.write_bytes(await request.read())
+            target = save_private(self.save_dir, request.match_info["name"], await request.read())
             self.saved.append(target)
             return web.json_response({"id": uuid.uuid4().hex}, status=201)
 
@@ -139,7 +158,7 @@ class ChatSession:
             self._show(await self._inbox.get())
 
     def _show(self, reply: dict[str, Any]) -> None:
-        rendered = render_activity(reply, len(self._actions) + 1)
+        rendered = render_activity(reply, len(self._actions) + 1, self.locale)
         self._actions.extend(data for _, data in rendered.actions)
         for line in rendered.lines:
             print(line, file=self.out)
@@ -150,16 +169,17 @@ class ChatSession:
         """Ask for each of a card's inputs on the terminal: a choice by its number (empty
         keeps the card's default), text as typed (empty sends what the card holds)."""
         values: dict[str, Any] = {}
+        loc = self.locale
         for field in form:
-            label = str(field.get("label") or field["id"])
+            label = str(field.get("label") or field.get("placeholder") or field["id"])
             default = field.get("value", "")
             choices = field.get("choices") or []
             if field.get("type") == "Input.ChoiceSet" and choices:
                 print(f"{label}:", file=self.out)
                 for n, choice in enumerate(choices, 1):
-                    mark = " (current)" if choice.get("value") == default else ""
+                    mark = t(loc, "chat_current") if choice.get("value") == default else ""
                     print(f"  {n}) {choice.get('title')}{mark}", file=self.out)
-            hint = "number, Enter keeps it" if choices else "Enter leaves it empty"
+            hint = t(loc, "chat_choice_hint") if choices else t(loc, "chat_text_hint")
             print(f"{label} ({hint})> ", end="", file=self.out)
             self.out.flush()
             answer = (await self._read_line()).strip()

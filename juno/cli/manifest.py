@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 from pydantic import ValidationError
@@ -24,6 +25,12 @@ app = typer.Typer(
 )
 
 EXIT_USAGE = 2
+# The host of the example URLs in juno.settings' defaults: never in a package given to users.
+PLACEHOLDER_HOST = "juno.example.com"
+
+
+def _is_placeholder(url: str) -> bool:
+    return (urlsplit(url.strip()).hostname or "").lower() == PLACEHOLDER_HOST
 
 
 @app.callback()
@@ -66,6 +73,37 @@ def build(
             show_default=False,
         ),
     ] = None,
+    website_url: Annotated[
+        str | None,
+        typer.Option(
+            "--website-url",
+            help="Your product page (default: JUNO_MANIFEST_WEBSITE_URL).",
+            show_default=False,
+        ),
+    ] = None,
+    privacy_url: Annotated[
+        str | None,
+        typer.Option(
+            "--privacy-url",
+            help="Your privacy notice (default: JUNO_MANIFEST_PRIVACY_URL).",
+            show_default=False,
+        ),
+    ] = None,
+    terms_url: Annotated[
+        str | None,
+        typer.Option(
+            "--terms-url",
+            help="Your terms of use (default: JUNO_MANIFEST_TERMS_URL).",
+            show_default=False,
+        ),
+    ] = None,
+    allow_placeholders: Annotated[
+        bool,
+        typer.Option(
+            "--allow-placeholders",
+            help="Build even with the example URLs JUNO ships with (trial packages only).",
+        ),
+    ] = False,
     schema_check: Annotated[
         bool,
         typer.Option(
@@ -82,6 +120,18 @@ def build(
         if not bot_domain:
             raise ManifestError(
                 "--bot-domain is required: the bot's host name, e.g. bot.example.com"
+            )
+        urls = {
+            "--website-url": website_url or settings.manifest_website_url,
+            "--privacy-url": privacy_url or settings.manifest_privacy_url,
+            "--terms-url": terms_url or settings.manifest_terms_url,
+        }
+        placeholders = [flag for flag, url in urls.items() if _is_placeholder(url)]
+        if placeholders and not allow_placeholders:
+            raise ManifestError(
+                f"{', '.join(placeholders)} still point at JUNO's placeholder {PLACEHOLDER_HOST}: "
+                "Teams shows these links to every user, so pass your organization's URLs "
+                "(or --allow-placeholders for a package only for trying out)"
             )
         manifest_version = template_manifest_version()
         schema_root: Path | None = None
@@ -101,9 +151,9 @@ def build(
             version=version,
             out=out,
             developer_name=settings.manifest_developer_name,
-            website_url=settings.manifest_website_url,
-            privacy_url=settings.manifest_privacy_url,
-            terms_url=settings.manifest_terms_url,
+            website_url=urls["--website-url"],
+            privacy_url=urls["--privacy-url"],
+            terms_url=urls["--terms-url"],
             accent_color=settings.manifest_accent_color,
             default_language=settings.manifest_default_language,
             schema_dir=schema_root,
@@ -112,6 +162,12 @@ def build(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
     typer.echo(str(path))
+    if placeholders:
+        typer.echo(
+            f"warning: {', '.join(placeholders)} are JUNO's placeholders ({PLACEHOLDER_HOST}); "
+            "do not give this package to a tenant",
+            err=True,
+        )
     typer.echo(
         f"Teams manifest v{manifest_version}, app {app_id.strip().lower()}, "
         f"bot {bot_domain.strip().lower()}, version {version.strip()}, "
