@@ -239,6 +239,8 @@ def wait_for_replies(peers: Peers, expected: int, within: float) -> tuple[int, f
 
 def kinds_for(n: int, rng: random.Random) -> list[str]:
     names, weights = zip(*MIX.items(), strict=True)
+    if not any(weights):
+        raise SystemExit("--mix gives every kind a weight of 0")
     return rng.choices(names, weights=weights, k=n)
 
 
@@ -265,7 +267,18 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=200, help="activities before RSS start")
     parser.add_argument("--drain-seconds", type=float, default=300)
     parser.add_argument("--mongodb-uri", default=None)
+    parser.add_argument(
+        "--mix",
+        default=None,
+        metavar="KIND=W,...",
+        help="weights per kind, e.g. search=1 to profile one kind (default: the mix above)",
+    )
     args = parser.parse_args()
+    if args.mix:
+        weights = dict(part.split("=", 1) for part in args.mix.split(","))
+        if not set(weights) <= set(MIX):
+            raise SystemExit(f"--mix kinds are {', '.join(MIX)}")
+        MIX.update({k: int(weights.get(k, 0)) for k in MIX})
 
     rng = random.Random(3)
     users = [str(uuid.uuid4()) for _ in range(args.users)]

@@ -1,9 +1,9 @@
 """Graph sync throughput, memory and delta latency, with the database's share kept apart.
 
 Three processes, so each figure belongs to one of them: the fake Graph (tests/fake_graph.py,
-pages of 999 like Graph's maximum for users), the embedded MongoDB wire server (memory engine),
-and this one, which runs the sync exactly as `juno sync` does (msgraph-sdk adapter, msgspec
-decode, mapping, keyed bulk upserts through PyMongo).
+pages of 999 like Graph's maximum for users), the embedded MongoDB wire server (memory engine,
+or `--engine sqlite`), and this one, which runs the sync exactly as `juno sync` does
+(msgraph-sdk adapter, msgspec decode, mapping, keyed bulk upserts through PyMongo).
 
 Prints:
   (a) our pipeline's users/s with the database excluded (fetch + decode + map + building the
@@ -226,7 +226,7 @@ async def main_async(args: argparse.Namespace) -> None:
     graph_proc, base = spawn(
         [python, "-m", "tests.fake_graph", "--users", str(args.users), "--page-size", "999"]
     )
-    db_proc, db_ready = spawn([python, str(Path(__file__)), "--serve-db"])
+    db_proc, db_ready = spawn([python, str(Path(__file__)), "--serve-db", "--engine", args.engine])
     db_uri, _, server_name = db_ready.partition(" ")
     try:
         print(f"users: {args.users:,}, pages of 999, fake Graph at {base}")
@@ -292,10 +292,13 @@ async def main_async(args: argparse.Namespace) -> None:
             proc.wait()
 
 
-def serve_db() -> None:
+def serve_db(engine: str) -> None:
+    import tempfile
+
     from storage.embedded import EmbeddedMongo
 
-    server = EmbeddedMongo(engine="memory")
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-sync-")) if engine == "sqlite" else None
+    server = EmbeddedMongo(engine="sqlite" if engine == "sqlite" else "memory", data_dir=data_dir)
     uri = server.start()
     print(f"READY {uri} {server.description}", flush=True)
     sys.stdin.read()  # until the parent closes our stdin or kills us
@@ -315,11 +318,12 @@ def main() -> None:
         metavar="NAME",
         help="drop this profiles index before the end-to-end rounds (repeatable)",
     )
+    parser.add_argument("--engine", choices=("memory", "sqlite"), default="memory")
     parser.add_argument("--serve-db", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--sdk-child", metavar="BASE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_db:
-        serve_db()
+        serve_db(args.engine)
         return
     if args.sdk_child:
         users, seconds = asyncio.run(sdk_path(args.sdk_child, args.sdk_slice))

@@ -21,7 +21,7 @@ async def manager_chain(profiles: ProfilesRepo, profile: dict[str, Any]) -> list
     seen = {profile["user_id"]}
     manager_id = profile.get("manager_id")
     while manager_id and manager_id not in seen and len(chain) < MAX_CHAIN:
-        manager = await profiles.get_visible(manager_id)
+        manager = await profiles.card_of(manager_id)
         if manager is None:
             break
         chain.append(manager)

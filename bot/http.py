@@ -24,7 +24,7 @@ from bot.config import BotConfig
 from bot.i18n import pick_locale, t
 from bot.identity import bounded, refusal, tenant_of
 from bot.kpi import KpiRecorder
-from bot.outbound import BotConnections, OutboundTokenError, connector_adapter
+from bot.outbound import BotConnections, OutboundTokenError, close_adapter, connector_adapter
 from bot.proactive import Notifier
 from bot.throttle import ConnectorThrottled
 from storage.repositories import TenantStore
@@ -81,7 +81,8 @@ def build_bot_app(
         middlewares=[jwt_middleware(config, log, validator)], client_max_size=MAX_ACTIVITY_BYTES
     )
     connections = BotConnections(config)
-    adapter = connector_adapter(config, log, connections=connections)
+    # Replies share one connection pool to the connector, closed in stop_kpis.
+    adapter = connector_adapter(config, log, connections=connections, pooled=True)
 
     async def readiness_gaps() -> list[str]:
         """What the bot lacks to serve turns (for /readyz); empty when ready."""
@@ -116,6 +117,7 @@ def build_bot_app(
     async def stop_kpis(_: web.Application) -> None:
         await agent.drain()
         await kpis.stop()
+        await close_adapter(adapter)  # the connection pool replies share
 
     app.on_startup.append(start_kpis)
     app.on_cleanup.append(stop_kpis)

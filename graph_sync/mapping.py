@@ -21,7 +21,7 @@ from msgspec import UNSET
 from graph_sync.models import GraphUser, ManagerRef
 from graph_sync.writes import SyncCollection
 from storage.scoped import KeyedUpsert
-from storage.search_keys import fold, prefix_keys, search_keys
+from storage.search_keys import fold, search_keys
 
 
 @contextmanager
@@ -46,21 +46,20 @@ _INTERN_WORDS = frozenset({"intern", "interns", "internship"})
 _INTERN_PREFIX = "stajyer"  # Turkish, with suffixes: stajyeri, stajyerler
 
 
-_Parts = tuple[frozenset[str], frozenset[str]]
-_CACHE_LIMIT = 8192  # ~2 KB an entry: ~16 MB per tenant at most, dropped after each round
-# Per tenant: value -> (its search keys, its prefixes). Departments, titles, offices and most
-# names repeat across a directory, and folding and prefixing are the costliest steps of
-# mapping; a plain dict keeps them off the hot path (cheaper per hit than lru_cache). Unique
-# values (employee ids) fill it, so it is emptied when full; the repeating values are back
-# after a few hundred profiles. Both functions are unions over values, so the union of cached
-# parts is identical to computing them on the whole profile.
+_Parts = frozenset[str]
+_CACHE_LIMIT = 8192  # ~0.5 KB an entry: ~4 MB per tenant at most, dropped after each round
+# Per tenant: value -> its search keys. Departments, titles, offices and most names repeat
+# across a directory, and folding is the costliest step of mapping; a plain dict keeps it off
+# the hot path (cheaper per hit than lru_cache). Unique values (employee ids) fill it, so it is
+# emptied when full; the repeating values are back after a few hundred profiles. `search_keys`
+# is a union over values, so the union of cached parts equals computing it on the profile.
 _caches: dict[str, dict[str, _Parts]] = {}
 
 
 _ASCII_NON_WORD = re.compile(r"[^0-9a-z]+")
 
 
-def _value_parts(tenant_id: str, value: str) -> _Parts:
+def _value_parts(value: str) -> _Parts:
     if value.isascii():
         # `fold` on ASCII text reduces to this (no Turkish letters, nothing to decompose);
         # unique values such as employee ids take this path on every profile.
@@ -69,7 +68,7 @@ def _value_parts(tenant_id: str, value: str) -> _Parts:
         keys = {folded, *folded.split(" ")} if folded else set()
     else:
         keys = set(search_keys([value]))
-    return frozenset(keys), frozenset(prefix_keys(tenant_id, keys))
+    return frozenset(keys)
 
 
 def clear_caches(tenant_id: str | None = None) -> None:
@@ -81,24 +80,21 @@ def clear_caches(tenant_id: str | None = None) -> None:
     is_intern.cache_clear()
 
 
-def profile_search_keys(
-    tenant_id: str, values: Iterable[str | None]
-) -> tuple[list[str], list[str]]:
-    """`(search_keys(values), prefix_keys(tenant_id, search_keys(values)))`, from a cache."""
+def profile_search_keys(tenant_id: str, values: Iterable[str | None]) -> list[str]:
+    """`search_keys(values)`, from a cache. (Prefixes are no longer stored: search ranks in the
+    searching process, storage.search_index.)"""
     cache = _caches.get(tenant_id)
     if cache is None or len(cache) > _CACHE_LIMIT:
         cache = _caches[tenant_id] = {}
     keys: set[str] = set()
-    prefixes: set[str] = set()
     for value in values:
         if not value:
             continue
         parts = cache.get(value)
         if parts is None:
-            parts = cache[value] = _value_parts(tenant_id, value)
-        keys |= parts[0]
-        prefixes |= parts[1]
-    return sorted(keys), sorted(prefixes)
+            parts = cache[value] = _value_parts(value)
+        keys |= parts
+    return sorted(keys)
 
 
 @lru_cache(maxsize=1 << 12)
@@ -142,7 +138,7 @@ def manager_of(refs: list[ManagerRef] | None) -> str | None:
 
 def profile_fields(user: GraphUser, tenant_id: str) -> dict[str, Any]:
     """The stored fields Graph owns for one user (the full selected state, see docs)."""
-    keys, prefixes = profile_search_keys(
+    keys = profile_search_keys(
         tenant_id,
         (
             user.given_name,
@@ -169,7 +165,6 @@ def profile_fields(user: GraphUser, tenant_id: str) -> dict[str, Any]:
         "user_type": user.user_type,
         "hidden": is_hidden(user),
         "search_keys": keys,
-        "search_prefixes": prefixes,
     }
 
 
@@ -196,7 +191,7 @@ def plan_page(
     erasures.
 
     The operations are what `ProfilesRepo.upsert_op` builds (a test holds them equal), built
-    here from cached search keys and prefixes because that is most of the mapping's cost.
+    here from cached search keys because folding is most of the mapping's cost.
 
     In a full round an absent `manager@delta` means "no manager"; in an incremental round it
     means "unchanged", so the stored manager is left alone.

@@ -3,6 +3,8 @@
 - A page's bulk write mixes upserts (profiles Graph sent) with update-only operations (soft
   deletes: hiding someone we hold, without creating a record for someone we never held), in one
   round trip.
+- A page's write to profiles bumps the tenant's directory version, so every replica's search
+  index reloads (storage.search_index).
 - The lease is claimed with one conditional `find_one_and_update` without upsert, so two
   workers can never both hold it.
 
@@ -17,9 +19,11 @@ from typing import Any
 
 from pymongo import ReturnDocument, UpdateOne
 
+from storage.collections import Coll
 from storage.errors import TenantScopeViolation
 from storage.keys import TKEY
 from storage.scoped import BulkOutcome, Document, KeyedUpsert, TenantCollection
+from storage.search_index import bump_version
 
 
 class SyncCollection(TenantCollection):
@@ -45,6 +49,9 @@ class SyncCollection(TenantCollection):
         requests = [UpdateOne(op.filter, op.update, upsert=True) for op in upserts]
         requests += [UpdateOne(op.filter, op.update, upsert=False) for op in updates]
         result = await self._coll.bulk_write(requests, ordered=False)
+        if self._coll.name == Coll.PROFILES:
+            # After the write, so a replica that sees the new version also sees the page.
+            await bump_version(self._coll, self.tenant_id)
         return BulkOutcome(result.upserted_count, result.modified_count)
 
     async def claim(self, filter_: Mapping[str, Any], update: Mapping[str, Any]) -> Document | None:

@@ -204,7 +204,6 @@ DATA_MAP: dict[Coll, Store] = {
                 "hidden": "user.employment.account",
                 "soft_deleted_at": "system.time",
                 "search_keys": "user.name.search_key",
-                "search_prefixes": "user.name.search_key",
                 "overrides": "user.request",
                 "synced_at": "system.time",
                 "seen_in_round": "system.operations",
@@ -257,6 +256,9 @@ DATA_MAP: dict[Coll, Store] = {
                 "runs": "system.operations",
                 "first_success_at": "system.time",
                 "updated_at": "system.time",
+                # The directory version profile writes bump (storage.search_index).
+                "version": "system.operations",
+                "epoch": "system.operations",
             },
             purpose="Resume incremental directory syncs and keep two workers apart",
             legal_basis="Not personal data",

@@ -41,6 +41,7 @@ class Coll(StrEnum):
 
 ALL_COLLECTIONS: tuple[Coll, ...] = tuple(Coll)
 _NAMESPACE_EXISTS = 48
+_INDEX_NOT_FOUND = 27
 
 T = ("tenant_id", ASCENDING)
 _TKEY = IndexModel([(TKEY, ASCENDING)], name="tkey")
@@ -51,9 +52,8 @@ INDEXES: dict[Coll, list[IndexModel]] = {
     Coll.PROFILES: [
         _TKEY,
         IndexModel([T, ("user_id", ASCENDING)], name="tenant_user"),
-        IndexModel([T, ("search_keys", ASCENDING)], name="tenant_search"),
-        # Values are "<tenant_id>:<prefix>", so this single-field index is tenant-scoped too.
-        IndexModel([("search_prefixes", ASCENDING)], name="search_prefixes"),
+        # No search index: search ranks in the searching process (storage.search_index), so
+        # profile writes maintain no multikey index (see `_RETIRED`).
         IndexModel([T, ("manager_id", ASCENDING)], name="tenant_manager"),
     ],
     Coll.SYNC_STATE: [_TKEY],
@@ -93,12 +93,40 @@ INDEXES: dict[Coll, list[IndexModel]] = {
 }
 
 
+# Indexes (and the fields only they served) that earlier versions created: dropped at start.
+# Profiles stored tenant-scoped search prefixes under a multikey index until search moved into
+# the process (storage.search_index); the field is unset first, so an interrupted migration
+# still finds the index and finishes next time.
+_RETIRED: dict[Coll, dict[str, tuple[str, ...]]] = {
+    Coll.PROFILES: {"search_prefixes": ("search_prefixes",), "tenant_search": ()},
+}
+
+
+async def _retire(db: AsyncDatabase[dict[str, object]], existing: set[str]) -> None:
+    for coll, retired in _RETIRED.items():
+        if coll.value not in existing:
+            continue
+        names = {ix["name"] async for ix in await db[coll.value].list_indexes()}
+        for index, fields in retired.items():
+            if index not in names:
+                continue
+            for name in fields:
+                await db[coll.value].update_many({name: {"$exists": True}}, {"$unset": {name: ""}})
+            try:
+                await db[coll.value].drop_index(index)
+            except OperationFailure as exc:
+                if exc.code != _INDEX_NOT_FOUND:  # another process dropped it first: fine
+                    raise
+
+
 async def migrate(db: AsyncDatabase[dict[str, object]]) -> list[str]:
-    """Create missing collections and indexes; safe to run at every start and concurrently.
+    """Create missing collections and indexes, retire old ones; safe to run at every start and
+    concurrently.
 
     Returns the names of the collections that had to be created.
     """
     existing = set(await db.list_collection_names())
+    await _retire(db, existing)
     created: list[str] = []
     for coll in ALL_COLLECTIONS:
         if coll.value not in existing:

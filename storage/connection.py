@@ -13,7 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure, PyMongoError
 from pymongo.monitoring import CommandListener
 
-from storage.embedded import EmbeddedMongo, EmbeddedOwnership, EngineName
+from storage.embedded import EmbeddedProcess, EngineName
 from storage.errors import StorageError
 
 Document = dict[str, Any]
@@ -21,13 +21,12 @@ Document = dict[str, Any]
 
 @dataclass
 class Database:
-    """One client and one database, plus the embedded server this process runs, if any."""
+    """One client and one database, plus the embedded server child this process runs, if any."""
 
     client: AsyncMongoClient[Document]
     db: AsyncDatabase[Document]
     server_name: str
-    embedded: EmbeddedMongo | None = None
-    ownership: EmbeddedOwnership | None = None
+    embedded: EmbeddedProcess | None = None
     _closed: bool = field(default=False, repr=False)
 
     async def ping(self) -> bool:
@@ -45,8 +44,6 @@ class Database:
         await self.client.close()
         if self.embedded is not None:
             await asyncio.to_thread(self.embedded.stop)
-        if self.ownership is not None:
-            self.ownership.release()
 
 
 def _client(
@@ -79,49 +76,30 @@ async def open_database(
     connect_timeout_ms: int = 60_000,
     listeners: Sequence[CommandListener] = (),
 ) -> Database:
-    """Connect to `uri`, or serve the embedded engine (joining another process's if it owns it).
+    """Connect to `uri`, or start the embedded server in a child process (joining another
+    process's server if that one already serves `data_dir`).
 
     The database is pinged before returning so a bad URI fails here, in one readable line,
     rather than at the first query.
     """
-    embedded: EmbeddedMongo | None = None
-    ownership: EmbeddedOwnership | None = None
+    embedded: EmbeddedProcess | None = None
     if uri:
         server_name = "MongoDB at the configured MONGODB_URI"
-    elif engine == "memory":
-        embedded = EmbeddedMongo(engine="memory")
-        uri = await asyncio.to_thread(embedded.start)
-        server_name = embedded.description
     else:
-        ownership = EmbeddedOwnership(data_dir)
-        if ownership.try_own():
-            embedded = EmbeddedMongo(engine="sqlite", data_dir=data_dir)
-            try:
-                uri = await asyncio.to_thread(embedded.start)
-            except StorageError:
-                ownership.release()
-                raise
-            ownership.publish(uri)
-            server_name = embedded.description
+        child = EmbeddedProcess(engine=engine, data_dir=data_dir if engine == "sqlite" else None)
+        uri = await asyncio.to_thread(child.start)
+        if child.owned:
+            embedded = child
+            server_name = child.description
         else:
-            uri = ownership.owner_uri()
-            ownership = None
-            if uri is None:
-                raise StorageError(
-                    f"another juno process holds {data_dir} but has not published its address"
-                )
             server_name = f"embedded server of another juno process ({data_dir})"
     client = _client(uri, connect_timeout_ms, listeners)
     database = Database(
-        client=client,
-        db=client[db_name],
-        server_name=server_name,
-        embedded=embedded,
-        ownership=ownership,
+        client=client, db=client[db_name], server_name=server_name, embedded=embedded
     )
     try:
         await database.db.command("ping")
-        if embedded is None and ownership is None and "embedded" not in server_name:
+        if embedded is None and "embedded" not in server_name:
             database.server_name = await _describe_server(client)
     except PyMongoError as exc:
         await database.close()

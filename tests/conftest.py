@@ -1,5 +1,9 @@
-"""Shared fixtures: one embedded MongoDB wire server per session (memory engine, on its own loop
-in a thread), and a fresh database per test reached through the real PyMongo async driver."""
+"""Shared fixtures: one embedded MongoDB wire server per session (on its own loop in a thread),
+and a fresh database per test reached through the real PyMongo async driver.
+
+`JUNO_TEST_ENGINE=sqlite` runs the whole suite on mongoeco's SQLite engine (files in a temporary
+directory); the default, `memory`, is the faster one for CI. Nothing may rely on one engine's
+quirks (docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -24,9 +28,17 @@ REPO = Path(__file__).resolve().parent.parent
 JUNO = str(Path(sys.executable).with_name("juno"))
 
 
+TEST_ENGINE = os.environ.get("JUNO_TEST_ENGINE", "memory")
+
+
 @pytest.fixture(scope="session")
-def mongo_uri() -> Iterator[str]:
-    server = EmbeddedMongo(engine="memory")
+def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if TEST_ENGINE not in ("memory", "sqlite"):
+        raise pytest.UsageError(f"JUNO_TEST_ENGINE must be memory or sqlite, not {TEST_ENGINE!r}")
+    data_dir = tmp_path_factory.mktemp("embedded") if TEST_ENGINE == "sqlite" else None
+    server = EmbeddedMongo(
+        engine="sqlite" if TEST_ENGINE == "sqlite" else "memory", data_dir=data_dir
+    )
     uri = server.start()
     yield uri
     server.stop()

@@ -149,7 +149,7 @@ def test_chat_asks_for_a_cards_inputs(
         client[db_name]["profiles"].insert_one(
             {"_id": f"{TENANT}:{USER}", "tkey": f"{TENANT}:{USER}", "tenant_id": TENANT,
              "user_id": USER, "display_name": "Deniz Demir", "given_name": "Deniz",
-             "surname": "Demir", "department": "Finans", "search_prefixes": []}
+             "surname": "Demir", "department": "Finans"}
         )  # fmt: skip
         chat = Driver(dev_serve, tmp_path)
         chat.type(chat.button("I have read and understood"))

@@ -4,6 +4,7 @@ a second process (here: a second open) joins the owner instead of opening the fi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,3 +67,45 @@ async def test_unreachable_uri_fails_in_one_line(tmp_path: Path) -> None:
             connect_timeout_ms=300,
         )
     assert str(info.value).startswith("cannot reach MongoDB")
+
+
+async def test_files_are_private_and_the_server_wants_its_secret(tmp_path: Path) -> None:
+    """Issue #13 item 13: other local users can neither read the embedded database's files nor
+    talk to its wire server without the secret drawn at start (SCRAM-SHA-256)."""
+    import json
+    import stat
+    from urllib.parse import urlsplit
+
+    from pymongo import AsyncMongoClient
+    from pymongo.errors import OperationFailure
+
+    data = tmp_path / "var"
+    data.mkdir(mode=0o755)
+    (data / "left-from-before.log").write_text("x")
+    (data / "left-from-before.log").chmod(0o644)
+    db = await open_database(uri=None, db_name="juno", data_dir=data, engine="sqlite")
+    try:
+        await TenantStore(db.db, TENANT).profiles.upsert_many([{"user_id": "u1"}])
+        assert stat.S_IMODE(data.stat().st_mode) == 0o700
+        files = [p for p in data.iterdir() if p.is_file()]
+        assert {"juno.sqlite3", "embedded-mongo.json"} <= {p.name for p in files}
+        for path in files:
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+        address = urlsplit(json.loads((data / "embedded-mongo.json").read_text())["uri"])
+        secret, host, port = address.password, address.hostname, address.port
+        assert secret and len(secret) >= 32 and host == "127.0.0.1"
+        assert secret not in db.server_name
+        for uri in (
+            f"mongodb://{host}:{port}/?directConnection=true",
+            f"mongodb://juno:wrong@{host}:{port}/?directConnection=true&authSource=admin",
+        ):
+            stranger: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+                uri, serverSelectionTimeoutMS=5_000
+            )
+            try:
+                with pytest.raises(OperationFailure):
+                    await stranger["juno"]["profiles"].find_one({})
+            finally:
+                await stranger.close()
+    finally:
+        await db.close()

@@ -61,9 +61,20 @@ def test_search_text_never_becomes_an_operator(mongo_uri: str, term: str) -> Non
                 )
             page = await store.profiles.search(term)
             assert page.total in (0, 1)
+            # The search text never reaches MongoDB at all: the only profile query is the page,
+            # by our own keys.
+            tenant = store.tenant_id
             for filter_ in listener.filters:
-                value = filter_.get("search_prefixes")
-                assert value is None or isinstance(value, str)
+                if "_id" in filter_ and filter_.get("tenant_id") == tenant:
+                    assert set(filter_) <= {"_id", "tenant_id", "hidden"}, filter_
+                    assert set(filter_["_id"]) == {"$in"}, filter_
+                    assert all(k in (f"{tenant}:u1",) for k in filter_["_id"]["$in"]), filter_
+                    assert filter_.get("hidden", {"$ne": True}) == {"$ne": True}, filter_
+                else:
+                    assert filter_ in (
+                        {"tenant_id": tenant, "hidden": {"$ne": True}},  # the index's load
+                        {"_id": f"{tenant}:directory"},  # its version check
+                    ), filter_
         finally:
             await client.close()
 

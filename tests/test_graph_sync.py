@@ -284,10 +284,12 @@ async def test_links_to_another_host_are_not_followed(db: Db) -> None:
 class Commands(CommandListener):
     def __init__(self) -> None:
         self.names: list[str] = []
+        self.targets: list[tuple[str, Any]] = []
 
     def started(self, event: CommandStartedEvent) -> None:
         if event.database_name != "admin":
             self.names.append(event.command_name)
+            self.targets.append((event.command_name, event.command.get(event.command_name)))
 
     def succeeded(self, event: CommandSucceededEvent) -> None:
         pass
@@ -306,10 +308,12 @@ async def test_one_bulk_write_per_page(mongo_uri: str, db_name: str, fake: FakeG
         populate(fake.directory, 40)
         listener.names.clear()
         stats = await run(db, fake)
-        assert listener.names.count("update") == stats.pages == 6
-        # Besides the page writes: state read, round start, the sweep's two queries (stale
-        # profiles, erasures a crash cut short), link save.
-        assert len(listener.names) == stats.pages + 5
+        assert listener.targets.count(("update", "profiles")) == stats.pages == 6
+        # Each page write is followed by the directory version bump (storage.search_index).
+        assert listener.targets.count(("update", "sync_state")) == stats.pages
+        # Besides the page writes and their bumps: state read, round start, the sweep's two
+        # queries (stale profiles, erasures a crash cut short), link save.
+        assert len(listener.names) == 2 * stats.pages + 5
     finally:
         await client.drop_database(db_name)
         await client.close()

@@ -22,7 +22,9 @@ from storage.search_keys import fold
 
 LOCALES = ("tr", "en")
 QUOTED = re.compile(r'"([^"]{2,60})"')
-BOLD = re.compile(r"\*\*([^*]{2,60})\*\*")
+# The help card lists commands in bold with their argument in italics, before or after the verb
+# ("**find** *name*", "*isim* **bul**").
+BOLD = re.compile(r"(?:\*([^*]{2,30})\* )?\*\*([^*]{2,60})\*\*(?: \*([^*]{2,30})\*)?")
 # What a quoted "find <name>" is tried with.
 NAME = {"tr": "Ayşe", "en": "Ayşe"}
 
@@ -46,7 +48,9 @@ def quoted_commands(locale: str) -> list[tuple[str, str]]:
         for key, text in _strings(json.loads(path.read_text("utf-8"))):
             candidates = QUOTED.findall(text)
             if key.startswith("help"):
-                candidates += BOLD.findall(text)  # the help card lists commands in bold
+                for before, verb, after in BOLD.findall(text):
+                    command = f"<{before}> {verb}" if before else verb
+                    candidates.append(f"{command} <{after}>" if after else command)
             found += [(f"{package}/locales/{locale}.json:{key}", c) for c in candidates]
     for kind in Kind:  # the notice as rendered from the data map, the terms as shipped
         text = builtin(kind).texts[locale]
@@ -62,8 +66,7 @@ def test_every_quoted_command_is_understood(locale: str) -> None:
     for where, command in commands:
         typed = re.sub(r"<[^>]+>", NAME[locale], command)
         request = parse(typed, None)
-        first = fold(typed.split()[0])
-        if first in _SEARCH_VERBS:
+        if {fold(word) for word in typed.split()} & set(_SEARCH_VERBS):
             ok = request.command is Command.SEARCH and request.data.get("term") == NAME[locale]
         else:
             # A quoted command must be a command, not a name to look up.

@@ -79,7 +79,7 @@ async def test_rights_work_after_declining_the_terms(
     help_ = card((await chat.send(1, text=typed["help"]))[0])
     assert help_["body"][0]["text"] == t(lang, "help_title")
     export = await chat.send(2, text=typed["export"])  # the reply, then the file offer
-    assert export[0]["text"] == t(lang, "export_started")
+    assert export[0]["text"] == t(lang, "export_started_file")  # personal chat: a file
     erase = await chat.send(1, text=typed["erase"])
     assert erase[0]["text"] == t(lang, "erasure_requested", **await latest(store, chat.user))
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from storage.collections import INDEXES, Coll
+from storage.collections import INDEXES, Coll, migrate
 from storage.errors import TenantScopeViolation
 from storage.keys import TKEY
 from storage.repositories import TenantStore
@@ -78,24 +78,30 @@ async def test_every_read_sees_only_its_own_tenant(stores: tuple[TenantStore, Te
         assert many[f"conv/{USER}"]["state"] == {"label": label}
         assert (await store.dsr_requests.find())[0]["tenant_id"] == store.tenant_id
         for coll in store.collections.values():
-            assert await coll.count() == 1
+            # sync_state also holds the directory version the profile write bumped.
+            expected = 2 if coll.name == Coll.SYNC_STATE else 1
+            assert await coll.count() == expected
             docs = await coll.find()
-            assert [d["tenant_id"] for d in docs] == [store.tenant_id]
+            assert [d["tenant_id"] for d in docs] == [store.tenant_id] * expected
             agg = await coll.aggregate([{"$project": {"tenant_id": 1}}])
-            assert [d["tenant_id"] for d in agg] == [store.tenant_id]
+            assert [d["tenant_id"] for d in agg] == [store.tenant_id] * expected
 
 
 async def test_writes_and_deletes_stay_in_their_tenant(
     stores: tuple[TenantStore, TenantStore],
 ) -> None:
     a, b = stores
-    for coll_a in a.collections.values():
-        assert await coll_a.update_many({}, {"$set": {"touched": True}}) == 1
-        assert await coll_a.delete_many({}) == 1
+
+    def seeded(coll: Coll) -> int:  # sync_state also holds the directory version
+        return 2 if coll is Coll.SYNC_STATE else 1
+
+    for coll, coll_a in a.collections.items():
+        assert await coll_a.update_many({}, {"$set": {"touched": True}}) == seeded(coll)
+        assert await coll_a.delete_many({}) == seeded(coll)
     for coll in Coll:
         if coll is Coll.TENANTS:
             continue
-        assert await b.collections[coll].count() == 1, coll
+        assert await b.collections[coll].count() == seeded(coll), coll
         assert await b.collections[coll].count({"touched": True}) == 0, coll
     assert await b.profiles.delete(USER) == 1
     assert await a.profiles.get(USER) is None
@@ -139,12 +145,12 @@ async def test_every_index_is_tenant_scoped(db: Db) -> None:
     for coll, models in INDEXES.items():
         for model in models:
             keys = list(model.document["key"])
-            # tkey and search_prefixes values start with "<tenant_id>:", so they are scoped too.
-            assert keys[0] in ("tenant_id", TKEY, "search_prefixes"), f"{coll}: {keys} unscoped"
+            # tkey values start with "<tenant_id>:", so they are scoped too.
+            assert keys[0] in ("tenant_id", TKEY), f"{coll}: {keys} unscoped"
         info = await db[coll].index_information()
         for name, spec in info.items():
             first = spec["key"][0][0]
-            assert first in ("_id", "tenant_id", TKEY, "search_prefixes"), f"{coll}.{name}"
+            assert first in ("_id", "tenant_id", TKEY), f"{coll}.{name}"
 
 
 async def test_migrate_is_idempotent(db: Db) -> None:
@@ -153,3 +159,24 @@ async def test_migrate_is_idempotent(db: Db) -> None:
     assert await migrate(db) == []
     names = set(await db.list_collection_names())
     assert {c.value for c in Coll} <= names
+
+
+async def test_migration_retires_the_search_prefix_index_and_field(db: Db) -> None:
+    """Profiles written before search moved into the process carry `search_prefixes` under a
+    multikey index; the next start unsets the field and drops both retired indexes."""
+    from pymongo import ASCENDING
+
+    await db["profiles"].create_index([("search_prefixes", ASCENDING)], name="search_prefixes")
+    await db["profiles"].create_index(
+        [("tenant_id", ASCENDING), ("search_keys", ASCENDING)], name="tenant_search"
+    )
+    await db["profiles"].insert_one(
+        {"_id": f"{A}:old", TKEY: f"{A}:old", "tenant_id": A, "user_id": "old",
+         "search_keys": ["ayse"], "search_prefixes": [f"{A}:ays", f"{A}:ayse"]}
+    )  # fmt: skip
+    await migrate(db)
+    await migrate(db)  # idempotent
+    names = set(await db["profiles"].index_information())
+    assert not names & {"search_prefixes", "tenant_search"}
+    doc = await db["profiles"].find_one({"_id": f"{A}:old"})
+    assert doc is not None and "search_prefixes" not in doc and doc["search_keys"] == ["ayse"]

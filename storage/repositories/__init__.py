@@ -10,7 +10,7 @@ from storage.collections import Coll
 from storage.repositories.counts import DailyCounts
 from storage.repositories.events import EventLog
 from storage.repositories.keyed import KeyedStore
-from storage.repositories.profiles import ProfilesRepo
+from storage.repositories.profiles import ProfilesCollection, ProfilesRepo
 from storage.repositories.tenants import (
     AdminGrant,
     ControllerDetails,
@@ -32,6 +32,9 @@ class TenantStore:
         self.db = db
 
         def scoped(coll: Coll) -> TenantCollection:
+            # Profile writes bump the directory version the search indexes follow.
+            if coll is Coll.PROFILES:
+                return ProfilesCollection(db[coll], tenant_id)
             return TenantCollection(db[coll], tenant_id)
 
         self.collections: dict[Coll, TenantCollection] = {

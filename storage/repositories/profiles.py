@@ -1,9 +1,9 @@
 """Summarized directory profiles, one per employee, keyed by Entra object id, and people search.
 
-Search is an indexed equality match on tenant-scoped prefix keys (see
-`storage.search_keys.prefix_keys`), then ranking in Python over at most `MAX_CANDIDATES`
-documents: exact > prefix > contains, ties by folded display name then id, so paging is stable.
-Search terms are never stored and only ever used as equality values.
+Search ranks in this process (`storage.search_index`: folded words of every visible profile,
+kept fresh from a directory version every profile write bumps), exact > prefix > contains, ties
+by folded display name then id, so paging is stable; the database returns only the page, by
+`_id`. Search terms are never stored and never reach the database at all.
 """
 
 from __future__ import annotations
@@ -13,20 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from storage.scoped import BulkOutcome, KeyedUpsert, TenantCollection
-from storage.search_keys import (
-    MAX_PREFIX,
-    MIN_PREFIX,
-    fold,
-    prefix_keys,
-    query_tokens,
-    search_keys,
-)
+from storage.search_index import bump_version, index_for
+from storage.search_keys import search_keys
 
 Document = dict[str, Any]
-# Each candidate costs the server ~25 µs to return (measured on the embedded engine), so a very
-# common prefix ("ay" in a Turkish directory) is capped; the reply then asks for more letters.
-MAX_CANDIDATES = 200
 VISIBLE = {"hidden": {"$ne": True}}
+REPORTS_LIMIT = 200
 CARD_FIELDS = {
     "tenant_id": 1,
     "user_id": 1,
@@ -60,7 +52,8 @@ class SearchPage:
 
 
 def rank(tokens: Sequence[str], keys: Sequence[str]) -> int | None:
-    """0 exact, 1 prefix, 2 contains, None no match."""
+    """0 exact, 1 prefix, 2 contains, None no match: the ranking the search index computes with
+    set operations (tests hold the two equal)."""
     words = {w for key in keys for w in key.split(" ")}
     phrase = " ".join(tokens)
     if phrase in keys or (len(tokens) == 1 and tokens[0] in words):
@@ -72,18 +65,73 @@ def rank(tokens: Sequence[str], keys: Sequence[str]) -> int | None:
     return None
 
 
+class ProfilesCollection(TenantCollection):
+    """The profiles collection of one tenant: every write bumps the tenant's directory version
+    afterwards, so every replica's search index follows (storage.search_index). Erasure,
+    rectification and tenant purge write through it too (`TenantStore.collections`)."""
+
+    async def _changed(self) -> None:
+        await bump_version(self._coll, self.tenant_id)
+
+    async def insert(self, document: Mapping[str, Any]) -> Any:
+        inserted = await super().insert(document)
+        await self._changed()
+        return inserted
+
+    async def insert_once(self, key_parts: Sequence[str], fields: Mapping[str, Any]) -> bool:
+        created = await super().insert_once(key_parts, fields)
+        await self._changed()
+        return created
+
+    async def upsert(
+        self,
+        key_parts: Sequence[str],
+        set_fields: Mapping[str, Any],
+        set_on_insert: Mapping[str, Any] | None = None,
+    ) -> Document:
+        found = await super().upsert(key_parts, set_fields, set_on_insert)
+        await self._changed()
+        return found
+
+    async def bulk(self, operations: Sequence[KeyedUpsert]) -> BulkOutcome:
+        outcome = await super().bulk(operations)
+        if operations:
+            await self._changed()
+        return outcome
+
+    async def update_each(
+        self, requests: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]
+    ) -> int:
+        changed = await super().update_each(requests)
+        if requests:
+            await self._changed()
+        return changed
+
+    async def update_many(self, filter_: Mapping[str, Any], update: Mapping[str, Any]) -> int:
+        changed = await super().update_many(filter_, update)
+        await self._changed()
+        return changed
+
+    async def update_one(self, filter_: Mapping[str, Any], update: Mapping[str, Any]) -> int:
+        changed = await super().update_one(filter_, update)
+        await self._changed()
+        return changed
+
+    async def delete_many(self, filter_: Mapping[str, Any] | None = None) -> int:
+        deleted = await super().delete_many(filter_)
+        await self._changed()
+        return deleted
+
+
 class ProfilesRepo:
     def __init__(self, coll: TenantCollection) -> None:
         self._c = coll
 
     def upsert_op(self, user_id: str, fields: Mapping[str, Any]) -> KeyedUpsert:
-        values = {**fields, "user_id": user_id}
-        if "search_keys" in values and "search_prefixes" not in values:
-            values["search_prefixes"] = prefix_keys(self._c.tenant_id, values["search_keys"])
-        return self._c.upsert_op([user_id], values)
+        return self._c.upsert_op([user_id], {**fields, "user_id": user_id})
 
     async def upsert_many(self, profiles: Sequence[Mapping[str, Any]]) -> BulkOutcome:
-        """One round trip for a whole page of profiles."""
+        """One round trip for a whole page of profiles (plus the version bump)."""
         return await self._c.bulk([self.upsert_op(p["user_id"], p) for p in profiles])
 
     async def get(self, user_id: str) -> Document | None:
@@ -101,33 +149,33 @@ class ProfilesRepo:
         return {d["user_id"]: d for d in docs}
 
     async def reports_of(self, manager_id: str) -> list[Document]:
+        """Visible direct reports (cards), from the search index while it is current: on the
+        embedded engine this equality is a scan of the tenant's profiles."""
+        index = index_for(self._c._coll, self._c.tenant_id)
+        found = await index.reports(self._c._coll, manager_id, CARD_FIELDS, REPORTS_LIMIT)
+        if found is not None:
+            return found
         return await self._c.find(
-            {"manager_id": manager_id, **VISIBLE}, projection=CARD_FIELDS, limit=200
+            {"manager_id": manager_id, **VISIBLE}, projection=CARD_FIELDS, limit=REPORTS_LIMIT
         )
 
+    async def card_of(self, user_id: str) -> Document | None:
+        """A visible person's card fields (the org chart's managers), from the search index
+        while it is current, else one point read."""
+        index = index_for(self._c._coll, self._c.tenant_id)
+        found = await index.card(self._c._coll, user_id, CARD_FIELDS)
+        if found is not False:
+            return found if isinstance(found, dict) else None
+        return await self.get_visible(user_id)
+
     async def search(self, term: str, *, offset: int = 0, limit: int = 8) -> SearchPage:
-        tokens = query_tokens(term)
-        usable = [t for t in tokens if len(t) >= MIN_PREFIX or any(c.isdigit() for c in t)]
-        if not usable:
-            return SearchPage([], 0, 0, too_short=True)
-        anchor = max(usable, key=len)
-        if not any(c.isdigit() for c in anchor):
-            anchor = anchor[:MAX_PREFIX]
-        candidates = await self._c.find(
-            {"search_prefixes": f"{self._c.tenant_id}:{anchor}", **VISIBLE},
-            projection=CARD_FIELDS,
-            limit=MAX_CANDIDATES,
+        index = index_for(self._c._coll, self._c.tenant_id)
+        page = await index.search(
+            self._c._coll, term, offset=offset, limit=limit, projection=CARD_FIELDS
         )
-        ranked: list[tuple[int, str, str, Document]] = []
-        for doc in candidates:
-            found = rank(tokens, doc.get("search_keys") or [])
-            if found is not None:
-                name = fold(doc.get("display_name") or "")
-                ranked.append((found, name, doc["user_id"], doc))
-        ranked.sort(key=lambda r: (r[0], r[1], r[2]))
-        start = max(0, offset)
-        page = [r[3] for r in ranked[start : start + limit]]
-        return SearchPage(page, len(ranked), start, capped=len(candidates) >= MAX_CANDIDATES)
+        if page is None:
+            return SearchPage([], 0, 0, too_short=True)
+        return SearchPage(page.items, page.total, page.offset)
 
     async def set_override(self, user_id: str, field: str, override: Mapping[str, Any]) -> int:
         """An approved correction, kept beside (never instead of) the synced value. The value's
@@ -135,10 +183,7 @@ class ProfilesRepo:
         folded = search_keys([str(override.get("value", ""))])
         update: Document = {"$set": {f"overrides.{field}": dict(override)}}
         if folded:
-            update["$addToSet"] = {
-                "search_keys": {"$each": folded},
-                "search_prefixes": {"$each": prefix_keys(self._c.tenant_id, folded)},
-            }
+            update["$addToSet"] = {"search_keys": {"$each": folded}}
         return await self._c.update_one({"user_id": user_id}, update)
 
     async def count(self) -> int:
