@@ -28,6 +28,7 @@ from privacy.suppression import count as suppression_count
 from storage.repositories import TenantRecord, TenantStore
 
 SYNC_STATE_KEY = "graph"  # graph_sync's state document (graph_sync/state.py)
+SUBSCRIPTION_KEY = "users"  # graph_sync's subscription document (graph_sync/subscriptions.py)
 MAX_ROWS = 8
 
 
@@ -136,6 +137,8 @@ async def _onboarding(
         since=_when(first) if first else "-",
     )
     rows = [_heading(t(locale, "admin_setup")), _text(sync_line)]
+    if tenant.graph is not None:  # which app holds which permission (docs/install.md)
+        rows.append(_text(t(locale, "admin_setup_app", client_id=tenant.graph.client_id)))
     if not first_sync and grant_url:
         grant = {
             "type": "Action.OpenUrl",
@@ -143,7 +146,32 @@ async def _onboarding(
             "url": grant_url,
         }
         rows.append(_buttons(grant))
-    return [*rows, _text(reach_line)]
+    return [*rows, _text(reach_line), await _notifications(store, tenant, locale)]
+
+
+async def _notifications(store: TenantStore, tenant: TenantRecord, locale: str) -> dict[str, Any]:
+    """Whether Graph tells JUNO of directory changes (near real time) or JUNO only polls."""
+    doc = await store.graph_subscriptions.get(SUBSCRIPTION_KEY)
+    status = str((doc or {}).get("status") or "none")
+    minutes = tenant.sync_interval_minutes
+    expires = (doc or {}).get("expires_at")
+    healthy = isinstance(expires, datetime) and expires > datetime.now(UTC)
+    if doc is not None and status == "active" and healthy:
+        last = doc.get("last_notification_at")
+        text = t(
+            locale,
+            "admin_notify_active",
+            expires=_when(expires),
+            last=_when(last) if last else t(locale, "admin_notify_never"),
+        )
+        return _text(text)
+    if doc is None or status in ("none", "deleted"):
+        return _text(t(locale, "admin_notify_off", minutes=minutes))
+    error = str(doc.get("last_error") or "")[:200]
+    return _text(
+        t(locale, "admin_notify_trouble", status=status, minutes=minutes, error=error),
+        color="Attention",
+    )
 
 
 def _sync(
