@@ -60,6 +60,7 @@ bench: setup
 	$(BIN)/python bench/sync.py --users 20000
 	$(BIN)/python bench/export.py --sweep-events 20000
 	$(BIN)/python bench/load.py --activities 3000
+	$(BIN)/python bench/notify.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

@@ -20,6 +20,7 @@ from privacy.consent import Kind, current_documents
 from privacy.datamap import DATA_MAP, LEGAL, TENANT_DAYS_MAX, Legal, Store
 from privacy.dsr import CLOSED, DsrError, DsrRequest, DsrStatus, DsrType, list_requests
 from privacy.facts import basis_facts, missing_controller, texts
+from privacy.mode_effects import mode_effects
 from privacy.rectification import Proposal
 from privacy.removal_modes import RemovalMode
 from privacy.ropa import record_for_tenant
@@ -29,6 +30,7 @@ from privacy.suppression import count as suppression_count
 from storage.repositories import TenantRecord, TenantStore
 
 SYNC_STATE_KEY = "graph"  # graph_sync's state document (graph_sync/state.py)
+SUBSCRIPTION_KEY = "users"  # graph_sync's subscription document (graph_sync/subscriptions.py)
 MAX_ROWS = 8
 
 
@@ -86,6 +88,7 @@ async def home_card(
     body += [
         _heading(t(locale, "admin_removal_heading")),
         _text(t(locale, "admin_removal", mode=t(locale, f"removal_{tenant.removal_mode}"))),
+        _removal_effects(tenant.removal_mode, locale),
         _buttons(submit(t(locale, "admin_removal_button"), "admin_removal", inputs=False)),
     ]
     body += await _review(store, locale, now)
@@ -145,6 +148,8 @@ async def _onboarding(
         since=_when(first) if first else "-",
     )
     rows = [_heading(t(locale, "admin_setup")), _text(sync_line)]
+    if tenant.graph is not None:  # which app holds which permission (docs/install.md)
+        rows.append(_text(t(locale, "admin_setup_app", client_id=tenant.graph.client_id)))
     if not first_sync and grant_url:
         grant = {
             "type": "Action.OpenUrl",
@@ -152,7 +157,32 @@ async def _onboarding(
             "url": grant_url,
         }
         rows.append(_buttons(grant))
-    return [*rows, _text(reach_line)]
+    return [*rows, _text(reach_line), await _notifications(store, tenant, locale)]
+
+
+async def _notifications(store: TenantStore, tenant: TenantRecord, locale: str) -> dict[str, Any]:
+    """Whether Graph tells JUNO of directory changes (near real time) or JUNO only polls."""
+    doc = await store.graph_subscriptions.get(SUBSCRIPTION_KEY)
+    status = str((doc or {}).get("status") or "none")
+    minutes = tenant.sync_interval_minutes
+    expires = (doc or {}).get("expires_at")
+    healthy = isinstance(expires, datetime) and expires > datetime.now(UTC)
+    if doc is not None and status == "active" and healthy:
+        last = doc.get("last_notification_at")
+        text = t(
+            locale,
+            "admin_notify_active",
+            expires=_when(expires),
+            last=_when(last) if last else t(locale, "admin_notify_never"),
+        )
+        return _text(text)
+    if doc is None or status in ("none", "deleted"):
+        return _text(t(locale, "admin_notify_off", minutes=minutes))
+    error = str(doc.get("last_error") or "")[:200]
+    return _text(
+        t(locale, "admin_notify_trouble", status=status, minutes=minutes, error=error),
+        color="Attention",
+    )
 
 
 def _sync(
@@ -359,6 +389,15 @@ def erasure_card(request: DsrRequest, name: str | None, tenant: TenantRecord, lo
     return card_of(body, [submit(t(locale, "admin_erasure_apply"), "dsr_approve", id=request.id)])
 
 
+def _removal_effects(mode: str, locale: str) -> dict[str, Any]:
+    """What the mode does store by store, from the data map (never a hand-written summary)."""
+    items = [
+        _text(f"{what}: {', '.join(stores)}", size="Small", isSubtle=True, spacing="None")
+        for what, stores in mode_effects(RemovalMode(mode), locale)
+    ]
+    return {"type": "Container", "items": items}
+
+
 def removal_card(tenant: TenantRecord, locale: str) -> Card:
     """Changing what removing a person does needs the organization's name typed out: it
     decides what happens to every departing employee's data from then on."""
@@ -366,6 +405,7 @@ def removal_card(tenant: TenantRecord, locale: str) -> Card:
     body = [
         _text(t(locale, "admin_removal_title"), weight="Bolder", size="Medium"),
         _text(t(locale, "admin_removal", mode=t(locale, f"removal_{tenant.removal_mode}"))),
+        _removal_effects(tenant.removal_mode, locale),
         {
             "type": "Input.ChoiceSet",
             "id": "mode",

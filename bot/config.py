@@ -19,6 +19,8 @@ class BotConfig:
     app_secret: str | None = None
     cert_path: str | None = None
     tenant_id: str | None = None  # single-tenant bot registration
+    # "client_secret" / "certificate" (single-tenant app) or "user_managed_identity".
+    auth_type: str | None = None
     openid_metadata_url: str = PUBLIC_OPENID_METADATA_URL
     authority_host: str = "https://login.microsoftonline.com"
     dev_mode: bool = False

@@ -37,6 +37,7 @@ from microsoft_agents.hosting.core.connector import ConnectorClientBase
 from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 
 from bot.config import BOT_FRAMEWORK_SCOPE, BotConfig
+from bot.managed_identity import ManagedIdentityTokenProvider
 from bot.throttle import ConnectorPacer
 
 
@@ -159,9 +160,13 @@ class BotConnections:
     """The SDK's `Connections` for a single bot identity."""
 
     def __init__(self, config: BotConfig) -> None:
-        self._provider: AccessTokenProviderBase = (
-            AnonymousTokenProvider() if config.anonymous else BotTokenProvider(config)
-        )
+        self._provider: AccessTokenProviderBase
+        if config.anonymous:
+            self._provider = AnonymousTokenProvider()
+        elif config.auth_type == "user_managed_identity":  # bot/managed_identity.py
+            self._provider = ManagedIdentityTokenProvider(config)
+        else:
+            self._provider = BotTokenProvider(config)
 
     async def problem(self) -> str | None:
         """What /readyz should report about outbound identity (None in dev mode)."""

@@ -15,6 +15,7 @@ from graph_sync.auth import AppCredentials, MsalTokenProvider
 from graph_sync.demo import DemoSource
 from graph_sync.errors import TokenError
 from graph_sync.source import DeltaSource, GraphDeltaSource
+from graph_sync.subscriptions import GraphSubscriptionApi
 from graph_sync.transport import GraphTransport, RetryPolicy
 from storage.repositories import TenantRecord
 
@@ -70,3 +71,10 @@ class GraphClients:
             self.token_provider(record), retry=self.retry, verify=self.verify
         )
         return GraphDeltaSource(transport, self.graph_base_url)
+
+    def subscriptions(self, record: TenantRecord) -> GraphSubscriptionApi:
+        """The tenant's `/subscriptions`, with the same token and transport as its sync."""
+        transport = GraphTransport(
+            self.token_provider(record), retry=self.retry, verify=self.verify
+        )
+        return GraphSubscriptionApi(transport, self.graph_base_url)

@@ -27,11 +27,14 @@ from graph_sync.lease import Holder
 from graph_sync.runner import DEFAULT_LEASE_TTL, sync_tenant
 from graph_sync.source import DeltaSource
 from graph_sync.state import StateStore
+from graph_sync.subscriptions import SubscriptionStore
 from storage.repositories import TenantRecord, TenantRegistry
 
 log = logging.getLogger("graph_sync.scheduler")
 
 MakeClient = Callable[[TenantRecord], DeltaSource]
+MAX_HEALTHY_INTERVAL = timedelta(hours=24)
+HEALTHY_POLL_FACTOR = 4
 
 
 def eligible(record: TenantRecord) -> bool:
@@ -43,13 +46,19 @@ def is_due(
     last_run: dict[str, Any] | None,
     now: datetime,
     retry_after_failure: timedelta,
+    factor: int = 1,
 ) -> bool:
+    """`factor` stretches the interval while change notifications are healthy: the poll is
+    then only the safety net for what notifications missed (capped at a day)."""
     if not last_run:
         return True
     finished = last_run.get("finished_at") or last_run.get("started_at")
     if not isinstance(finished, datetime):
         return True
-    interval = timedelta(minutes=record.sync_interval_minutes)
+    interval = min(
+        timedelta(minutes=record.sync_interval_minutes * max(factor, 1)), MAX_HEALTHY_INTERVAL
+    )
+    interval = max(interval, timedelta(minutes=record.sync_interval_minutes))
     if last_run.get("status") != "ok":
         interval = min(interval, retry_after_failure)
     return finished + interval <= now
@@ -70,6 +79,7 @@ class Scheduler:
         stop_timeout: float = 30.0,
         concurrency: int = 4,
         clock: Callable[[], datetime] = utcnow,
+        healthy_poll_factor: int = 1,
         screen: Screen | None = None,
     ) -> None:
         self.db = db
@@ -84,6 +94,7 @@ class Scheduler:
         self.stop_timeout = stop_timeout
         self.concurrency = concurrency
         self.clock = clock
+        self.healthy_poll_factor = healthy_poll_factor
         self._stopping = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self.running: dict[str, asyncio.Task[None]] = {}
@@ -129,13 +140,24 @@ class Scheduler:
             if not eligible(record) or record.tenant_id in self.running:
                 continue
             state = await StateStore(self.db, record.tenant_id).load()
-            if not is_due(record, state.last_run, now, self.retry_after_failure):
+            factor = await self._poll_factor(record.tenant_id, now)
+            if not is_due(record, state.last_run, now, self.retry_after_failure, factor):
                 continue
             task = asyncio.create_task(self._run(record), name=f"sync-{record.tenant_id}")
             self.running[record.tenant_id] = task
             task.add_done_callback(self._forget(record.tenant_id))
             started.append(record.tenant_id)
         return started
+
+    async def _poll_factor(self, tenant_id: str, now: datetime) -> int:
+        if self.healthy_poll_factor <= 1:
+            return 1
+        view = await SubscriptionStore(self.db, tenant_id).view()
+        return self.healthy_poll_factor if view is not None and view.healthy(now) else 1
+
+    def running_task(self, tenant_id: str) -> asyncio.Task[None] | None:
+        """The tenant's round under way in this process, if any."""
+        return self.running.get(tenant_id)
 
     async def run_now(self, tenant_id: str) -> asyncio.Task[None] | None:
         """Start a run for one tenant at once (an admin's "sync now"), whatever its schedule.

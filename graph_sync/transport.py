@@ -149,15 +149,24 @@ class GraphTransport:
         )
 
     async def get_bytes(self, url: str) -> bytes:
+        return await self.send(Method.GET, url)
+
+    async def send(self, method: Method, url: str, body: bytes | None = None) -> bytes:
+        """One Graph request (JSON body when given); the body of the answer, b"" for a 204.
+        A POST is not retried after a transport error: it may have taken effect (a created
+        subscription), and the caller's next pass looks before it creates again."""
         policy = self.retry
-        for attempt in range(1, policy.attempts + 1):
-            info = RequestInformation(Method.GET)
+        attempts = 1 if method is Method.POST else policy.attempts
+        for attempt in range(1, attempts + 1):
+            info = RequestInformation(method)
             info.url = url
             info.headers.try_add("Accept", "application/json")
+            if body is not None:
+                info.set_stream_content(body, "application/json")
             try:
                 body = await self.adapter.send_primitive_async(info, "bytes", ERROR_MAP)
             except httpx.TransportError as exc:  # resets, refused, timeouts: no middleware sees
-                if attempt == policy.attempts:
+                if attempt == attempts:
                     raise GraphRequestError(
                         f"Graph could not be read after {attempt} attempts "
                         f"({type(exc).__name__}: {str(exc)[:120] or 'no detail'})"

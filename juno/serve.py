@@ -12,6 +12,7 @@ from aiohttp import web
 from bot.config import BotConfig
 from bot.http import MAX_ACTIVITY_BYTES, READINESS, build_bot_app
 from juno.api.app import MAX_BODY_BYTES
+from juno.deployment import bot_auth_kind, bot_identity_problem
 from juno.errors import OperationError, UserError
 from juno.keys import pseudonym_key, signing_key
 from juno.legal import deployment_subprocessors
@@ -43,11 +44,18 @@ def bot_config(settings: Settings) -> BotConfig | None:
     is not served at all rather than served unauthenticated)."""
     if not settings.bot_app_id and not settings.bot_dev_mode:
         return None
+    problem = bot_identity_problem(settings)  # juno/deployment.py: the two identity kinds
+    if problem:
+        raise UserError(problem)
+    kind = bot_auth_kind(settings)
+    secret = settings.bot_app_secret if kind == "client_secret" else None
+    cert = settings.bot_cert_path if kind == "certificate" else None
     return BotConfig(
         app_id=settings.bot_app_id or None,
-        app_secret=settings.bot_app_secret.get_secret_value() if settings.bot_app_secret else None,
-        cert_path=str(settings.bot_cert_path) if settings.bot_cert_path else None,
+        app_secret=secret.get_secret_value() if secret else None,
+        cert_path=str(cert) if cert else None,
         tenant_id=settings.bot_tenant_id,
+        auth_type=kind,
         openid_metadata_url=settings.bot_openid_metadata_url,
         authority_host=settings.authority_host,
         dev_mode=settings.bot_dev_mode,
@@ -124,7 +132,7 @@ async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> 
         await db.close()
         raise
     # Graph sync: the per-tenant schedule, and the demo tenant while none has credentials.
-    attach_sync(app, db, scheduler, get_logger("juno.sync"))
+    attach_sync(app, db, scheduler, get_logger("juno.sync"), settings)
     # Processor duties: a changed sub-processor list is told to every tenant's admins.
     attach_processor_notices(app, db.db, settings, config, get_logger("juno.processor"))
     # keepalive_timeout doubles as the header timeout: aiohttp closes a connection that has

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     bot_app_secret: SecretStr | None = Field(None, alias="JUNO_BOT_APP_SECRET")
     bot_cert_path: Path | None = Field(None, alias="JUNO_BOT_CERT_PATH")
     bot_tenant_id: str | None = Field(None, alias="JUNO_BOT_TENANT_ID")
+    # How the bot proves its identity: a single-tenant app's secret or certificate, or a
+    # user-assigned managed identity (JUNO_BOT_APP_ID is then the identity's client id).
+    bot_auth_type: Literal["client_secret", "certificate", "user_managed_identity"] | None = Field(
+        None, alias="JUNO_BOT_AUTH_TYPE"
+    )
     bot_openid_metadata_url: str = Field(
         "https://login.botframework.com/v1/.well-known/openidconfiguration",
         alias="JUNO_BOT_OPENID_METADATA_URL",
@@ -64,6 +69,17 @@ class Settings(BaseSettings):
     # --- Microsoft identity platform (national clouds override these) --------------------
     authority_host: str = Field("https://login.microsoftonline.com", alias="JUNO_AUTHORITY_HOST")
     graph_base_url: str = Field("https://graph.microsoft.com/v1.0", alias="JUNO_GRAPH_BASE_URL")
+
+    # --- Directory (Graph) app: our multi-tenant registration customers consent to ---------
+    # `juno tenant add` and `juno tenant consent-url` default to it; a tenant record may still
+    # name another app.
+    graph_app_id: str | None = Field(None, alias="JUNO_GRAPH_APP_ID")
+    graph_cert_path: Path | None = Field(None, alias="JUNO_GRAPH_CERT_PATH")
+    graph_client_secret_env: str | None = Field(
+        None, alias="JUNO_GRAPH_CLIENT_SECRET_ENV", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+    )
+    # Change notifications on /users, delivered to JUNO_PUBLIC_BASE_URL/api/graph/*.
+    graph_notifications: bool = Field(True, alias="JUNO_GRAPH_NOTIFICATIONS")
 
     # --- Privacy ----------------------------------------------------------------------
     pseudonym_key: SecretStr | None = Field(None, alias="JUNO_PSEUDONYM_KEY")

@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from juno.graph_web import add_graph_routes
 from juno.metrics import Metrics
 from storage import Database
 
@@ -189,4 +190,5 @@ def build_app(state: ServiceState) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    add_graph_routes(app)  # Graph change notifications (juno/graph_web.py)
     return app

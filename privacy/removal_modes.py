@@ -1,7 +1,8 @@
 """Removal modes a customer (the data controller) picks by contract for a departed user.
 
 DESIGN.md §1 names three choices that combine: delete all of the user's data; delete from the
-directory only; anonymize the rest. Each store says in the data map what it does under each.
+directory only; anonymize the rest. Each store says in the data map what it does under each,
+and privacy.mode_effects tells it in words from there.
 """
 
 from __future__ import annotations
@@ -16,14 +17,6 @@ class RemovalMode(StrEnum):
 
 
 DEFAULT_REMOVAL_MODE = RemovalMode.DIRECTORY_DELETE_REST_ANONYMIZE
-
-MODE_SUMMARIES: dict[RemovalMode, str] = {
-    RemovalMode.DELETE_ALL: "delete all of the user's data in the app",
-    RemovalMode.DIRECTORY_ONLY: "delete the user from the directory only",
-    RemovalMode.DIRECTORY_DELETE_REST_ANONYMIZE: (
-        "delete the user from the directory and anonymize the rest (usage KPIs, dialog state)"
-    ),
-}
 
 
 def parse_mode(value: str) -> RemovalMode:

@@ -19,8 +19,9 @@ from privacy.facts import (
     texts,
     transfer_facts,
 )
+from privacy.mode_effects import mode_summary
 from privacy.policy import RemovalPolicy
-from privacy.removal_modes import MODE_SUMMARIES, RemovalMode, parse_mode
+from privacy.removal_modes import RemovalMode, parse_mode
 from privacy.strategies import STRATEGIES
 from privacy.subprocessors import SubProcessor
 from privacy.taxonomy import CATEGORIES
@@ -81,7 +82,7 @@ def record_as_dict(
         "controller": CONTROLLER,
         "processor": PROCESSOR,
         "rights": RIGHTS,
-        "removal_modes": {m.value: MODE_SUMMARIES[m] for m in modes},
+        "removal_modes": {m.value: mode_summary(m, "en") for m in modes},
         "stores": stores,
     }
 

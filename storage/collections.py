@@ -34,6 +34,7 @@ class Coll(StrEnum):
     EXPORTS = "exports"
     DESTRUCTION_RUNS = "destruction_runs"
     ACCESS_REVIEWS = "access_reviews"
+    GRAPH_SUBSCRIPTIONS = "graph_subscriptions"
     SUPPRESSIONS = "suppressions"
     OUTBOX = "outbox"
     # Processor duties (privacy.incidents, privacy.processor_notices).
@@ -86,6 +87,8 @@ INDEXES: dict[Coll, list[IndexModel]] = {
     # One document per erasure or retention run *in progress*; deleted when the run completes.
     Coll.DESTRUCTION_RUNS: [_TKEY, IndexModel([T, ("kind", ASCENDING)], name="tenant_kind")],
     Coll.ACCESS_REVIEWS: [IndexModel([T, ("at", DESCENDING)], name="tenant_at")],
+    # One document per tenant: its Graph change-notification subscription (graph_sync).
+    Coll.GRAPH_SUBSCRIPTIONS: [_TKEY],
     # Keyed by the suppression token (privacy.suppression): one lookup per page of a sync.
     Coll.SUPPRESSIONS: [_TKEY],
     # Messages to requesters queued by a process without the bot's identity (`juno dsr`).

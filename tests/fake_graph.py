@@ -10,7 +10,10 @@ What it serves, per the Graph docs (delta-query-overview, delta-query-users, use
 - expired delta state: `410 Gone` with a `Location` header holding a fresh initial link, and an
   OData error body with `resyncRequired` or `syncStateNotFound`;
 - scripted faults: 429/503/504 with `Retry-After`, a connection reset in the middle of a page
-  body, a stall (until released), and a bearer-token check answering 401 like Graph.
+  body, a stall (until released), and a bearer-token check answering 401 like Graph;
+- `/subscriptions` (create with the `validationToken` handshake on both URLs, renew, delete,
+  reauthorize, list; at most 41,760 minutes ahead) and `notify` / `lifecycle`, which POST
+  changeNotificationCollections to the subscriber as Graph does (change-notifications docs).
 
 Run alone (`python -m tests.fake_graph --users 100000`) it serves a generated directory and a
 small control API, for bench/sync.py.
@@ -22,20 +25,24 @@ import argparse
 import asyncio
 import itertools
 import random
+import secrets
 import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote
 
+import aiohttp
 import msgspec
 from aiohttp import web
 
 FaultKind = Literal["429", "503", "504", "reset", "stall", "gone", "500", "403"]
 RequestKind = Literal["initial", "next", "delta", "any"]
 
+_PLAIN = {"Content-Type": "text/plain; charset=utf-8"}
 GIVEN = ("Ayşe", "İsmail", "Şule", "Çağla", "Ömer", "Gülşen", "Irmak", "Oliver", "Emma", "Ümit")
 SURNAMES = ("Yılmaz", "Öztürk", "Işık", "Çelik", "Doğan", "Şahin", "Smith", "Jones", "Ağca")
 DEPARTMENTS = ("Finans", "İnsan Kaynakları", "Engineering", "Sales", "Operasyon")
@@ -217,11 +224,15 @@ class FakeGraph:
         self._select_list: list[tuple[str, ...]] = []
         self._runner: web.AppRunner | None = None
         self.base = ""
+        self.tenant_id = "aaaaaaaa-1111-4222-8333-444444444444"
+        self.subscriptions: dict[str, dict[str, Any]] = {}
+        self.subscription_calls: list[str] = []  # "create", "renew", "reauthorize", ...
 
     # --- lifecycle -------------------------------------------------------------------
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/v1.0/users/delta", self._delta)
+        app.router.add_route("*", "/v1.0/subscriptions{tail:(/.*)?}", self._subscription)
         app.router.add_post("/_control/mutate", self._mutate)
         app.router.add_post("/_control/release", self._release)
         return app
@@ -400,6 +411,103 @@ class FakeGraph:
             return response
         self.pages_served += 1
         return web.Response(body=payload, content_type="application/json")
+
+    # --- change notifications ------------------------------------------------------------
+    async def _handshake(self, url: str) -> bool:
+        """Graph's validation request: the URL-decoded token back, text/plain, within 10 s."""
+        token = f"Validation: Testing client application reachability {secrets.token_hex(4)}"
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http,
+                http.post(url, params={"validationToken": token}, data=b"", headers=_PLAIN) as resp,
+            ):
+                body = await resp.text()
+                return (resp.status, resp.content_type, body) == (200, "text/plain", token)
+        except (aiohttp.ClientError, TimeoutError):
+            return False
+
+    async def _subscription(self, request: web.Request) -> web.Response:
+        auth = request.headers.get("Authorization", "")
+        if self.check_auth and (not auth.startswith("Bearer ") or auth[7:] not in self.tokens):
+            return self._graph_error(401, "InvalidAuthenticationToken", "Access token failure.")
+        tail = request.match_info["tail"].strip("/").split("/")
+        sub_id, action = tail[0], tail[1] if len(tail) > 1 else ""
+        verbs = {"POST": "create", "GET": "list", "PATCH": "renew", "DELETE": "delete"}
+        self.subscription_calls.append(action or verbs.get(request.method, request.method))
+        if request.method == "GET" and not sub_id:
+            return web.json_response({"value": list(self.subscriptions.values())})
+        body = await request.json() if request.can_read_body and action != "reauthorize" else {}
+        if "expirationDateTime" in body:
+            expires = datetime.fromisoformat(body["expirationDateTime"].replace("Z", "+00:00"))
+            if expires > datetime.now(UTC) + timedelta(minutes=41_760):
+                return self._graph_error(
+                    400, "InvalidRequest", "Subscription expiration can only be 41760 minutes."
+                )
+        if request.method == "POST" and not sub_id:
+            for url in (body["notificationUrl"], body["lifecycleNotificationUrl"]):
+                if not await self._handshake(url):
+                    return self._graph_error(
+                        400, "InvalidRequest", "Subscription validation request failed."
+                    )
+            sub = {**body, "id": str(uuid.uuid4()), "tenantId": self.tenant_id}
+            self.subscriptions[sub["id"]] = sub
+            return web.json_response(sub, status=201)
+        if sub_id not in self.subscriptions:
+            return self._graph_error(404, "ResourceNotFound", "The object was not found.")
+        if request.method == "DELETE":
+            del self.subscriptions[sub_id]
+            return web.Response(status=204)
+        if action == "reauthorize":
+            return web.Response(status=200)
+        self.subscriptions[sub_id]["expirationDateTime"] = body["expirationDateTime"]
+        return web.json_response(self.subscriptions[sub_id])
+
+    async def _send(self, url: str, items: list[dict[str, Any]]) -> int:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http,
+            http.post(url, json={"value": items}) as resp,
+        ):
+            return resp.status
+
+    async def notify(
+        self, *uids: str, change_type: str = "updated", client_state: str | None = None
+    ) -> list[int]:
+        """What Graph POSTs for changed users, to every subscription; the statuses answered.
+        `client_state` forges the secret."""
+        statuses = []
+        for sub in list(self.subscriptions.values()):
+            items = [
+                {
+                    "subscriptionId": sub["id"],
+                    "subscriptionExpirationDateTime": sub["expirationDateTime"],
+                    "changeType": change_type,
+                    "resource": f"Users/{uid}",
+                    "resourceData": {"@odata.type": "#Microsoft.Graph.User", "id": uid,
+                                     "organizationId": self.tenant_id},
+                    "clientState": sub["clientState"] if client_state is None else client_state,
+                    "tenantId": self.tenant_id,
+                }
+                for uid in uids
+            ]  # fmt: skip
+            statuses.append(await self._send(sub["notificationUrl"], items))
+        return statuses
+
+    async def lifecycle(self, event: str, *, client_state: str | None = None) -> list[int]:
+        """A lifecycle notification for every subscription; `subscriptionRemoved` also
+        removes them, as Graph does."""
+        statuses = []
+        for sub in list(self.subscriptions.values()):
+            item = {
+                "subscriptionId": sub["id"],
+                "subscriptionExpirationDateTime": sub["expirationDateTime"],
+                "tenantId": self.tenant_id,
+                "clientState": sub["clientState"] if client_state is None else client_state,
+                "lifecycleEvent": event,
+            }
+            if event == "subscriptionRemoved":
+                self.subscriptions.pop(sub["id"], None)
+            statuses.append(await self._send(sub["lifecycleNotificationUrl"], [item]))
+        return statuses
 
     # --- control API (bench) -------------------------------------------------------------
     async def _mutate(self, request: web.Request) -> web.Response:

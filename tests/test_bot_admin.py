@@ -82,9 +82,22 @@ async def test_admin_approves_a_correction_from_the_card(
     )
     assert row.endswith(' — Department → "Hazine"')
     assert (
-        "Removal mode in force: Delete the person from the directory and anonymize the rest "
-        "(usage statistics, dialog state)" in texts
+        "Removal mode in force: Delete the person from the directory, anonymize or pseudonymize "
+        "the rest" in texts
     )
+    # What the mode does is told from the data map: dialog state is deleted, not anonymized.
+    effects = [
+        item["text"]
+        for block in home["body"]
+        if block["type"] == "Container"
+        for item in block["items"]
+        if item.get("isSubtle")
+    ]
+    assert "Merged into anonymous daily totals, then deleted: Usage KPIs" in effects
+    deleted = next(e for e in effects if e.startswith("Deleted: "))
+    assert "Bot dialog state" in deleted and "Directory profiles" in deleted
+    pseudonymized = "Kept with the person replaced by a keyed pseudonym: "
+    assert any(e.startswith(pseudonymized) for e in effects)
     approve = next(
         a for b in home["body"] if b["type"] == "ActionSet" for a in b["actions"]
         if a["data"] == {"juno": "dsr_approve", "id": request_id}

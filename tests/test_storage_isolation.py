@@ -37,6 +37,7 @@ async def seed(store: TenantStore, label: str) -> None:
     await store.exports.put_once("x1", {"user_id": USER, "filename": f"{label}.zip"})
     await store.destruction_runs.put("retention", {"kind": "retention", "reason": label})
     await store.access_reviews.append({"reviewer": label, "admins": [{"user_id": USER}]})
+    await store.graph_subscriptions.put("users", {"status": "active", "subscription_id": label})
     await store.suppressions.put(f"sup_{label}", {"token": f"sup_{label}"})
     await store.outbox.put_once("m1", {"user_id": USER, "key": "dsr_approved", "values": {}})
     await store.incidents.put("INC-1", {"incident_id": "INC-1", "summary": label})

@@ -77,6 +77,9 @@ def _register() -> None:
     from juno.cli import manifest
 
     app.add_typer(manifest.app, name="manifest")
+    from juno.cli import graph
+
+    app.add_typer(graph.app, name="graph")
 
 
 _register()

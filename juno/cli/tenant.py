@@ -95,7 +95,9 @@ def _public(record: TenantRecord) -> dict[str, Any]:
 def add(
     tenant_id: TenantIdOpt,
     name: Annotated[str, typer.Option("--name", help="Customer's display name.")],
-    client_id: Annotated[str | None, typer.Option(help="Entra app (client) id for Graph.")] = None,
+    client_id: Annotated[
+        str | None, typer.Option(help="Entra app (client) id for Graph; default JUNO_GRAPH_APP_ID.")
+    ] = None,
     client_secret_env: Annotated[
         str | None, typer.Option(help="Name of the env var holding the client secret.")
     ] = None,
@@ -123,6 +125,13 @@ def add(
         mode = parse_mode(removal_mode)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    settings = load_settings()
+    if client_id is None and settings.graph_app_id:
+        # Our multi-tenant directory app (docs/install.md): the customer consents to it.
+        client_id = settings.graph_app_id
+        if not client_secret_env and not certificate:
+            certificate = settings.graph_cert_path
+            client_secret_env = None if certificate else settings.graph_client_secret_env
     record = TenantRecord(
         tenant_id=tid,
         name=name.strip(),
@@ -131,7 +140,6 @@ def add(
         graph=_graph_credentials(client_id, client_secret_env, certificate),
     )
     record.admins = record.with_admins([parse_guid(a, "--admin") for a in admin or []])
-    settings = load_settings()
 
     async def go() -> None:
         async with database(settings) as db:
@@ -183,8 +191,9 @@ def show(tenant_id: TenantIdOpt, as_json: Annotated[bool, typer.Option("--json")
     tid = parse_guid(tenant_id, "--tenant-id")
     settings = load_settings()
 
-    async def go() -> tuple[TenantRecord | None, dict[str, int], dict[str, Any]]:
+    async def go() -> tuple[TenantRecord | None, dict[str, int], dict[str, Any], Any]:
         from graph_sync import StateStore
+        from graph_sync.subscriptions import SubscriptionStore
         from privacy.tenant_purge import remaining
 
         async with database(settings) as db:
@@ -200,14 +209,20 @@ def show(tenant_id: TenantIdOpt, as_json: Annotated[bool, typer.Option("--json")
                 "lease_until": state.lease_until,
                 "delta_link_saved": state.delta_link is not None,
             }
-            return record, counts, sync
+            subscription = await SubscriptionStore(db.db, tid).view()
+            return record, counts, sync, subscription
 
-    record, counts, sync = run(go())
+    record, counts, sync, subscription = run(go())
     if record is None:
         _show_unregistered(tid, counts, as_json)
         return
     if as_json:
-        body = {"tenant": _public(record), "records": counts, "sync": sync}
+        body = {
+            "tenant": _public(record),
+            "records": counts,
+            "sync": sync,
+            "subscription": subscription.to_dict() if subscription else None,
+        }
         typer.echo(json.dumps(body, indent=2, default=str))
         return
     console = Console()
@@ -230,6 +245,10 @@ def show(tenant_id: TenantIdOpt, as_json: Annotated[bool, typer.Option("--json")
         sync_table.add_row("last run", "never")
     if sync["lease_holder"]:
         sync_table.add_row("lease", f"{sync['lease_holder']} until {sync['lease_until']}")
+    if subscription is not None:  # Graph change notifications (juno graph subscriptions)
+        sync_table.add_row("notifications", subscription.status)
+        sync_table.add_row("subscription expires", str(subscription.expires_at or "-"))
+        sync_table.add_row("last notification", str(subscription.last_notification_at or "-"))
     console.print(sync_table)
 
 
@@ -422,7 +441,8 @@ def consent_url(
     ] = None,
     redirect_uri: Annotated[str | None, typer.Option(help="Where Entra returns after.")] = None,
 ) -> None:
-    """Print the admin-consent link a tenant admin opens to grant Graph User.Read.All."""
+    """Print the admin-consent link a tenant admin opens to grant Graph User.Read.All to the
+    directory app (the tenant's, else JUNO_GRAPH_APP_ID)."""
     from juno.cli import load_settings, run
     from juno.runtime import database
 
@@ -436,9 +456,15 @@ def consent_url(
                 return await TenantRegistry(db.db).get(tid)
 
         record = run(go())
-        if record is None or record.graph is None:
-            raise UserError("give --client-id, or register the tenant with --client-id first")
-        cid = record.graph.client_id
+        if record is not None and record.graph is not None:
+            cid = record.graph.client_id
+        elif settings.graph_app_id:  # our directory app, before the tenant is registered
+            cid = parse_guid(settings.graph_app_id, "JUNO_GRAPH_APP_ID")
+        else:
+            raise UserError(
+                "give --client-id, set JUNO_GRAPH_APP_ID, or register the tenant with "
+                "--client-id first"
+            )
     from bot.admin import admin_consent_url  # the admin card offers the same link
 
     typer.echo(admin_consent_url(settings.authority_host, tid, cid, redirect_uri))

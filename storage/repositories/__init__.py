@@ -54,6 +54,8 @@ class TenantStore:
         self.exports = KeyedStore(self.collections[Coll.EXPORTS])
         self.destruction_runs = KeyedStore(self.collections[Coll.DESTRUCTION_RUNS])
         self.access_reviews = EventLog(self.collections[Coll.ACCESS_REVIEWS])
+        # Graph change-notification subscription (graph_sync.subscriptions), key "users".
+        self.graph_subscriptions = KeyedStore(self.collections[Coll.GRAPH_SUBSCRIPTIONS])
         self.suppressions = KeyedStore(self.collections[Coll.SUPPRESSIONS])
         self.outbox = KeyedStore(self.collections[Coll.OUTBOX])
         # Processor duties toward the controller (privacy.incidents, privacy.processor_notices).

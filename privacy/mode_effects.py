@@ -1,0 +1,41 @@
+"""What a removal mode does, store by store, in words: derived from the data map, never written
+by hand, so the admin desk and the records cannot claim what the code does not do (the old
+hand-written summary said "anonymize the rest (usage KPIs, dialog state)" while the map deletes
+dialog state and pseudonymizes the consent trail, requests and audit entries).
+"""
+
+from __future__ import annotations
+
+from privacy.catalogs import catalog
+from privacy.datamap import DATA_MAP
+from privacy.removal_modes import RemovalMode
+
+# The order effects are told in: what disappears first, what stays last.
+_ORDER = ("delete", "pull", "aggregate", "nullify", "pseudonymize", "keep")
+
+
+def mode_effects(mode: RemovalMode, locale: str) -> list[tuple[str, list[str]]]:
+    """(what happens, [store titles]) for every strategy the mode applies to a personal store."""
+    titles = catalog(locale)["stores"]
+    grouped: dict[str, list[str]] = {}
+    for store in DATA_MAP.values():
+        action = store.removal.get(mode)
+        if not store.personal or action is None:
+            continue
+        entry = titles[store.collection.value]
+        # The record's title names the store for an admin ("Directory profiles"), the plain
+        # title addresses the person ("Your directory profile").
+        grouped.setdefault(action.strategy, []).append(entry.get("record", entry)["title"])
+    verbs = catalog(locale)["mode_effects"]
+    # Stores in the data map's declared order: stable, and no locale's sort rules needed.
+    return [(verbs[s], grouped[s]) for s in _ORDER if s in grouped]
+
+
+def mode_effects_text(mode: RemovalMode, locale: str, sep: str = "\n") -> str:
+    """One entry per effect, e.g. "Deleted: Directory profiles, Bot dialog state"."""
+    return sep.join(f"{what}: {', '.join(stores)}" for what, stores in mode_effects(mode, locale))
+
+
+def mode_summary(mode: RemovalMode, locale: str) -> str:
+    """The mode's name and everything it does, on one line (records, CLI output)."""
+    return f"{catalog(locale)['modes'][mode.value]}. {mode_effects_text(mode, locale, '; ')}"
