@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from bot import processor_desk
 from bot.cards import FIELD_LABELS, Card, card_of, submit
 from bot.i18n import t
 from privacy.access import last_review, review_overdue
@@ -23,6 +24,7 @@ from privacy.mode_effects import mode_effects
 from privacy.rectification import Proposal
 from privacy.removal_modes import RemovalMode
 from privacy.ropa import record_for_tenant
+from privacy.security_summary import Deployment
 from privacy.strategies import is_pseudonym
 from privacy.suppression import count as suppression_count
 from storage.repositories import TenantRecord, TenantStore
@@ -66,7 +68,12 @@ def consent_url(tenant: TenantRecord, authority_host: str) -> str | None:
 
 
 async def home_card(
-    store: TenantStore, tenant: TenantRecord, locale: str, *, authority_host: str
+    store: TenantStore,
+    tenant: TenantRecord,
+    locale: str,
+    *,
+    authority_host: str,
+    deployment: Deployment | None = None,
 ) -> Card:
     now = datetime.now(UTC)
     body: list[dict[str, Any]] = [
@@ -77,6 +84,7 @@ async def home_card(
     body += _sync(tenant, state, locale, now)
     body += await _requests(store, locale, now)
     body += await _suppressions(store, locale)
+    body += await processor_desk.incident_rows(store, locale, now)
     body += [
         _heading(t(locale, "admin_removal_heading")),
         _text(t(locale, "admin_removal", mode=t(locale, f"removal_{tenant.removal_mode}"))),
@@ -106,6 +114,9 @@ async def home_card(
         _text(t(locale, "admin_archive_text")),
         _buttons(submit(t(locale, "admin_archive_button"), "admin_archive", inputs=False)),
     ]
+    if deployment is not None:
+        body += processor_desk.subprocessor_rows(deployment.subprocessors, locale)
+        body += processor_desk.security_rows(locale)
     return card_of(body)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from microsoft_agents.hosting.core import MessageFactory, TurnContext
 from pydantic import ValidationError
 
-from bot import admin, cards
+from bot import admin, cards, processor_desk
 from bot.commands import Command, Request
 from bot.i18n import t
 from bot.outcomes import outcome_message, tell_requester
@@ -37,9 +37,12 @@ from privacy.dsr import (
     get_request,
     reject,
 )
+from privacy.incidents import EventKind, IncidentError, get_incident, record_notification
 from privacy.notice import check_change, republish_if_changed
 from privacy.removal_modes import RemovalMode
 from privacy.ropa import tenant_record_as_markdown
+from privacy.security_summary import Deployment
+from privacy.security_summary import render as security_summary
 from privacy.strategies import keyed_hash
 from privacy.subprocessors import SubProcessor
 from privacy.suppression import lift
@@ -77,6 +80,7 @@ class AdminDesk:
     pseudonym_key: bytes | None
     forget_tenant: Callable[[str], None]
     authority_host: str = "https://login.microsoftonline.com"
+    deployment: Deployment | None = None
     # This deployment's sub-processors, for the notice and record texts (None: the defaults).
     subprocessors: tuple[SubProcessor, ...] | None = None
 
@@ -88,14 +92,18 @@ class AdminDesk:
             return
         try:
             await self._handle(turn, tenant, request)
-        except (DsrError, AccessError, ValueError) as exc:
+        except (DsrError, AccessError, IncidentError, ValueError) as exc:
             await turn.say(t(turn.locale, "admin_failed", reason=str(exc)))
 
     async def _handle(self, turn: Turn, tenant: TenantRecord, request: Request) -> None:
         match request.command:
             case Command.ADMIN:
                 home = await admin.home_card(
-                    turn.store, tenant, turn.locale, authority_host=self.authority_host
+                    turn.store,
+                    tenant,
+                    turn.locale,
+                    authority_host=self.authority_host,
+                    deployment=self.deployment,
                 )
                 await turn.card(home)
             case Command.ADMIN_REVIEW:
@@ -148,6 +156,13 @@ class AdminDesk:
                 await self._set_controller(turn, tenant, request)
             case Command.ADMIN_ARCHIVE:
                 await self._archive(turn)
+            case Command.ADMIN_INCIDENT:
+                await self._incident(turn, str(request.data.get("id") or ""))
+            case Command.ADMIN_SUBPROCESSORS if self.deployment is not None:
+                subs = self.deployment.subprocessors
+                await turn.card(processor_desk.subprocessors_card(subs, turn.locale))
+            case Command.ADMIN_SECURITY_FILE if self.deployment is not None:
+                await self._security_file(turn, self.deployment, str(request.data.get("locale")))
 
     async def _decided(self, turn: Turn, decided: DsrRequest) -> None:
         status = t(turn.locale, f"dsr_status_{decided.status.value}")
@@ -334,6 +349,38 @@ class AdminDesk:
             await context.send_activity(MessageFactory.text(text))
 
         await self.notifier.send(store.tenant_id, admin_id, report)
+
+    # Processor duties ---------------------------------------------------------------------
+
+    async def _incident(self, turn: Turn, incident_id: str) -> None:
+        incident = await get_incident(turn.store, incident_id[:64]) if incident_id else None
+        if incident is None:
+            await turn.say(t(turn.locale, "incident_missing", id=incident_id[:64] or "-"))
+            return
+        if incident.notified_at is None:
+            # An admin reading it here is the controller becoming aware: the clock starts now.
+            incident = await record_notification(
+                turn.store, incident.id, about=EventKind.OPENED, told=1, admins=1,
+                channel="admin desk",
+            )  # fmt: skip
+        await self._audit(turn, "incident", f"viewed {incident.id}")
+        await turn.card(processor_desk.incident_card(incident, turn.locale))
+
+    async def _security_file(self, turn: Turn, deployment: Deployment, locale: str) -> None:
+        lang = locale if locale in ("tr", "en") else turn.locale
+
+        async def build() -> tuple[bytes, str]:
+            stamp = datetime.now(UTC).strftime("%Y%m%d")
+            text = security_summary(deployment, lang)
+            return text.encode("utf-8"), f"juno-security-summary-{lang}-{stamp}.md"
+
+        await self._audit(turn, "security_summary", f"prepared ({lang})")
+        await turn.say(t(turn.locale, "admin_file_started"))
+        self.background(
+            self.deliver(
+                turn.store.tenant_id, turn.user_id, build, "security_consent", "admin_file_failed"
+            )
+        )
 
     # The controller's details ------------------------------------------------------------
 

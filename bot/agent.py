@@ -110,6 +110,7 @@ class JunoBot:
             forget_tenant=self.forget_tenant,
             authority_host=self._export.authority_host,
             subprocessors=self._export.subprocessors,
+            deployment=self._export.deployment,
         )
 
     def forget_tenant(self, tenant_id: str) -> None:

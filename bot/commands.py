@@ -43,6 +43,10 @@ class Command(StrEnum):
     ADMIN_CONTROLLER = "admin_controller"
     ADMIN_CONTROLLER_SET = "admin_controller_set"
     ADMIN_ARCHIVE = "admin_archive"
+    # Processor duties (bot.processor_desk): incidents, sub-processors, security summary.
+    ADMIN_INCIDENT = "admin_incident"
+    ADMIN_SUBPROCESSORS = "admin_subprocessors"
+    ADMIN_SECURITY_FILE = "admin_security_file"
     ERASE = "erase"
     PROPOSE = "propose"
     UNKNOWN = "unknown"
@@ -67,6 +71,9 @@ ADMIN_COMMANDS = frozenset(
         Command.ADMIN_CONTROLLER,
         Command.ADMIN_CONTROLLER_SET,
         Command.ADMIN_ARCHIVE,
+        Command.ADMIN_INCIDENT,
+        Command.ADMIN_SUBPROCESSORS,
+        Command.ADMIN_SECURITY_FILE,
     }
 )
 # Commands a user may use before acknowledging the notice and accepting the terms: the

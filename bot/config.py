@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from privacy.security_summary import Deployment
 from privacy.subprocessors import SubProcessor
 
 PUBLIC_OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
@@ -32,6 +33,8 @@ class BotConfig:
     channels: tuple[str, ...] = ("msteams",)  # see bot/identity.py
     # This deployment's sub-processors (privacy.subprocessors.declared); None: the defaults.
     subprocessors: tuple[SubProcessor, ...] | None = None
+    # How this deployment runs, for the admin desk's sub-processors and security summary.
+    deployment: Deployment | None = None
 
     @property
     def anonymous(self) -> bool:

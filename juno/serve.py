@@ -18,6 +18,7 @@ from juno.keys import pseudonym_key, signing_key
 from juno.legal import deployment_subprocessors
 from juno.logs import get_logger
 from juno.metrics import Metrics
+from juno.processor import attach_processor_notices, deployment
 from juno.rights import API_PREFIX, attach_rights
 from juno.runtime import open_db
 from juno.settings import Settings
@@ -67,6 +68,7 @@ def bot_config(settings: Settings) -> BotConfig | None:
         export_link_hours=settings.export_link_ttl_hours,
         channels=tuple(c.strip() for c in settings.bot_channels.split(",") if c.strip()),
         subprocessors=deployment_subprocessors(settings),
+        deployment=deployment(settings),
     )
 
 
@@ -131,6 +133,8 @@ async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> 
         raise
     # Graph sync: the per-tenant schedule, and the demo tenant while none has credentials.
     attach_sync(app, db, scheduler, get_logger("juno.sync"), settings)
+    # Processor duties: a changed sub-processor list is told to every tenant's admins.
+    attach_processor_notices(app, db.db, settings, config, get_logger("juno.processor"))
     # keepalive_timeout doubles as the header timeout: aiohttp closes a connection that has
     # not completed a request's headers this long after it opened or after its last response
     # (slowloris); the default would be an hour. Bodies get JUNO_BODY_TIMEOUT_SECONDS.

@@ -713,6 +713,58 @@ DATA_MAP: dict[Coll, Store] = {
             export_exempt="a queued message repeats a decision the export shows under requests",
             removal=_every_mode(DELETE),
         ),
+        Store(
+            collection=Coll.INCIDENTS,
+            title="Incident register (personal-data breaches)",
+            fields={
+                **SYSTEM_FIELDS,
+                "incident_id": "system.operations",
+                "status": "system.operations",
+                "summary": "system.operations",
+                "detected_at": "system.time",
+                "consequences": "system.operations",
+                "measures": "system.operations",
+                "contact": "system.contact_point",
+                # This tenant's share, counted: kinds of people and data categories, no one named.
+                "subjects": "system.statistics",
+                "subjects_approx": "system.statistics",
+                "records": "system.statistics",
+                "records_approx": "system.statistics",
+                "opened_at": "system.time",
+                "updated_at": "system.time",
+                "notified_at": "system.time",
+                "closed_at": "system.time",
+                "timeline": "system.operations",
+                # What the last notice that reached no admin was about, until one is told.
+                "pending": "system.operations",
+            },
+            purpose="Notify the customer (controller) of a personal-data breach without undue "
+            "delay with the facts it needs toward its supervisory authority, and document it",
+            legal_basis="Legal obligation (GDPR Art. 28(3)(f), 33(2), 33(5); KVKK Art. 12(5))",
+            retention=Retention(
+                1825, "delete", "5 years after the incident is closed", clock="closed_at"
+            ),
+            recipients=(_ADMINS, _OUR_STAFF, "supervisory authorities on request"),
+            source="the operator, from its investigation",
+        ),
+        Store(
+            collection=Coll.PROCESSOR_NOTICES,
+            title="Prior information sent to the customer (sub-processor list)",
+            fields={
+                **SYSTEM_FIELDS,
+                "fingerprint": "system.operations",
+                "subprocessors": "system.operations",
+                "notified_at": "system.time",
+                "told": "system.operations",
+                "admins": "system.operations",
+            },
+            purpose="Inform the customer of every change to JUNO's sub-processors before it "
+            "applies, and prove it was told (GDPR Art. 28(2))",
+            legal_basis="Contract with the customer; GDPR Art. 28(2)",
+            retention=Retention(None, "delete", "for the contract term"),
+            recipients=(_ADMINS, _OUR_STAFF),
+            source="the service, when the declared sub-processors change",
+        ),
     )
 }
 

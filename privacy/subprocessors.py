@@ -128,6 +128,16 @@ def declared(
     return tuple(found)
 
 
+def possible() -> tuple[SubProcessor, ...]:
+    """Every entry some deployment can declare (what docs/privacy.md lists): Microsoft, the
+    hosting provider as unnamed, and each managed MongoDB provider recognised."""
+    managed = (
+        _database("mongodb+srv://cluster.mongodb.net"),
+        _database("mongodb://account.cosmos.azure.com"),
+    )
+    return (MICROSOFT, _hosting(None, None), *(d for d in managed if d is not None))
+
+
 def fingerprint(subprocessors: tuple[SubProcessor, ...]) -> str:
     """A stable digest of the list: when it changes, every tenant's admins are told."""
     body = json.dumps([asdict(s) for s in subprocessors], sort_keys=True, ensure_ascii=False)

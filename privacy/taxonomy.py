@@ -33,6 +33,8 @@ CATEGORIES: dict[str, str] = {
     "system.time": "Timestamps",
     "system.operations": "Configuration and run records",
     "system.statistics": "Anonymous totals that count people without naming anyone",
+    "system.contact_point": "The operator's contact point for an incident (its DPO office or a "
+    "role mailbox), not a data subject of the customer",
 }
 
 

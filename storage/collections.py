@@ -37,6 +37,9 @@ class Coll(StrEnum):
     GRAPH_SUBSCRIPTIONS = "graph_subscriptions"
     SUPPRESSIONS = "suppressions"
     OUTBOX = "outbox"
+    # Processor duties (privacy.incidents, privacy.processor_notices).
+    INCIDENTS = "incidents"
+    PROCESSOR_NOTICES = "processor_notices"
 
 
 ALL_COLLECTIONS: tuple[Coll, ...] = tuple(Coll)
@@ -90,6 +93,10 @@ INDEXES: dict[Coll, list[IndexModel]] = {
     Coll.SUPPRESSIONS: [_TKEY],
     # Messages to requesters queued by a process without the bot's identity (`juno dsr`).
     Coll.OUTBOX: [_TKEY, IndexModel([T, ("user_id", ASCENDING)], name="tenant_user")],
+    # One document per (tenant, incident): the tenant's share of a personal-data breach.
+    Coll.INCIDENTS: [_TKEY, IndexModel([T, ("opened_at", DESCENDING)], name="tenant_opened")],
+    # What a tenant's admins were last told of (the sub-processor list), keyed by subject.
+    Coll.PROCESSOR_NOTICES: [_TKEY],
 }
 
 

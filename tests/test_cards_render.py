@@ -22,11 +22,24 @@ from typing import Any
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from bot import admin, cards
+from bot import admin, cards, processor_desk
 from bot.i18n import catalog
 from privacy import rectification
 from privacy.consent import Kind, LegalDocument, builtin
 from privacy.dsr import DsrRequest, DsrStatus, DsrType, open_request
+from privacy.incidents import (
+    DATA_CATEGORIES,
+    SUBJECT_KINDS,
+    Event,
+    EventKind,
+    Incident,
+    Status,
+    affected,
+    facts,
+    open_incident,
+)
+from privacy.security_summary import Deployment
+from privacy.subprocessors import declared
 from storage.repositories import TenantRecord, TenantStore
 
 CHECKER = Path(__file__).with_name("adaptive_cards_check.js")
@@ -131,8 +144,40 @@ def pure_cards(locale: str) -> list[tuple[str, cards.Card]]:
         ("controller", admin.controller_card(tenant, locale)),
         ("erasure", admin.erasure_card(erasure, LONG, tenant, locale)),
         ("erasure, name gone", admin.erasure_card(erasure, None, tenant, locale)),
+        ("incident", processor_desk.incident_card(incident(now), locale, now)),
+        ("incident closed", processor_desk.incident_card(
+            incident(now, status=Status.CLOSED), locale, now + timedelta(days=5))),
+        ("subprocessors", processor_desk.subprocessors_card(EVERY_SUBPROCESSOR, locale)),
     ]  # fmt: skip
     return built
+
+
+EVERY_SUBPROCESSOR = declared(
+    mongodb_uri="mongodb+srv://u:p@c0.abcd.mongodb.net/juno",
+    hosting_provider="Hetzner Online GmbH — Falkenstein/Nürnberg veri merkezleri",
+    hosting_location="Germany (EU)",
+)
+
+
+def incident(now: datetime, status: Status = Status.OPEN) -> Incident:
+    """An incident with every kind of person and data category and a long timeline."""
+    found = facts(
+        summary="ayrıntı " * 250, detected_at=now - timedelta(hours=5),
+        consequences="sonuç " * 200, measures="önlem " * 200, contact="dpo@operator.example",
+        now=now,
+    )  # fmt: skip
+    share = affected(SUBJECT_KINDS, 123_456, DATA_CATEGORIES, 9_876_543)
+    events = [Event(EventKind.DETECTED, found.detected_at), Event(EventKind.OPENED, now)]
+    events += [
+        Event(EventKind.NOTIFIED if i % 2 else EventKind.NOT_REACHED, now, "updated (teams)", i, 9)
+        for i in range(10)
+    ]
+    events += [Event(EventKind.UPDATED, now, "önlem " * 50), Event(EventKind.CLOSED, now, "bitti")]
+    return Incident(
+        id="INC-20261130-abcdef", tenant_id="t", status=status, facts=found, affected=share,
+        opened_at=now, updated_at=now, timeline=tuple(events), notified_at=now,
+        closed_at=now if status is Status.CLOSED else None,
+    )  # fmt: skip
 
 
 async def admin_home(db: AsyncDatabase[dict[str, Any]], locale: str) -> cards.Card:
@@ -151,7 +196,21 @@ async def admin_home(db: AsyncDatabase[dict[str, Any]], locale: str) -> cards.Ca
         {"last_run": {"status": "ok", "finished_at": finished, "created": 1200, "updated": 3,
                       "removed": 1}, "first_success_at": finished},
     )  # fmt: skip
-    return await admin.home_card(store, tenant, locale, authority_host="https://login.test")
+    now = datetime.now(UTC)
+    for n in range(8):  # more incidents than the desk lists
+        found = facts(summary="ihlal " * 40, detected_at=now, consequences="c", measures="m",
+                      contact="dpo@operator.example")  # fmt: skip
+        share = affected(SUBJECT_KINDS, 10, DATA_CATEGORIES[:3], 10)
+        await open_incident(store, f"INC-20261130-{n:06x}", found, share, actor="operator")
+    deployment = Deployment(
+        public_base_url="https://juno.example.com", embedded_database=False, database_tls=True,
+        bot_authenticated=True, service_url_checked=True, pseudonym_key_configured=True,
+        signing_key_configured=True, retention_job=True, retention_interval_hours=24,
+        soft_delete_grace_days=30, export_link_hours=24, subprocessors=EVERY_SUBPROCESSOR,
+    )  # fmt: skip
+    return await admin.home_card(
+        store, tenant, locale, authority_host="https://login.test", deployment=deployment
+    )
 
 
 def _titles(node: Any) -> Iterator[str]:

@@ -40,6 +40,8 @@ async def seed(store: TenantStore, label: str) -> None:
     await store.graph_subscriptions.put("users", {"status": "active", "subscription_id": label})
     await store.suppressions.put(f"sup_{label}", {"token": f"sup_{label}"})
     await store.outbox.put_once("m1", {"user_id": USER, "key": "dsr_approved", "values": {}})
+    await store.incidents.put("INC-1", {"incident_id": "INC-1", "summary": label})
+    await store.processor_notices.put("subprocessors", {"fingerprint": label})
 
 
 @pytest.fixture

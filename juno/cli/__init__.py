@@ -68,6 +68,12 @@ def _register() -> None:
     app.add_typer(dsr.app, name="dsr")
     app.add_typer(retention.app, name="retention")
     app.command("access-review")(access_review.access_review_command)
+    # Processor duties: incidents, sub-processors, the security summary.
+    from juno.cli import incident, processor
+
+    app.add_typer(incident.app, name="incident")
+    app.command("subprocessors")(processor.subprocessors_command)
+    app.command("security-summary")(processor.security_summary_command)
     from juno.cli import manifest
 
     app.add_typer(manifest.app, name="manifest")

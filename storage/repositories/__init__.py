@@ -58,6 +58,9 @@ class TenantStore:
         self.graph_subscriptions = KeyedStore(self.collections[Coll.GRAPH_SUBSCRIPTIONS])
         self.suppressions = KeyedStore(self.collections[Coll.SUPPRESSIONS])
         self.outbox = KeyedStore(self.collections[Coll.OUTBOX])
+        # Processor duties toward the controller (privacy.incidents, privacy.processor_notices).
+        self.incidents = KeyedStore(self.collections[Coll.INCIDENTS])
+        self.processor_notices = KeyedStore(self.collections[Coll.PROCESSOR_NOTICES])
         self.own_record = OwnTenantRecord(TenantCollection(db[Coll.TENANTS], tenant_id))
 
 

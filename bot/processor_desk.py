@@ -1,0 +1,286 @@
+"""The processor's duties on the admin desk: incidents told to the controller, the declared
+sub-processors, and the security summary.
+
+The messages that tell a tenant's admins of an incident or of a change of sub-processors are
+composed here, so every process that decides one (`juno incident`, `juno serve` at start, the
+admin desk itself) tells them the same way, in each admin's own language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from microsoft_agents.hosting.core import MessageFactory, TurnContext
+
+from bot.cards import Card, attachment, card_of, submit
+from bot.i18n import t
+from bot.proactive import Notifier
+from privacy.catalogs import catalog as privacy_catalog
+from privacy.catalogs import pick_locale
+from privacy.incidents import (
+    EventKind,
+    Incident,
+    Status,
+    incidents_of,
+    record_notification,
+)
+from privacy.subprocessors import SubProcessor
+from storage.repositories import TenantRecord, TenantStore
+
+MAX_INCIDENT_ROWS = 5
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+def _text(text: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": text, "wrap": True, **extra}
+
+
+def _heading(text: str) -> dict[str, Any]:
+    return _text(text, weight="Bolder", spacing="Medium")
+
+
+def _buttons(*actions: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "ActionSet", "actions": list(actions)}
+
+
+# Incidents --------------------------------------------------------------------------------
+
+
+def clock_line(incident: Incident, locale: str, now: datetime) -> tuple[str, bool]:
+    """The controller's 72-hour clock in words, and whether it needs attention (a day or less
+    left, or passed, while the incident is open)."""
+    left = incident.hours_left(now)
+    if left is None or incident.notified_at is None:
+        return t(locale, "incident_clock_none"), incident.status is Status.OPEN
+    values = {"notified": _when(incident.notified_at), "deadline": _when(incident.deadline)}
+    if left >= 0:
+        text = t(locale, "incident_clock", hours=int(left), **values)
+    else:
+        text = t(locale, "incident_clock_passed", hours=int(-left), **values)
+    return text, incident.status is Status.OPEN and left <= 24
+
+
+def _event(event: Any, locale: str) -> dict[str, str]:
+    kind: EventKind = event.kind
+    title = t(
+        locale,
+        f"incident_event_{kind.value}",
+        told=event.told if event.told is not None else "-",
+        admins=event.admins if event.admins is not None else "-",
+        note=event.note or "-",
+    )
+    return {"title": _when(event.at), "value": title}
+
+
+def incident_card(incident: Incident, locale: str, now: datetime | None = None) -> Card:
+    """The admin-desk view of one incident: the Art. 33(3) facts, the timeline and the clock."""
+    at = now or datetime.now(UTC)
+    share = incident.affected
+    texts = privacy_catalog(pick_locale(locale))  # the notices' own names for people and data
+    kinds = ", ".join(texts["subjects"].get(k, k) for k in share.subjects)
+    categories = ", ".join(texts["categories"].get(c, {}).get("name", c) for c in share.records)
+    status = t(locale, f"incident_status_{incident.status.value}")
+    facts = [
+        {"title": t(locale, "incident_what"), "value": incident.facts.summary},
+        {"title": t(locale, "incident_detected"), "value": _when(incident.facts.detected_at)},
+        {
+            "title": t(locale, "incident_subjects"),
+            "value": t(locale, "incident_subjects_value", count=share.subjects_approx, kinds=kinds),
+        },
+        {
+            "title": t(locale, "incident_records"),
+            "value": t(
+                locale, "incident_records_value", count=share.records_approx, categories=categories
+            ),
+        },
+        {"title": t(locale, "incident_consequences"), "value": incident.facts.consequences},
+        {"title": t(locale, "incident_measures"), "value": incident.facts.measures},
+        {"title": t(locale, "incident_contact"), "value": incident.facts.contact},
+    ]
+    clock, urgent = clock_line(incident, locale, at)
+    body: list[dict[str, Any]] = [
+        _text(
+            t(locale, "incident_title", id=incident.id, status=status),
+            weight="Bolder",
+            size="Medium",
+        ),
+        _text(clock, color="Attention" if urgent else "Default"),
+        {"type": "FactSet", "facts": facts},
+        _heading(t(locale, "incident_timeline")),
+        {"type": "FactSet", "facts": [_event(e, locale) for e in incident.timeline]},
+    ]
+    return card_of(body, [submit(t(locale, "admin_title_short"), "admin")])
+
+
+async def incident_rows(store: TenantStore, locale: str, now: datetime) -> list[dict[str, Any]]:
+    """The incident section of the admin home card."""
+    found = await incidents_of(store)
+    open_count = sum(1 for i in found if i.status is Status.OPEN)
+    rows: list[dict[str, Any]] = [_heading(t(locale, "admin_incidents", count=open_count))]
+    if not found:
+        rows.append(_text(t(locale, "admin_incidents_none")))
+    for incident in found[:MAX_INCIDENT_ROWS]:
+        deadline = incident.deadline
+        clock = (
+            t(locale, "admin_incident_row_clock", deadline=_when(deadline))
+            if deadline and incident.status is Status.OPEN
+            else ""
+        )
+        row = t(
+            locale,
+            "admin_incident_row",
+            id=incident.id,
+            status=t(locale, f"incident_status_{incident.status.value}"),
+            detected=_when(incident.facts.detected_at),
+            clock=clock,
+        )
+        _, urgent = clock_line(incident, locale, now)
+        rows += [
+            _text(row, spacing="Small", color="Attention" if urgent else "Default"),
+            _buttons(
+                submit(
+                    t(locale, "admin_incident_show", id=incident.id),
+                    "admin_incident",
+                    id=incident.id,
+                )
+            ),
+        ]
+    return rows
+
+
+async def tell_incident(
+    notifier: Notifier | None,
+    store: TenantStore,
+    tenant: TenantRecord,
+    incident: Incident,
+    about: EventKind,
+    *,
+    now: datetime | None = None,
+    record_failure: bool = True,
+) -> Incident:
+    """Tell every admin of the tenant, in their language, and record the notification (the
+    first one that reaches somebody starts the controller's 72 hours); a notice that reached
+    nobody is left pending for `juno serve` to retry (a retry that fails again records
+    nothing, with `record_failure=False`). Returns the incident as recorded afterwards."""
+    at = now or datetime.now(UTC)
+    admins = tenant.admin_ids
+    shown = incident.told_at(at, told=len(admins), admins=len(admins), about=about)
+    key = {
+        EventKind.OPENED: "incident_told_opened",
+        EventKind.UPDATED: "incident_told_updated",
+        EventKind.CLOSED: "incident_told_closed",
+    }[about]
+
+    async def compose(context: TurnContext, locale: str) -> None:
+        await context.send_activity(MessageFactory.text(t(locale, key, id=incident.id)))
+        card = incident_card(shown, locale, at)
+        await context.send_activity(MessageFactory.attachment(attachment(card)))
+
+    told = 0
+    if notifier is not None:
+        for admin_id in admins:
+            if await notifier.send(store.tenant_id, admin_id, compose):
+                told += 1
+    if not told and not record_failure:
+        return incident
+    return await record_notification(
+        store, incident.id, about=about, told=told, admins=len(admins), now=at
+    )
+
+
+# Sub-processors ---------------------------------------------------------------------------
+
+
+def _lang(locale: str) -> str:
+    return locale if locale in ("tr", "en") else "en"
+
+
+def subprocessor_rows(subprocessors: Sequence[SubProcessor], locale: str) -> list[dict[str, Any]]:
+    lang = _lang(locale)
+    rows: list[dict[str, Any]] = [
+        _heading(t(locale, "admin_subprocessors", count=len(subprocessors))),
+        _text(t(locale, "admin_subprocessors_text")),
+    ]
+    rows += [
+        _text(
+            t(locale, "admin_subprocessor_row", name=s.name, location=s.location[lang]),
+            spacing="Small",
+        )
+        for s in subprocessors
+    ]
+    rows.append(_buttons(submit(t(locale, "admin_subprocessors_show"), "admin_subprocessors")))
+    return rows
+
+
+def subprocessors_card(subprocessors: Sequence[SubProcessor], locale: str) -> Card:
+    lang = _lang(locale)
+    body: list[dict[str, Any]] = [
+        _text(t(locale, "subprocessors_title"), weight="Bolder", size="Medium"),
+        _text(t(locale, "admin_subprocessors_text")),
+    ]
+    for sub in subprocessors:
+        abroad = t(locale, "subprocessor_yes" if sub.transfer_abroad else "subprocessor_no")
+        body += [
+            _heading(sub.name),
+            {
+                "type": "FactSet",
+                "facts": [
+                    {"title": t(locale, "subprocessor_service"), "value": sub.service[lang]},
+                    {"title": t(locale, "subprocessor_data"), "value": sub.data[lang]},
+                    {"title": t(locale, "subprocessor_location"), "value": sub.location[lang]},
+                    {"title": t(locale, "subprocessor_abroad"), "value": abroad},
+                    {"title": t(locale, "subprocessor_safeguards"), "value": sub.safeguards[lang]},
+                ],
+            },
+        ]
+    return card_of(body, [submit(t(locale, "admin_title_short"), "admin")])
+
+
+async def tell_subprocessors(
+    notifier: Notifier,
+    tenant: TenantRecord,
+    subprocessors: Sequence[SubProcessor],
+    previous: Sequence[str] | None = None,
+) -> int:
+    """Tell the tenant's admins the list changed (what is new, what went, given the names they
+    were told before; None: they were never told, so this is the list itself), with the list;
+    returns how many were told."""
+    names = [s.name for s in subprocessors]
+    added = [n for n in names if previous is not None and n not in previous]
+    removed = [n for n in previous or () if n not in names]
+
+    async def compose(context: TurnContext, locale: str) -> None:
+        first = previous is None
+        lines = [t(locale, "subprocessors_first" if first else "subprocessors_changed")]
+        if added:
+            lines.append(t(locale, "subprocessors_added", names="; ".join(added)))
+        if removed:
+            lines.append(t(locale, "subprocessors_removed", names="; ".join(removed)))
+        await context.send_activity(MessageFactory.text(" ".join(lines)))
+        card = subprocessors_card(subprocessors, locale)
+        await context.send_activity(MessageFactory.attachment(attachment(card)))
+
+    told = 0
+    for admin_id in tenant.admin_ids:
+        if await notifier.send(tenant.tenant_id, admin_id, compose):
+            told += 1
+    return told
+
+
+# Security summary -------------------------------------------------------------------------
+
+
+def security_rows(locale: str) -> list[dict[str, Any]]:
+    return [
+        _heading(t(locale, "admin_security")),
+        _text(t(locale, "admin_security_text")),
+        _buttons(
+            submit(t(locale, "admin_security_file_tr"), "admin_security_file", locale="tr"),
+            submit(t(locale, "admin_security_file_en"), "admin_security_file", locale="en"),
+        ),
+    ]
