@@ -13,6 +13,9 @@ from urllib.parse import urlencode
 
 from bot import processor_desk
 from bot.cards import FIELD_LABELS, Card, card_of, submit
+from bot.cards import buttons as _buttons
+from bot.cards import heading as _heading
+from bot.cards import text as _text
 from bot.i18n import t
 from privacy.access import last_review, review_overdue
 from privacy.catalogs import catalog
@@ -36,18 +39,6 @@ MAX_ROWS = 8
 
 def _when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if isinstance(value, datetime) else str(value)
-
-
-def _text(text: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "TextBlock", "text": text, "wrap": True, **extra}
-
-
-def _heading(text: str) -> dict[str, Any]:
-    return _text(text, weight="Bolder", spacing="Medium")
-
-
-def _buttons(*actions: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "ActionSet", "actions": list(actions)}
 
 
 def admin_consent_url(

@@ -41,6 +41,19 @@ MAX_ACTIONS = 6
 MAX_TITLE = 40
 
 
+def text(value: str, **extra: Any) -> dict[str, Any]:
+    """A wrapping TextBlock: Teams cuts unwrapped text at the card's edge."""
+    return {"type": "TextBlock", "text": value, "wrap": True, **extra}
+
+
+def heading(value: str) -> dict[str, Any]:
+    return text(value, weight="Bolder", spacing="Medium")
+
+
+def buttons(*actions: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "ActionSet", "actions": list(actions)}
+
+
 def submit(title: str, command: str, *, inputs: bool = True, **data: Any) -> dict[str, Any]:
     """A button. `inputs=False` sends none of the card's input fields (Adaptive Cards 1.3
     `associatedInputs`), so e.g. "Sync now" never carries, or asks for, a rejection reason."""

@@ -15,6 +15,9 @@ from typing import Any
 from microsoft_agents.hosting.core import MessageFactory, TurnContext
 
 from bot.cards import Card, attachment, card_of, submit
+from bot.cards import buttons as _buttons
+from bot.cards import heading as _heading
+from bot.cards import text as _text
 from bot.i18n import t
 from bot.proactive import Notifier
 from privacy.catalogs import catalog as privacy_catalog
@@ -34,18 +37,6 @@ MAX_INCIDENT_ROWS = 5
 
 def _when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "-"
-
-
-def _text(text: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "TextBlock", "text": text, "wrap": True, **extra}
-
-
-def _heading(text: str) -> dict[str, Any]:
-    return _text(text, weight="Bolder", spacing="Medium")
-
-
-def _buttons(*actions: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "ActionSet", "actions": list(actions)}
 
 
 # Incidents --------------------------------------------------------------------------------
@@ -208,7 +199,7 @@ def subprocessor_rows(subprocessors: Sequence[SubProcessor], locale: str) -> lis
     ]
     rows += [
         _text(
-            t(locale, "admin_subprocessor_row", name=s.name, location=s.location[lang]),
+            t(locale, "admin_subprocessor_row", name=s.display(lang), location=s.location[lang]),
             spacing="Small",
         )
         for s in subprocessors
@@ -226,7 +217,7 @@ def subprocessors_card(subprocessors: Sequence[SubProcessor], locale: str) -> Ca
     for sub in subprocessors:
         abroad = t(locale, "subprocessor_yes" if sub.transfer_abroad else "subprocessor_no")
         body += [
-            _heading(sub.name),
+            _heading(sub.display(lang)),
             {
                 "type": "FactSet",
                 "facts": [

@@ -164,7 +164,7 @@ def transfer_facts(
     found = []
     for sub in subprocessors if subprocessors is not None else declared():
         line = t["transfer_line"].format(
-            name=sub.name,
+            name=sub.display(locale),
             service=sub.service[locale],
             data=sub.data[locale],
             location=sub.location[locale],
@@ -173,7 +173,7 @@ def transfer_facts(
         found.append(
             {
                 "key": sub.key,
-                "name": sub.name,
+                "name": sub.display(locale),
                 "service": sub.service[locale],
                 "data": sub.data[locale],
                 "location": sub.location[locale],

@@ -221,7 +221,7 @@ def subprocessor_table(subprocessors: tuple[SubProcessor, ...], locale: str) -> 
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for sub in subprocessors:
         cells = [
-            sub.name,
+            sub.display(lang),
             sub.service[lang],
             sub.data[lang],
             sub.location[lang],

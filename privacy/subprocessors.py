@@ -29,6 +29,12 @@ class SubProcessor:
     location: Text
     transfer_abroad: bool
     safeguards: Text
+    # How the name reads in each language where it is a description rather than a legal name
+    # ("the operator's own servers"); `name` stays the stable identity change notices compare.
+    names: Text | None = None
+
+    def display(self, locale: str) -> str:
+        return (self.names or {}).get(locale, self.name)
 
 
 MICROSOFT = SubProcessor(
@@ -59,12 +65,19 @@ MICROSOFT = SubProcessor(
 )
 
 
+_OWN_SERVERS: Text = {
+    "en": "the operator's own servers (no hosting provider declared)",
+    "tr": "işletmecinin kendi sunucuları (barındırma sağlayıcısı belirtilmedi)",
+}
+
+
 def _hosting(name: str | None, location: str | None) -> SubProcessor:
     where = location or "not declared by the operator"
     where_tr = location or "işletmeci tarafından belirtilmedi"
     return SubProcessor(
         key="hosting",
-        name=name or "the operator's own servers (no hosting provider declared)",
+        name=name or _OWN_SERVERS["en"],
+        names=None if name else _OWN_SERVERS,
         service={
             "en": "runs the JUNO service (bot, API, directory sync)",
             "tr": "JUNO hizmetini (bot, API, dizin eşitlemesi) çalıştırır",

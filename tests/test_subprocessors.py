@@ -36,3 +36,11 @@ def test_fingerprint_follows_the_list() -> None:
     assert fingerprint(a) == fingerprint(declared(hosting_provider="A", hosting_location="Türkiye"))
     assert fingerprint(a) != fingerprint(b)
     assert not a[1].transfer_abroad
+
+
+def test_an_undeclared_hosting_provider_reads_in_each_language() -> None:
+    hosting = declared()[1]
+    assert hosting.display("tr").startswith("işletmecinin kendi sunucuları")
+    assert hosting.display("en").startswith("the operator's own servers")
+    named = declared(hosting_provider="Hetzner Online GmbH")[1]
+    assert named.display("tr") == named.display("en") == "Hetzner Online GmbH"
