@@ -254,12 +254,19 @@ def tenant_record_as_markdown(
             f"- **{t['retention']}:** {store['retention']['text']}",
             f"- **{t['on_removal']}:** {removal['in_force']} ({removal['decided_by']})",
         ]
-    lines += ["", f"## {t['subprocessors_h']}", ""]
-    lines += [f"- `{sub['key']}`: {sub['text']}" for sub in data["transfers"]]
-    lines += ["", f"## {t['toms_h']}", ""]
-    lines += [f"- {measure}" for measure in data["security_measures"]]
+    lines += _shared_sections(t, data["transfers"], data["security_measures"])
     lines += ["", f"## {t['automated_h']}", "", data["automated_decisions"]]
     return "\n".join(lines) + "\n"
+
+
+def _shared_sections(
+    t: Mapping[str, str], subprocessors: list[dict[str, Any]], measures: list[str]
+) -> list[str]:
+    """The sub-processors and the security measures, which both records state alike."""
+    lines = ["", f"## {t['subprocessors_h']}", ""]
+    lines += [f"- `{sub['key']}`: {sub['text']}" for sub in subprocessors]
+    lines += ["", f"## {t['toms_h']}", ""]
+    return lines + [f"- {measure}" for measure in measures]
 
 
 def processor_record(
@@ -341,8 +348,5 @@ def processor_record_as_markdown(
                 f"  {t['retention']}: {activity['retention']}",
                 f"  {t['transfers']}: {', '.join(activity['transfers']) or t['none']}",
             ]
-    lines += ["", f"## {t['subprocessors_h']}", ""]
-    lines += [f"- `{sub['key']}`: {sub['text']}" for sub in data["subprocessors"]]
-    lines += ["", f"## {t['toms_h']}", ""]
-    lines += [f"- {measure}" for measure in data["security_measures"]]
+    lines += _shared_sections(t, data["subprocessors"], data["security_measures"])
     return "\n".join(lines) + "\n"
