@@ -66,8 +66,8 @@ MICROSOFT = SubProcessor(
 
 
 _OWN_SERVERS: Text = {
-    "en": "the operator's own servers (no hosting provider declared)",
-    "tr": "işletmecinin kendi sunucuları (barındırma sağlayıcısı belirtilmedi)",
+    "en": "the operator's own servers",
+    "tr": "işletmecinin kendi sunucuları",
 }
 
 
