@@ -169,13 +169,11 @@ class AdminDesk:
         await turn.say(t(turn.locale, "admin_decided", id=decided.id, status=status))
 
     async def _audit(self, turn: Turn, action: str, outcome: str) -> None:
-        await turn.store.audit_log.append(
-            {
-                "actor": turn.user_id,
-                "action": f"admin:{action}",
-                "target": turn.store.tenant_id,
-                "outcome": outcome,
-            }
+        await turn.store.audit_log.record(
+            actor=turn.user_id,
+            action=f"admin:{action}",
+            target=turn.store.tenant_id,
+            outcome=outcome,
         )
 
     # Requests -----------------------------------------------------------------------------

@@ -176,9 +176,7 @@ class JunoBot:
         shown = bounded(tenant_id) if tenant_id else None
         self._log.warning("activity from an unregistered or disabled tenant", tenant=shown)
         audit = TenantStore(self._db, trusted or "unknown").audit_log
-        await audit.append(
-            {"actor": None, "action": "refused_tenant", "target": shown, "outcome": "refused"}
-        )
+        await audit.record(actor=None, action="refused_tenant", target=shown, outcome="refused")
         if activity.type == "invoke":
             await _answer_invoke(context, {})
         elif activity.type in ("message", "conversationUpdate", "installationUpdate"):

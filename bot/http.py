@@ -197,14 +197,11 @@ def build_bot_app(
                 channel=bounded(activity.channel_id or ""),
                 tenant=bounded(tenant_of(activity) or ""),
             )
-            await TenantStore(db, "unknown").audit_log.append(
-                {
-                    "actor": bounded(sender.id if sender else ""),
-                    "action": "refused_identity",
-                    "target": bounded(tenant_of(activity) or ""),
-                    "outcome": f"refused: {untrusted}, channel "
-                    + bounded(activity.channel_id or "", 32),
-                }
+            await TenantStore(db, "unknown").audit_log.record(
+                actor=bounded(sender.id if sender else ""),
+                action="refused_identity",
+                target=bounded(tenant_of(activity) or ""),
+                outcome=f"refused: {untrusted}, channel " + bounded(activity.channel_id or "", 32),
             )
             return web.json_response({"error": f"activity refused: {untrusted}"}, status=403)
         try:

@@ -110,13 +110,11 @@ async def notify_subprocessor_change(
         await settle_notice(store, claim, told=told, admins=len(tenant.admin_ids))
         if told:
             report.told[tenant.tenant_id] = told
-            await store.audit_log.append(
-                {
-                    "actor": "juno",
-                    "action": "subprocessors_notice",
-                    "target": f"subprocessors:{digest[:12]}",
-                    "outcome": f"told {told} of {len(tenant.admin_ids)} admins",
-                }
+            await store.audit_log.record(
+                actor="juno",
+                action="subprocessors_notice",
+                target=f"subprocessors:{digest[:12]}",
+                outcome=f"told {told} of {len(tenant.admin_ids)} admins",
             )
         else:
             report.unreached.append(tenant.tenant_id)

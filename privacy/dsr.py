@@ -231,13 +231,11 @@ async def _set(store: TenantStore, request: DsrRequest, fields: Mapping[str, Any
 
 
 async def _audit(store: TenantStore, actor: str, request: DsrRequest, outcome: str) -> None:
-    await store.audit_log.append(
-        {
-            "actor": actor,
-            "action": f"dsr_{request.type.value}",
-            "target": f"dsr:{request.id}",
-            "outcome": outcome,
-        }
+    await store.audit_log.record(
+        actor=actor,
+        action=f"dsr_{request.type.value}",
+        target=f"dsr:{request.id}",
+        outcome=outcome,
     )
 
 

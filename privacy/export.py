@@ -143,8 +143,8 @@ async def build_export(
 async def _audit(
     store: TenantStore, user_id: str, channel: str, outcome: str, at: datetime
 ) -> None:
-    await store.audit_log.append(
-        {"actor": user_id, "action": "export", "target": channel, "outcome": outcome, "at": at}
+    await store.audit_log.record(
+        actor=user_id, action="export", target=channel, outcome=outcome, at=at
     )
 
 

@@ -279,13 +279,11 @@ def new_incident_id(now: datetime | None = None) -> str:
 async def _audit(
     store: TenantStore, actor: str, incident_id: str, action: str, outcome: str
 ) -> None:
-    await store.audit_log.append(
-        {
-            "actor": actor,
-            "action": f"incident_{action}",
-            "target": f"incident:{incident_id}",
-            "outcome": outcome,
-        }
+    await store.audit_log.record(
+        actor=actor,
+        action=f"incident_{action}",
+        target=f"incident:{incident_id}",
+        outcome=outcome,
     )
 
 

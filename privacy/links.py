@@ -144,12 +144,10 @@ async def redeem_export_link(
 
 
 async def _audit(store: TenantStore, user_id: str, outcome: str, at: datetime) -> None:
-    await store.audit_log.append(
-        {
-            "actor": user_id,
-            "action": "export_download",
-            "target": "link",
-            "outcome": outcome,
-            "at": at,
-        }
+    await store.audit_log.record(
+        actor=user_id,
+        action="export_download",
+        target="link",
+        outcome=outcome,
+        at=at,
     )

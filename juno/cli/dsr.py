@@ -327,13 +327,11 @@ def erase(
             suppress=True,
         )
         total = sum(o.records for o in outcomes)
-        await store.audit_log.append(
-            {
-                "actor": "operator",
-                "action": "erase",
-                "target": "user",
-                "outcome": f"erased {total} records",
-            }
+        await store.audit_log.record(
+            actor="operator",
+            action="erase",
+            target="user",
+            outcome=f"erased {total} records",
         )
         return mode.value, outcomes
 
@@ -362,13 +360,11 @@ def unsuppress(tenant_id: TenantIdOpt, user: UserOpt, by: ByOpt = None) -> None:
 
         lifted = await lift(store, uid, keyed_hash(pseudonym_key(settings), store.tenant_id))
         # Audited without the id: the log must not name someone who was erased.
-        await store.audit_log.append(
-            {
-                "actor": _actor(by),
-                "action": "lift_suppression",
-                "target": "suppression",
-                "outcome": "lifted" if lifted else "none found",
-            }
+        await store.audit_log.record(
+            actor=_actor(by),
+            action="lift_suppression",
+            target="suppression",
+            outcome="lifted" if lifted else "none found",
         )
         return lifted
 

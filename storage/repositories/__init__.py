@@ -8,7 +8,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from storage.collections import Coll
 from storage.repositories.counts import DailyCounts
-from storage.repositories.events import EventLog
+from storage.repositories.events import AuditLog, EventLog
 from storage.repositories.keyed import KeyedStore
 from storage.repositories.profiles import ProfilesCollection, ProfilesRepo
 from storage.repositories.tenants import (
@@ -47,7 +47,7 @@ class TenantStore:
         self.dsr_requests = KeyedStore(self.collections[Coll.DSR_REQUESTS])
         self.conversations = KeyedStore(self.collections[Coll.CONVERSATIONS])
         self.destruction_log = EventLog(self.collections[Coll.DESTRUCTION_LOG])
-        self.audit_log = EventLog(self.collections[Coll.AUDIT_LOG])
+        self.audit_log = AuditLog(self.collections[Coll.AUDIT_LOG])
         self.bot_state = KeyedStore(self.collections[Coll.BOT_STATE])
         self.legal_documents = KeyedStore(self.collections[Coll.LEGAL_DOCUMENTS])
         # Data-subject rights and retention (privacy.export, privacy.runs, privacy.access).
@@ -66,6 +66,7 @@ class TenantStore:
 
 __all__ = [
     "AdminGrant",
+    "AuditLog",
     "ControllerDetails",
     "DailyCounts",
     "EventLog",

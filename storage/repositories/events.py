@@ -35,3 +35,28 @@ class EventLog:
 
     async def older_than(self, cutoff: datetime, filter_: Mapping[str, Any]) -> int:
         return await self._c.count({**filter_, "at": {"$lt": cutoff}})
+
+
+class AuditLog(EventLog):
+    """The audit trail has one entry shape, so every writer goes through one typed call:
+    a field added by hand at one site and not the others would be missed by the data map's
+    scan for undeclared fields, and by erasure's pseudonymization of the actor."""
+
+    async def record(
+        self,
+        *,
+        actor: str | None,
+        action: str,
+        target: str | None,
+        outcome: str,
+        at: datetime | None = None,
+    ) -> Any:
+        entry: dict[str, Any] = {
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "outcome": outcome,
+        }
+        if at is not None:
+            entry["at"] = at
+        return await self.append(entry)
