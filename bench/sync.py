@@ -43,8 +43,8 @@ from graph_sync.mapping import clear_caches, gc_paused, plan_page  # noqa: E402
 from graph_sync.models import decode_page  # noqa: E402
 from graph_sync.source import GraphDeltaSource, users_delta_url  # noqa: E402
 from graph_sync.transport import ERROR_MAP, GraphTransport  # noqa: E402
-from graph_sync.writes import SyncCollection  # noqa: E402
 from storage import migrate  # noqa: E402
+from storage.repositories import ProfilesCollection, ProfilesRepo  # noqa: E402
 
 TENANT = "bbbbbbbb-0000-4000-8000-000000000001"
 
@@ -104,7 +104,7 @@ def spawn(args: list[str]) -> tuple[subprocess.Popen[str], str]:
 async def pipeline_only(base: str) -> tuple[int, int, float]:
     """Fetch every page, decode, map, build the UpdateOne list; never touch a database."""
     source = GraphDeltaSource(GraphTransport(BenchToken()), base)
-    profiles = SyncCollection(_NoCollection("profiles"), TENANT)  # type: ignore[arg-type]
+    profiles = ProfilesRepo(ProfilesCollection(_NoCollection("profiles"), TENANT))  # type: ignore[arg-type]
     users = pages = 0
     started = time.perf_counter()
     # As the engine does: the next page is requested before this one is mapped.

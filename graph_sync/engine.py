@@ -34,9 +34,7 @@ from graph_sync.mapping import clear_caches, gc_paused, plan_page
 from graph_sync.models import DeltaPage, decode_page
 from graph_sync.source import DeltaSource
 from graph_sync.state import StateStore
-from graph_sync.writes import SyncCollection
 from privacy.runs import pending_runs
-from storage.collections import Coll
 from storage.repositories import TenantStore
 
 OnDeleted = Callable[[str, str, str], Awaitable[object]]
@@ -98,7 +96,6 @@ class DeltaEngine:
         self.tenant_id = tenant_id
         self.screen = screen
         self.store = TenantStore(db, tenant_id)
-        self.writes = SyncCollection(db[Coll.PROFILES], tenant_id)
         self.state = StateStore(db, tenant_id)
         self.source = source
         self.on_deleted = on_deleted
@@ -208,7 +205,7 @@ class DeltaEngine:
         with gc_paused():
             plan = plan_page(
                 users,
-                self.writes,
+                self.store.profiles,
                 round_no=round_no,
                 full_round=full_round,
                 now=self.clock(),
@@ -221,7 +218,9 @@ class DeltaEngine:
                     fields["manager_id"] = None
         t1 = time.perf_counter()
         stats.map_seconds += t1 - t0
-        outcome = await self.writes.bulk_apply(plan.upserts, plan.soft_deleted)
+        outcome = await self.store.profiles.apply_page(
+            plan.upserts, plan.soft_deleted, whole=full_round
+        )
         for user_id in plan.deleted:
             await self.on_deleted(self.tenant_id, user_id, REASON_DELETED)
         stats.db_seconds += time.perf_counter() - t1
@@ -241,11 +240,7 @@ class DeltaEngine:
         them again finishes that run.
         """
         t0 = time.perf_counter()
-        profiles = self.store.collections[Coll.PROFILES]
-        stale = await profiles.find(
-            {"seen_in_round": {"$ne": round_no}}, projection={"user_id": 1, "_id": 0}
-        )
-        gone = [doc["user_id"] for doc in stale if doc.get("user_id")]
+        gone = await self.store.profiles.not_seen_in(round_no)
         cut_short = [
             run.user_id
             for run in await pending_runs(self.store, "erasure")

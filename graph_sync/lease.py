@@ -87,7 +87,8 @@ class Lease:
     async def _claim(self, extra: Mapping[str, object]) -> bool:
         now = self.clock()
         doc = await self.state.coll.claim(
-            {"_id": self.state.key, **extra},
+            STATE_KEY,
+            extra,
             {"$set": {"lease_holder": str(self.holder), "lease_until": now + self.ttl}},
         )
         return doc is not None
@@ -126,7 +127,8 @@ class Lease:
 
     async def release(self) -> None:
         await self.state.coll.claim(
-            {"_id": self.state.key, "lease_holder": str(self.holder)},
+            STATE_KEY,
+            {"lease_holder": str(self.holder)},
             {"$set": {"lease_holder": None, "lease_until": None}},
         )
 

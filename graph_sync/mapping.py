@@ -19,7 +19,7 @@ from typing import Any
 from msgspec import UNSET
 
 from graph_sync.models import GraphUser, ManagerRef
-from graph_sync.writes import SyncCollection
+from storage.repositories import ProfilesRepo
 from storage.scoped import KeyedUpsert
 from storage.search_keys import fold, search_keys
 
@@ -181,7 +181,7 @@ class PagePlan:
 
 def plan_page(
     users: Sequence[GraphUser],
-    profiles: SyncCollection,
+    profiles: ProfilesRepo,
     *,
     round_no: int,
     full_round: bool,
@@ -190,8 +190,8 @@ def plan_page(
     """Fold a page's entries per user (Graph may repeat one) into upserts, soft deletes and
     erasures.
 
-    The operations are what `ProfilesRepo.upsert_op` builds (a test holds them equal), built
-    here from cached search keys because folding is most of the mapping's cost.
+    The operations are `ProfilesRepo.upsert_op`'s, from fields built with cached search keys
+    because folding is most of the mapping's cost.
 
     In a full round an absent `manager@delta` means "no manager"; in an incremental round it
     means "unchanged", so the stored manager is left alone.
@@ -212,9 +212,7 @@ def plan_page(
                 plan.deleted.append(user_id)
             else:
                 # Soft-deleted: hide who we know; never create a record for someone we never had.
-                plan.soft_deleted.append(
-                    profiles.keyed_set(user_id, {"user_id": user_id, "hidden": True, **stamp})
-                )
+                plan.soft_deleted.append(profiles.upsert_op(user_id, {"hidden": True, **stamp}))
                 plan.hidden += 1
             continue
         fields = profile_fields(user, profiles.tenant_id)
@@ -224,5 +222,5 @@ def plan_page(
         elif full_round:
             fields["manager_id"] = None
         plan.hidden += fields["hidden"]
-        plan.upserts.append(profiles.keyed_set(user_id, fields))
+        plan.upserts.append(profiles.upsert_op(user_id, fields))
     return plan

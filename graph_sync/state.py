@@ -14,8 +14,9 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from graph_sync.writes import SyncCollection
 from storage.collections import Coll
+from storage.repositories import KeyedStore
+from storage.scoped import TenantCollection
 
 STATE_KEY = "graph"
 RUNS_KEPT = 20
@@ -47,28 +48,23 @@ class SyncState:
 class StateStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], tenant_id: str) -> None:
         self.tenant_id = tenant_id
-        self.coll = SyncCollection(db[Coll.SYNC_STATE], tenant_id)
-        self.key = self.coll.key(STATE_KEY)
+        self.coll = KeyedStore(TenantCollection(db[Coll.SYNC_STATE], tenant_id))
 
     async def load(self) -> SyncState:
         return SyncState.from_document(await self.coll.get(STATE_KEY))
 
     async def ensure(self, now: datetime) -> None:
         """Create the document if missing, so the lease can be claimed without an upsert."""
-        await self.coll.upsert([STATE_KEY], {}, set_on_insert={"round": 0, "updated_at": now})
+        await self.coll.put(STATE_KEY, {}, set_on_insert={"round": 0, "updated_at": now})
 
     async def begin_full_round(self, round_no: int, now: datetime) -> None:
         """Forget the delta link before a full round starts: if the round dies half-way, the next
         run is a full round again (with its sweep) instead of resuming an incremental link."""
-        await self.coll.upsert(
-            [STATE_KEY], {"delta_link": None, "round": round_no, "updated_at": now}
-        )
+        await self.coll.put(STATE_KEY, {"delta_link": None, "round": round_no, "updated_at": now})
 
     async def save_delta_link(self, link: str, round_no: int, now: datetime) -> None:
         """Called only after every write of the round was acknowledged."""
-        await self.coll.upsert(
-            [STATE_KEY], {"delta_link": link, "round": round_no, "updated_at": now}
-        )
+        await self.coll.put(STATE_KEY, {"delta_link": link, "round": round_no, "updated_at": now})
 
     async def record_run(self, run: dict[str, Any], now: datetime) -> None:
         """Also keeps the first successful run's time: the admin card's onboarding line
@@ -80,4 +76,4 @@ class StateStore:
         }
         if run.get("status") == "ok":
             update["$min"] = {"first_success_at": run.get("finished_at") or now}
-        await self.coll.update_one({"_id": self.key}, update)
+        await self.coll.update(STATE_KEY, update)

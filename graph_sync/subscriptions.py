@@ -41,9 +41,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from graph_sync.errors import GraphRequestError, GraphSyncError
 from graph_sync.lease import Holder
 from graph_sync.transport import GraphTransport
-from graph_sync.writes import SyncCollection
 from storage.collections import Coll
-from storage.repositories import TenantRecord, TenantRegistry
+from storage.repositories import KeyedStore, TenantRecord, TenantRegistry
+from storage.scoped import TenantCollection
 
 log = logging.getLogger("graph_sync.subscriptions")
 
@@ -235,8 +235,7 @@ class SubscriptionView:
 class SubscriptionStore:
     def __init__(self, db: AsyncDatabase[dict[str, Any]], tenant_id: str) -> None:
         self.tenant_id = tenant_id
-        self.coll = SyncCollection(db[Coll.GRAPH_SUBSCRIPTIONS], tenant_id)
-        self.key = self.coll.key(SUBSCRIPTION_KEY)
+        self.coll = KeyedStore(TenantCollection(db[Coll.GRAPH_SUBSCRIPTIONS], tenant_id))
 
     async def load(self) -> dict[str, Any] | None:
         return await self.coll.get(SUBSCRIPTION_KEY)
@@ -246,34 +245,34 @@ class SubscriptionStore:
         return SubscriptionView.of(self.tenant_id, doc) if doc else None
 
     async def save(self, fields: dict[str, Any], now: datetime) -> None:
-        await self.coll.upsert([SUBSCRIPTION_KEY], {**fields, "updated_at": now})
+        await self.coll.put(SUBSCRIPTION_KEY, {**fields, "updated_at": now})
 
     async def claim(self, holder: Holder, now: datetime, ttl: timedelta = CLAIM_TTL) -> bool:
-        await self.coll.upsert(
-            [SUBSCRIPTION_KEY], {}, set_on_insert={"status": "none", "updated_at": now}
+        await self.coll.put(
+            SUBSCRIPTION_KEY, {}, set_on_insert={"status": "none", "updated_at": now}
         )
         free = {
-            "_id": self.key,
             "$or": [{"busy_until": None}, {"busy_until": {"$lt": now}}, {"busy_by": str(holder)}],
         }
         update = {"$set": {"busy_by": str(holder), "busy_until": now + ttl}}
-        return await self.coll.claim(free, update) is not None
+        return await self.coll.claim(SUBSCRIPTION_KEY, free, update) is not None
 
     async def release(self, holder: Holder) -> None:
         await self.coll.claim(
-            {"_id": self.key, "busy_by": str(holder)},
+            SUBSCRIPTION_KEY,
+            {"busy_by": str(holder)},
             {"$set": {"busy_by": None, "busy_until": None}},
         )
 
     async def note_notifications(self, count: int, now: datetime) -> None:
-        await self.coll.update_one(
-            {"_id": self.key},
+        await self.coll.update(
+            SUBSCRIPTION_KEY,
             {"$set": {"last_notification_at": now}, "$inc": {"notifications": count}},
         )
 
     async def note_rejected(self, count: int, now: datetime) -> None:
-        await self.coll.update_one(
-            {"_id": self.key}, {"$set": {"last_rejected_at": now}, "$inc": {"rejected": count}}
+        await self.coll.update(
+            SUBSCRIPTION_KEY, {"$set": {"last_rejected_at": now}, "$inc": {"rejected": count}}
         )
 
     async def note_lifecycle(self, event: str, now: datetime, status: str | None) -> None:
@@ -281,7 +280,7 @@ class SubscriptionStore:
         if status is not None:
             fields["status"] = status
             fields["next_attempt_at"] = None  # act now, not after a failure's back-off
-        await self.coll.update_one({"_id": self.key}, {"$set": fields})
+        await self.coll.update(SUBSCRIPTION_KEY, {"$set": fields})
 
     async def verify(self, client_state: str | None) -> bool:
         doc = await self.load()
@@ -290,7 +289,7 @@ class SubscriptionStore:
         )
 
     async def forget(self) -> int:
-        return await self.coll.delete_many({"_id": self.key})
+        return await self.coll.delete(SUBSCRIPTION_KEY)
 
 
 MakeApi = Callable[[TenantRecord], SubscriptionApi]

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import ReturnDocument, UpdateOne
+from pymongo import ReplaceOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -210,27 +210,65 @@ class TenantCollection:
             raise TenantScopeViolation(f"upsert returned nothing in {self.name}")
         return found
 
-    async def bulk(self, operations: Sequence[KeyedUpsert]) -> BulkOutcome:
-        """Apply keyed upserts in one round trip.
+    async def claim(self, filter_: Mapping[str, Any], update: Mapping[str, Any]) -> Document | None:
+        """Update the one document matching `filter_` and return it as it is now, or None when
+        nothing matched. Never inserts: a lease or a busy flag is taken by one conditional
+        update, which a single-document write makes atomic on any MongoDB, so two workers can
+        never both hold it."""
+        self._guard_update(update)
+        found: Document | None = await self._coll.find_one_and_update(
+            self.scope(filter_), dict(update), return_document=ReturnDocument.AFTER
+        )
+        return found
+
+    async def bulk(
+        self,
+        operations: Sequence[KeyedUpsert],
+        *,
+        update_only: Sequence[KeyedUpsert] = (),
+        replace_unless: Sequence[str] = (),
+    ) -> BulkOutcome:
+        """Apply keyed upserts, and `update_only` operations (never inserting: hiding someone
+        held without creating a record for someone never held), in one round trip.
+
+        With `replace_unless`, each upsert's `$set` is the whole document: it replaces a
+        document holding none of those fields (the embedded engine replaces a document in about
+        half the time it applies a `$set` of ~20 fields) and is applied as the `$set` to one that
+        holds any of them, so those fields survive.
 
         An at-most-once upsert whose token is already in the journal fails its filter, and the
         upsert then collides with the existing `_id`: that duplicate-key error means "already
-        applied". The same error also comes from two upserts racing to create the document, so
-        those are retried once as plain updates (the document exists by then) instead of being
-        taken for applied.
+        applied". The same error comes from a replacement whose document holds a kept field, and
+        from two upserts racing to create one document: those are retried as plain updates (the
+        document exists by then) instead of being taken for applied.
         """
-        if not operations:
+        if not operations and not update_only:
             return BulkOutcome(0, 0)
-        if any(op.tenant_id != self.tenant_id for op in operations):
+        if any(op.tenant_id != self.tenant_id for op in (*operations, *update_only)):
             raise TenantScopeViolation(f"bulk write outside the tenant in {self.name}")
-        requests = [UpdateOne(op.filter, op.update, upsert=True) for op in operations]
+        requests: list[UpdateOne | ReplaceOne[Document]]
+        if replace_unless:
+            absent = {name: {"$exists": False} for name in replace_unless}
+            requests = [
+                ReplaceOne({**op.filter, **absent}, op.update["$set"], upsert=True)
+                for op in operations
+            ]
+        else:
+            requests = [UpdateOne(op.filter, op.update, upsert=True) for op in operations]
+        requests += [UpdateOne(op.filter, op.update, upsert=False) for op in update_only]
         try:
             result = await self._coll.bulk_write(requests, ordered=False)
         except BulkWriteError as exc:
             details = exc.details
             errors = details.get("writeErrors") or []
-            retry = [operations[e["index"]] for e in errors if e.get("code") == _DUPLICATE_KEY]
-            if len(retry) != len(errors) or any(op.once is None for op in retry):
+            retry = [
+                operations[e["index"]]
+                for e in errors
+                if e.get("code") == _DUPLICATE_KEY and e["index"] < len(operations)
+            ]
+            if len(retry) != len(errors) or (
+                not replace_unless and any(op.once is None for op in retry)
+            ):
                 raise
             modified = int(details.get("nModified") or 0)
             for op in retry:

@@ -158,7 +158,7 @@ async def test_lease_held_elsewhere_is_one_line_naming_the_holder(db: Db, env: E
     state = StateStore(db, TENANT)
     holder = "juno-serve@replica-7:4242#c0de"
     until = datetime.now(UTC) + timedelta(minutes=1)
-    await state.coll.upsert(["graph"], {"lease_holder": holder, "lease_until": until})
+    await state.coll.put("graph", {"lease_holder": holder, "lease_until": until})
     result = await env("--tenant", TENANT, "--json")
     assert result.code == 1
     assert holder in one_line(result.err)

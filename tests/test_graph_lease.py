@@ -56,15 +56,15 @@ async def test_lease_is_exclusive_expires_and_dead_local_holders_are_replaced(db
     # A holder on another host with time left keeps it; once expired, anyone may take it.
     remote = "juno-serve@elsewhere:4242#beef"
     future = datetime.now(UTC) + timedelta(minutes=5)
-    await state.coll.upsert(["graph"], {"lease_holder": remote, "lease_until": future})
+    await state.coll.put("graph", {"lease_holder": remote, "lease_until": future})
     with pytest.raises(LeaseHeld, match="elsewhere:4242"):
         await a.acquire()
-    await state.coll.upsert(["graph"], {"lease_until": datetime.now(UTC) - timedelta(seconds=1)})
+    await state.coll.put("graph", {"lease_until": datetime.now(UTC) - timedelta(seconds=1)})
     await a.acquire()
 
     # A holder on this host whose process is gone is replaced at once.
     ghost = Holder("juno-sync", a.holder.host, dead_pid(), "dead")
-    await state.coll.upsert(["graph"], {"lease_holder": str(ghost), "lease_until": future})
+    await state.coll.put("graph", {"lease_holder": str(ghost), "lease_until": future})
     await b.acquire()
     assert (await state.load()).lease_holder == str(b.holder)
     assert await undeclared(db) == []
@@ -112,7 +112,7 @@ async def test_a_lost_lease_stops_the_round(db: Db, fake: FakeGraph) -> None:
     )
     await asyncio.wait_for(fake.stalled.wait(), 10)
     state = StateStore(db, TENANT)
-    await state.coll.upsert(["graph"], {"lease_holder": "juno-serve@elsewhere:1#aa"})
+    await state.coll.put("graph", {"lease_holder": "juno-serve@elsewhere:1#aa"})
     await asyncio.sleep(0.5)  # a renewal finds it taken
     fake.release.set()
     with pytest.raises(LeaseLost):

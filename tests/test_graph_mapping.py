@@ -19,10 +19,9 @@ from graph_sync.mapping import (
     profile_search_keys,
 )
 from graph_sync.models import GraphUser, ManagerRef, Removed, decode_page
-from graph_sync.writes import SyncCollection
 from privacy.datamap import DATA_MAP
 from storage.collections import Coll
-from storage.repositories import ProfilesRepo
+from storage.repositories import ProfilesCollection, ProfilesRepo
 from storage.search_keys import search_keys
 
 NOW = datetime(2024, 6, 11, tzinfo=UTC)
@@ -33,9 +32,9 @@ class _NoCollection:
     name = "profiles"
 
 
-def repo() -> SyncCollection:
+def repo() -> ProfilesRepo:
     # Building operations never touches the collection.
-    return SyncCollection(_NoCollection(), T)  # type: ignore[arg-type]
+    return ProfilesRepo(ProfilesCollection(_NoCollection(), T))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -69,28 +68,6 @@ def test_ascii_fast_path_folds_like_storage() -> None:
     values += ["E100023", "ISTANBUL", "  --  ", "A-1 b_2", "Ian O'Neil"]
     for value in values:
         assert profile_search_keys(T, [value]) == search_keys([value]), value
-
-
-def test_operations_are_what_the_profiles_repository_builds() -> None:
-    """The mapping builds profile upserts itself (cached keys); they must stay identical to
-    `ProfilesRepo.upsert_op`'s, whatever that derives from the fields."""
-    users = [
-        GraphUser(id="u1", given_name="İsmail", surname="Işık", job_title="Stajyer",
-                  department="İnsan Kaynakları", employee_id="E1"),
-        GraphUser(id="u2", display_name="Oliver Smith", account_enabled=False),
-    ]  # fmt: skip
-    plan = plan_page(users, repo(), round_no=2, full_round=True, now=NOW)
-    profiles = ProfilesRepo(repo())
-    for op in plan.upserts:
-        fields = {k: v for k, v in op.update["$set"].items() if k not in ("tenant_id", "tkey")}
-        assert "search_prefixes" not in fields  # search ranks in process (storage.search_index)
-        expected = profiles.upsert_op(fields["user_id"], fields)
-        assert (op.key, op.update) == (expected.key, expected.update)
-    gone = plan_page([GraphUser(id="u3", removed=Removed())], repo(), round_no=2,
-                     full_round=False, now=NOW).soft_deleted[0]  # fmt: skip
-    fields = {k: v for k, v in gone.update["$set"].items() if k not in ("tenant_id", "tkey")}
-    expected = repo().upsert_op(["u3"], fields)
-    assert (gone.key, gone.update) == (expected.key, expected.update)
 
 
 def test_mail_falls_back_to_member_sign_in_name_only() -> None:

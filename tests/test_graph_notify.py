@@ -486,13 +486,13 @@ async def test_a_round_held_by_another_worker_is_waited_for_then_ours_runs(rig: 
     state = StateStore(rig.db, TENANT)
     other = {"lease_holder": "juno-serve@elsewhere:4242#beef",
              "lease_until": datetime.now(UTC) + timedelta(minutes=2)}  # fmt: skip
-    await state.coll.upsert(["graph"], other)
+    await state.coll.put("graph", other)
     started = rig.trigger.rounds_started[TENANT]
     rig.fake.directory.update(rig.ids[7], jobTitle="After the other worker")
     assert await rig.fake.notify(rig.ids[7]) == [202]
     await asyncio.sleep(1.5)
     assert rig.trigger.pending and rig.trigger.rounds_started[TENANT] == started
-    await state.coll.upsert(["graph"], {"lease_holder": None, "lease_until": None})  # it ended
+    await state.coll.put("graph", {"lease_holder": None, "lease_until": None})  # it ended
 
     async def caught_up() -> bool:
         [p] = [p for p in await profiles(rig.db) if p["user_id"] == rig.ids[7]]

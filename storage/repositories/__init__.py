@@ -73,6 +73,7 @@ __all__ = [
     "GraphCredentials",
     "KeyedStore",
     "OwnTenantRecord",
+    "ProfilesCollection",
     "ProfilesRepo",
     "TenantExists",
     "TenantNotFound",

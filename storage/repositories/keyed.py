@@ -29,6 +29,17 @@ class KeyedStore:
     async def put_once(self, key: str, fields: Mapping[str, Any]) -> bool:
         return await self._c.insert_once([key], fields)
 
+    async def claim(
+        self, key: str, when: Mapping[str, Any], update: Mapping[str, Any]
+    ) -> Document | None:
+        """Apply `update` to the document `key` only if it matches `when`; the document as it
+        is now, or None. Never inserts (`TenantCollection.claim`): leases and busy flags."""
+        return await self._c.claim({**when, "_id": self._c.key(key)}, update)
+
+    async def update(self, key: str, update: Mapping[str, Any]) -> int:
+        """An update of the existing document `key` (`$inc`, `$push`...); never inserts."""
+        return await self._c.update_one({"_id": self._c.key(key)}, update)
+
     async def get_many(self, keys: Sequence[str]) -> dict[str, Document]:
         wanted = [self._c.key(k) for k in keys]
         docs = await self._c.find({"_id": {"$in": wanted}})

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from storage.keys import TKEY
 from storage.scoped import BulkOutcome, KeyedUpsert, TenantCollection
 from storage.search_index import bump_version, index_for
 from storage.search_keys import search_keys
@@ -19,6 +20,9 @@ from storage.search_keys import search_keys
 Document = dict[str, Any]
 VISIBLE = {"hidden": {"$ne": True}}
 REPORTS_LIMIT = 200
+# Profile fields the sync does not own: an approved correction, a position Graph does not send,
+# the time retention counts a soft delete's grace period from. A whole-profile write keeps them.
+SYNC_FOREIGN = ("overrides", "position", "soft_deleted_at")
 CARD_FIELDS = {
     "tenant_id": 1,
     "user_id": 1,
@@ -93,9 +97,18 @@ class ProfilesCollection(TenantCollection):
         await self._changed()
         return found
 
-    async def bulk(self, operations: Sequence[KeyedUpsert]) -> BulkOutcome:
-        outcome = await super().bulk(operations)
-        if operations:
+    async def bulk(
+        self,
+        operations: Sequence[KeyedUpsert],
+        *,
+        update_only: Sequence[KeyedUpsert] = (),
+        replace_unless: Sequence[str] = (),
+    ) -> BulkOutcome:
+        outcome = await super().bulk(
+            operations, update_only=update_only, replace_unless=replace_unless
+        )
+        if operations or update_only:
+            # After the write, so a replica that sees the new version also sees the page.
             await self._changed()
         return outcome
 
@@ -127,12 +140,52 @@ class ProfilesRepo:
     def __init__(self, coll: TenantCollection) -> None:
         self._c = coll
 
-    def upsert_op(self, user_id: str, fields: Mapping[str, Any]) -> KeyedUpsert:
-        return self._c.upsert_op([user_id], {**fields, "user_id": user_id})
+    @property
+    def tenant_id(self) -> str:
+        return self._c.tenant_id
+
+    def upsert_op(self, user_id: str, fields: dict[str, Any]) -> KeyedUpsert:
+        """The keyed `$set` of one profile: the only way profile upserts are built, and on the
+        sync's hot path (a directory's worth per full round), so it takes `fields` over
+        instead of copying it (the caller built it fresh) and checks no more than it must:
+        `tenant_id` and `tkey` are overwritten with ours, and a `tenant_id.<x>` path among
+        the fields would conflict with that `tenant_id` and fail the whole write."""
+        if not user_id:
+            raise ValueError("a profile needs a user id")
+        key = self._c.key(user_id)
+        fields["user_id"] = user_id
+        fields["tenant_id"] = self._c.tenant_id
+        fields[TKEY] = key
+        return KeyedUpsert(tenant_id=self._c.tenant_id, key=key, update={"$set": fields})
 
     async def upsert_many(self, profiles: Sequence[Mapping[str, Any]]) -> BulkOutcome:
         """One round trip for a whole page of profiles (plus the version bump)."""
-        return await self._c.bulk([self.upsert_op(p["user_id"], p) for p in profiles])
+        return await self._c.bulk([self.upsert_op(p["user_id"], dict(p)) for p in profiles])
+
+    async def apply_page(
+        self,
+        upserts: Sequence[KeyedUpsert],
+        hide: Sequence[KeyedUpsert] = (),
+        *,
+        whole: bool = False,
+    ) -> BulkOutcome:
+        """A sync page in one round trip (plus the version bump): `upserts` create or update,
+        `hide` only updates (a soft delete never creates a record for someone never held).
+
+        `whole` says each upsert carries every field the sync owns (a full round): a profile
+        holding nothing else is then replaced rather than `$set` (the faster write on the
+        embedded engine); one with fields the sync does not own (`SYNC_FOREIGN`) gets the
+        `$set`, so an approved correction survives."""
+        return await self._c.bulk(
+            upserts, update_only=hide, replace_unless=SYNC_FOREIGN if whole else ()
+        )
+
+    async def not_seen_in(self, round_no: int) -> list[str]:
+        """Who a full round did not stamp: they have left the directory."""
+        stale = await self._c.find(
+            {"seen_in_round": {"$ne": round_no}}, projection={"user_id": 1, "_id": 0}
+        )
+        return [doc["user_id"] for doc in stale if doc.get("user_id")]
 
     async def get(self, user_id: str) -> Document | None:
         return await self._c.get(user_id)
