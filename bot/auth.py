@@ -4,30 +4,27 @@ Why not the SDK's `jwt_authorization_middleware`: in microsoft-agents 1.9 its va
 the JWKS address from hard-coded public/US-Gov hosts, so neither other national clouds nor a
 test's own signing keys can be used. This middleware keeps the SDK's contract (it puts a
 `ClaimsIdentity` in `request["claims_identity"]`, which `CloudAdapter.process` reads) and takes
-the OpenID metadata URL from configuration. Keys come from that metadata's `jwks_uri`, are
-cached, and are refreshed at most once a minute when an unknown `kid` appears.
+the OpenID metadata URL from configuration. Keys come from that metadata's `jwks_uri`, cached
+(entra.signing_keys), and are refreshed at most once a minute when an unknown `kid` appears.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiohttp
 import jwt
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from microsoft_agents.hosting.core.authorization import ClaimsIdentity
 
 from bot.config import BOT_FRAMEWORK_ISSUER, BotConfig
+from entra import signing_keys
+from entra.signing_keys import SigningKeys
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-_REFRESH_EVERY = 24 * 3600
-_MIN_REFRESH_GAP = 60
 _LEEWAY = 300  # Bot Framework allows five minutes of clock skew
 
 
@@ -40,71 +37,42 @@ class KeysUnavailable(TokenRejected):
 
 
 class OpenIdKeys:
+    """The Bot Framework's signing keys, from the configured metadata over the shared cache
+    (entra.signing_keys)."""
+
     def __init__(self, metadata_url: str) -> None:
         self.metadata_url = metadata_url
-        self._keys: dict[str, jwt.PyJWK] = {}
-        self._issuer: str | None = None
-        self._fetched_at = 0.0
-        self._lock = asyncio.Lock()
+        self._cache = SigningKeys()
         self._tried_at = 0.0
-
-    @property
-    def issuer(self) -> str | None:
-        return self._issuer
-
-    async def _refresh(self) -> None:
-        timeout = aiohttp.ClientTimeout(total=10)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            async with session.get(self.metadata_url) as resp:
-                resp.raise_for_status()
-                metadata = json.loads(await resp.read())
-            async with session.get(metadata["jwks_uri"]) as resp:
-                resp.raise_for_status()
-                jwks = json.loads(await resp.read())
-        keys: dict[str, jwt.PyJWK] = {}
-        for entry in jwks.get("keys", []):
-            if entry.get("kid") and entry.get("kty") == "RSA":
-                keys[entry["kid"]] = jwt.PyJWK(entry, algorithm="RS256")
-        self._keys = keys
-        self._issuer = metadata.get("issuer")
-        self._fetched_at = time.monotonic()
+        self._trying = False
 
     async def problem(self) -> str | None:
         """For /readyz: None while signing keys are at hand, else what is missing. Until the
         metadata could be read once, tries again at most every ten seconds (a token arriving
         meanwhile also tries), so the bot becomes ready by itself when Entra is back."""
-        if self._keys:
+        if self._cache.has_keys(self.metadata_url):
             return None
-        if not self._lock.locked() and time.monotonic() - self._tried_at >= 10:
-            async with self._lock:
-                self._tried_at = time.monotonic()
-                with contextlib.suppress(
-                    aiohttp.ClientError, TimeoutError, KeyError, ValueError, TypeError
-                ):
-                    await self._refresh()
-        return None if self._keys else "bot signing keys (OpenID metadata unreachable)"
+        if not self._trying and time.monotonic() - self._tried_at >= 10:
+            self._trying = True
+            self._tried_at = time.monotonic()
+            try:
+                with contextlib.suppress(signing_keys.KeysUnavailable):
+                    await self._cache.warm(self.metadata_url)
+            finally:
+                self._trying = False
+        if self._cache.has_keys(self.metadata_url):
+            return None
+        return "bot signing keys (OpenID metadata unreachable)"
 
-    async def key(self, kid: str) -> jwt.PyJWK:
-        age = time.monotonic() - self._fetched_at
-        if kid not in self._keys or age > _REFRESH_EVERY:
-            async with self._lock:
-                age = time.monotonic() - self._fetched_at
-                stale = age > _REFRESH_EVERY
-                if (kid not in self._keys and age > _MIN_REFRESH_GAP) or stale or not self._keys:
-                    try:
-                        await self._refresh()
-                    except (
-                        aiohttp.ClientError,
-                        TimeoutError,
-                        KeyError,
-                        ValueError,
-                        TypeError,
-                    ) as exc:
-                        raise KeysUnavailable("signing keys unavailable") from exc
-        found = self._keys.get(kid)
+    async def key(self, kid: str) -> tuple[str | None, jwt.PyJWK]:
+        """The metadata's issuer and the key `kid`."""
+        try:
+            issuer, found = await self._cache.key(self.metadata_url, kid)
+        except signing_keys.KeysUnavailable as exc:
+            raise KeysUnavailable("signing keys unavailable") from exc
         if found is None:
             raise TokenRejected("unknown signing key")
-        return found
+        return issuer, found
 
 
 class TokenValidator:
@@ -121,10 +89,10 @@ class TokenValidator:
             raise TokenRejected("malformed token") from exc
         if header.get("alg") != "RS256" or not isinstance(header.get("kid"), str):
             raise TokenRejected("unexpected token header")
-        key = await self.keys.key(header["kid"])
+        issuer, key = await self.keys.key(header["kid"])
         issuers = {BOT_FRAMEWORK_ISSUER}
-        if self.keys.issuer:
-            issuers.add(self.keys.issuer)
+        if issuer:
+            issuers.add(issuer)
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,

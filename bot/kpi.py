@@ -14,12 +14,13 @@ import asyncio
 import contextlib
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
+from entra.clock import utcnow
 from privacy.rollup import day_of
 from privacy.usage import bucket_update
 from storage.collections import Coll
@@ -34,13 +35,9 @@ Clock = Callable[[], datetime]
 Pending = dict[str, dict[tuple[str, datetime], Counter[str]]]
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class KpiRecorder:
     def __init__(
-        self, db: AsyncDatabase[dict[str, Any]], log: Any, *, clock: Clock = _utcnow
+        self, db: AsyncDatabase[dict[str, Any]], log: Any, *, clock: Clock = utcnow
     ) -> None:
         self._db = db
         self._log = log

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 
-import msal
 import requests
 from microsoft_agents.hosting.core.authorization import (
     AgentAuthConfiguration,
@@ -20,6 +19,7 @@ from microsoft_agents.hosting.core.authorization import (
 )
 
 from bot.config import BotConfig
+from entra.msal_clients import managed_identity_client
 
 BOT_FRAMEWORK_RESOURCE = "https://api.botframework.com"
 
@@ -35,10 +35,7 @@ class ManagedIdentityTokenProvider(AnonymousTokenProvider):
                 "JUNO_BOT_APP_ID must be the managed identity's client id "
                 "(JUNO_BOT_AUTH_TYPE=user_managed_identity)"
             )
-        self._client = msal.ManagedIdentityClient(
-            msal.UserAssignedManagedIdentity(client_id=config.app_id),
-            http_client=requests.Session(),
-        )
+        self._client = managed_identity_client(config.app_id)
         self._auth_config = AgentAuthConfiguration(
             client_id=config.app_id, tenant_id=config.tenant_id
         )

@@ -1,9 +1,10 @@
 """The bot's own calls to the Bot Connector (replies, proactive messages): their tokens and the
 HTTP session they travel on.
 
-One msal confidential client for the bot identity, token cache in it, calls off the event loop.
-The authority host is configurable for national clouds; authority discovery is not attempted
-because the host is operator configuration, not user input. In dev mode with no app id the
+One msal confidential client for the bot identity (entra.msal_clients, as Graph sync's), token
+cache in it, calls off the event loop. The authority host is configurable for national clouds;
+authority discovery is not attempted because the host is operator configuration, not user
+input. In dev mode with no app id the
 SDK's anonymous provider is used (the local `juno chat` connector accepts anonymous calls).
 
 Every connector client gets an aiohttp session carrying the pacing and retry middleware of
@@ -15,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -39,6 +39,7 @@ from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 from bot.config import BOT_FRAMEWORK_SCOPE, BotConfig
 from bot.managed_identity import ManagedIdentityTokenProvider
 from bot.throttle import ConnectorPacer
+from entra.msal_clients import Credential, certificate_credential, confidential_client
 
 
 class OutboundTokenError(Exception):
@@ -63,16 +64,15 @@ class BotTokenProvider(AnonymousTokenProvider):
     def __init__(self, config: BotConfig) -> None:
         if not config.app_id:
             raise ValueError("an app id is required for outbound tokens")
-        credential: Any
+        credential: Credential
         if config.cert_path:
-            pem = Path(config.cert_path).read_text("utf-8")
-            credential = {"private_key": pem, "thumbprint": _thumbprint(pem)}
+            credential = certificate_credential(config.cert_path)
         elif config.app_secret:
             credential = config.app_secret
         else:
             raise ValueError("JUNO_BOT_APP_SECRET or JUNO_BOT_CERT_PATH is required")
         tenant = config.tenant_id or "botframework.com"
-        self._config = config
+        self._app_id: str = config.app_id
         self._credential = credential
         self._authority = f"{config.authority_host.rstrip('/')}/{tenant}"
         self._app: msal.ConfidentialClientApplication | None = None
@@ -111,11 +111,10 @@ class BotTokenProvider(AnonymousTokenProvider):
         msal's cache while it is valid)."""
         try:
             if self._app is None:
-                self._app = msal.ConfidentialClientApplication(
-                    self._config.app_id,
-                    client_credential=self._credential,
-                    authority=self._authority,
-                    instance_discovery=False,
+                self._app = confidential_client(
+                    self._app_id,
+                    self._credential,
+                    self._authority,
                     timeout=10,  # seconds a request: a black-holed authority must not hang
                 )
             result = self._app.acquire_token_for_client(scopes=[BOT_FRAMEWORK_SCOPE])
@@ -146,14 +145,6 @@ class BotTokenProvider(AnonymousTokenProvider):
         if self.last_error is None and self._app is not None:
             return None
         return f"bot outbound token ({self.last_error or 'not yet acquired'})"
-
-
-def _thumbprint(pem: str) -> str:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-
-    cert = x509.load_pem_x509_certificate(pem.encode())
-    return cert.fingerprint(hashes.SHA1()).hex()  # noqa: S303 - the format Entra expects
 
 
 class BotConnections:

@@ -17,13 +17,10 @@ line, without trace ids), and what to do about it. The secret itself never appea
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import ipaddress
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,14 +28,14 @@ import msal
 import requests
 from kiota_abstractions.authentication import AccessTokenProvider, AllowedHostsValidator
 
-from graph_sync.errors import TokenError
-
-_PRIVATE_KEY = re.compile(
-    r"-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----.+?-----END (?:RSA |EC |ENCRYPTED )?"
-    r"PRIVATE KEY-----",
-    re.S,
+from entra.msal_clients import (
+    Credential,
+    CredentialError,
+    certificate_credential,
+    confidential_client,
+    fingerprint,
 )
-_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
+from graph_sync.errors import TokenError
 
 _HINTS = {
     "invalid_client": "check the client secret or certificate registered for the app",
@@ -97,7 +94,7 @@ def describe_token_failure(tenant_id: str, result: Mapping[str, Any]) -> str:
     return text
 
 
-def load_credential(creds: AppCredentials, environ: Mapping[str, str]) -> str | dict[str, str]:
+def load_credential(creds: AppCredentials, environ: Mapping[str, str]) -> Credential:
     """The msal `client_credential`: the secret's value, or the certificate's key and cert."""
     if creds.client_secret_env:
         value = environ.get(creds.client_secret_env)
@@ -108,31 +105,11 @@ def load_credential(creds: AppCredentials, environ: Mapping[str, str]) -> str | 
             )
         return value
     if creds.certificate_path:
-        path = Path(creds.certificate_path)
         try:
-            pem = path.read_text(encoding="ascii")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a PEM file"
-            raise TokenError(
-                f"tenant {creds.tenant_id}: cannot read certificate file {path}: {reason}"
-            ) from None
-        key = _PRIVATE_KEY.search(pem)
-        cert = _CERTIFICATE.search(pem)
-        if key is None or cert is None:
-            missing = "private key" if key is None else "certificate"
-            raise TokenError(
-                f"tenant {creds.tenant_id}: certificate file {path} has no {missing} "
-                "(it needs both, PEM encoded)"
-            )
-        return {"private_key": key.group(0), "public_certificate": cert.group(0)}
+            return certificate_credential(creds.certificate_path)
+        except CredentialError as exc:
+            raise TokenError(f"tenant {creds.tenant_id}: {exc}") from None
     raise TokenError(f"tenant {creds.tenant_id}: no client secret or certificate is configured")
-
-
-def _fingerprint(credential: str | dict[str, str]) -> str:
-    material = (
-        credential if isinstance(credential, str) else "\x00".join(sorted(credential.values()))
-    )
-    return hashlib.sha256(material.encode()).hexdigest()
 
 
 class MsalTokenProvider(AccessTokenProvider):
@@ -202,18 +179,16 @@ class MsalTokenProvider(AccessTokenProvider):
 
     def _application(self) -> msal.ConfidentialClientApplication:
         credential = load_credential(self.creds, self._environ)
-        fingerprint = _fingerprint(credential)
-        if self._app is not None and fingerprint == self._app_fingerprint:
+        digest = fingerprint(credential)
+        if self._app is not None and digest == self._app_fingerprint:
             return self._app
         try:
-            app = self._app_factory(
+            app = confidential_client(
                 self.creds.client_id,
-                client_credential=credential,
-                authority=self.authority,
+                credential,
+                self.authority,
+                factory=self._app_factory,
                 http_client=self._http_client,
-                # The operator configured the authority host (national clouds, or a private
-                # stand-in); asking login.microsoftonline.com to vouch for it adds nothing.
-                instance_discovery=False,
                 token_cache=msal.TokenCache(),
             )
         except requests.RequestException as exc:
@@ -227,5 +202,5 @@ class MsalTokenProvider(AccessTokenProvider):
                 f"tenant or the credential: {_first_line(str(exc))}"
             ) from None
         self._app = app
-        self._app_fingerprint = fingerprint
+        self._app_fingerprint = digest
         return app

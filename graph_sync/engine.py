@@ -23,12 +23,13 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import msgspec
 from pymongo.asynchronous.database import AsyncDatabase
 
+from entra.clock import utcnow
 from graph_sync.errors import GraphRequestError, ResyncRequired
 from graph_sync.mapping import clear_caches, gc_paused, plan_page
 from graph_sync.models import DeltaPage, decode_page
@@ -50,10 +51,6 @@ Interrupt = Callable[[], Exception | None]
 MAX_RESYNCS = 2
 REASON_DELETED = "user permanently deleted in Entra ID"
 REASON_ABSENT = "user absent from the directory at a full sync"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

@@ -19,18 +19,15 @@ import secrets
 import socket
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from entra.clock import utcnow
 from graph_sync.errors import LeaseHeld
 from graph_sync.state import STATE_KEY, StateStore
 
 log = logging.getLogger("graph_sync.lease")
 Clock = Callable[[], datetime]
 _HOLDER = re.compile(r"^(?P<label>[^@]*)@(?P<host>.+):(?P<pid>\d+)#(?P<nonce>[0-9a-f]+)$")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

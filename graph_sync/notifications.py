@@ -26,8 +26,9 @@ from typing import Any
 import msgspec
 from pymongo.asynchronous.database import AsyncDatabase
 
+from entra.clock import utcnow
 from graph_sync.state import StateStore
-from graph_sync.subscriptions import SubscriptionStore, client_state_matches, utcnow
+from graph_sync.subscriptions import SubscriptionStore, client_state_matches
 
 log = logging.getLogger("graph_sync.notifications")
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from graph_sync.engine import DeltaEngine, OnDeleted, RoundStats, Screen, utcnow
+from entra.clock import utcnow
+from graph_sync.engine import DeltaEngine, OnDeleted, RoundStats, Screen
 from graph_sync.errors import GraphSyncError, LeaseLost, SyncInterrupted
 from graph_sync.lease import Holder, Lease
 from graph_sync.source import DeltaSource

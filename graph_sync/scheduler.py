@@ -21,7 +21,8 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from graph_sync.engine import OnDeleted, Screen, utcnow
+from entra.clock import utcnow
+from graph_sync.engine import OnDeleted, Screen
 from graph_sync.errors import GraphSyncError, LeaseHeld
 from graph_sync.lease import Holder
 from graph_sync.runner import DEFAULT_LEASE_TTL, sync_tenant

@@ -38,6 +38,7 @@ import msgspec
 from kiota_abstractions.method import Method
 from pymongo.asynchronous.database import AsyncDatabase
 
+from entra.clock import utcnow
 from graph_sync.errors import GraphRequestError, GraphSyncError
 from graph_sync.lease import Holder
 from graph_sync.transport import GraphTransport
@@ -60,10 +61,6 @@ NOTIFICATIONS_PATH = "/api/graph/notifications"
 LIFECYCLE_PATH = "/api/graph/lifecycle"
 
 Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def client_state_hash(secret: str) -> str:

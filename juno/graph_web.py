@@ -24,13 +24,13 @@ from typing import Any
 from aiohttp import web
 from pymongo.asynchronous.database import AsyncDatabase
 
+from entra.clock import utcnow
 from graph_sync.notifications import DeltaTrigger, InvalidPayload, Verdict, parse, verify
 from graph_sync.subscriptions import (
     LIFECYCLE_PATH,
     NOTIFICATIONS_PATH,
     SubscriptionKeeper,
     SubscriptionStore,
-    utcnow,
 )
 from storage.repositories import TenantRegistry
 

@@ -116,13 +116,9 @@ def build_api_app(
     async def openapi(_: web.Request) -> web.StreamResponse:
         return web.json_response(OPENAPI)
 
-    async def close_tokens(_: web.Application) -> None:
-        await tokens.close()
-
     app.router.add_get("/me/export", export_me, allow_head=False)
     app.router.add_get("/me/consents", consents_me, allow_head=False)
     # No HEAD: a link preview must not use up a single-use link.
     app.router.add_get("/exports/{token}", download, allow_head=False)
     app.router.add_get("/openapi.json", openapi, allow_head=False)
-    app.on_cleanup.append(close_tokens)
     return app

@@ -12,28 +12,24 @@ nothing about which tenants JUNO serves. To check a stranger's signature without
 anything that names the stranger, keys come first from the tenant-independent metadata
 (`{authority}/organizations/v2.0/...`: Entra signs every tenant's tokens with the same keys);
 only a registered, enabled tenant whose token names a key not found there has its own metadata
-read (tenant-specific signing keys). Keys are cached per JWKS address and refreshed daily, or at
-most once a minute when a token names a key we do not know (Entra rolls keys).
+read (tenant-specific signing keys). Keys are cached per JWKS address (entra.signing_keys) and
+refreshed daily, or at most once a minute when a token names a key we do not know (Entra rolls
+keys).
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import jwt
 from pymongo.asynchronous.database import AsyncDatabase
 
+from entra.signing_keys import KeysUnavailable, SigningKeys
 from storage.repositories import TenantRegistry
 
-_REFRESH_EVERY = 24 * 3600
-_MIN_REFRESH_GAP = 60
 _LEEWAY = 60
 _SHARED_KEYS = "organizations"
 TENANT_REFUSED = "tenant not served"
@@ -55,90 +51,25 @@ class Caller:
     claims: dict[str, Any] = field(repr=False)
 
 
-@dataclass
-class _Metadata:
-    issuer: str
-    jwks_uri: str
-    fetched_at: float
-
-
-@dataclass
-class _KeySet:
-    keys: dict[str, jwt.PyJWK]
-    fetched_at: float
-
-
 class TenantKeys:
-    """OpenID metadata per tenant and signing keys per JWKS address, cached."""
+    """Signing keys by tenant: its OpenID metadata's address, over the shared cache
+    (entra.signing_keys)."""
 
     def __init__(self, authority_host: str) -> None:
         self.authority = authority_host.rstrip("/")
-        self._metadata: dict[str, _Metadata] = {}
-        self._keysets: dict[str, _KeySet] = {}
-        self._lock = asyncio.Lock()
-        self._session: aiohttp.ClientSession | None = None
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    async def _get_json(self, url: str) -> dict[str, Any]:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        try:
-            async with self._session.get(url) as resp:
-                resp.raise_for_status()
-                data = json.loads(await resp.read())
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise Unavailable("signing keys unavailable") from exc
-        if not isinstance(data, dict):
-            raise Unavailable("signing keys unavailable")
-        return data
-
-    async def metadata(self, tenant_id: str) -> _Metadata:
-        found = self._metadata.get(tenant_id)
-        if found and time.monotonic() - found.fetched_at < _REFRESH_EVERY:
-            return found
-        url = f"{self.authority}/{tenant_id}/v2.0/.well-known/openid-configuration"
-        data = await self._get_json(url)
-        if not isinstance(data.get("jwks_uri"), str) or not isinstance(data.get("issuer"), str):
-            raise Unavailable("signing keys unavailable")
-        fresh = _Metadata(data["issuer"], data["jwks_uri"], time.monotonic())
-        self._metadata[tenant_id] = fresh
-        return fresh
+        self._cache = SigningKeys()
 
     async def key(self, tenant_id: str, kid: str) -> tuple[str, jwt.PyJWK]:
-        meta = await self.metadata(tenant_id)
-        keyset = self._keysets.get(meta.jwks_uri)
-        if _needs_refresh(keyset, kid):
-            async with self._lock:
-                keyset = self._keysets.get(meta.jwks_uri)  # another request may have done it
-                if _needs_refresh(keyset, kid):
-                    keyset = await self._fetch_keys(meta.jwks_uri)
-        if keyset is None or kid not in keyset.keys:
+        url = f"{self.authority}/{tenant_id}/v2.0/.well-known/openid-configuration"
+        try:
+            issuer, key = await self._cache.key(url, kid)
+        except KeysUnavailable:
+            raise Unavailable("signing keys unavailable") from None
+        if issuer is None:
+            raise Unavailable("signing keys unavailable")
+        if key is None:
             raise Unauthorized("unknown signing key")
-        return meta.issuer, keyset.keys[kid]
-
-    async def _fetch_keys(self, jwks_uri: str) -> _KeySet:
-        data = await self._get_json(jwks_uri)
-        keys: dict[str, jwt.PyJWK] = {}
-        for entry in data.get("keys") or ():
-            if isinstance(entry, dict) and entry.get("kty") == "RSA" and entry.get("kid"):
-                try:
-                    keys[str(entry["kid"])] = jwt.PyJWK(entry, algorithm="RS256")
-                except jwt.PyJWTError:
-                    continue
-        keyset = _KeySet(keys, time.monotonic())
-        self._keysets[jwks_uri] = keyset
-        return keyset
-
-
-def _needs_refresh(keyset: _KeySet | None, kid: str) -> bool:
-    if keyset is None:
-        return True
-    age = time.monotonic() - keyset.fetched_at
-    return age > _REFRESH_EVERY or (kid not in keyset.keys and age > _MIN_REFRESH_GAP)
+        return issuer, key
 
 
 _REASONS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
@@ -162,9 +93,6 @@ class EntraTokens:
         self.registry = TenantRegistry(db)
         self.keys = TenantKeys(authority_host)
         self.audiences = list(audiences)
-
-    async def close(self) -> None:
-        await self.keys.close()
 
     async def caller(self, authorization: str | None) -> Caller:
         if not self.audiences:
