@@ -119,7 +119,10 @@ class DeltaEngine:
         restart_at: str | None = None  # where a resync restarts (Graph's Location, vetted)
         for _ in range(MAX_RESYNCS + 1):
             full_round = link is None
+            held_before = True
             if full_round:
+                # Into an empty tenant nobody can be stale: the sweep's scan is skipped.
+                held_before = await self.store.profiles.holds_any()
                 round_no += 1
                 stats.mode, stats.round = "full", round_no
                 await self.state.begin_full_round(round_no, self.clock())
@@ -133,7 +136,7 @@ class DeltaEngine:
                 link = None
                 continue
             if full_round:
-                await self._sweep(round_no, stats)
+                await self._sweep(round_no, stats, held_before)
             await self.state.save_delta_link(delta_link, round_no, self.clock())
             stats.seconds = time.perf_counter() - started
             return stats
@@ -227,7 +230,7 @@ class DeltaEngine:
         stats.removed += len(plan.deleted)
         stats.entries += plan.entries
 
-    async def _sweep(self, round_no: int, stats: RoundStats) -> None:
+    async def _sweep(self, round_no: int, stats: RoundStats, held_before: bool) -> None:
         """After a full round: whoever was not seen has left the directory.
 
         So has anyone whose erasure an earlier round began and a crash cut short: the erasure
@@ -237,7 +240,7 @@ class DeltaEngine:
         them again finishes that run.
         """
         t0 = time.perf_counter()
-        gone = await self.store.profiles.not_seen_in(round_no)
+        gone = await self.store.profiles.not_seen_in(round_no) if held_before else []
         cut_short = [
             run.user_id
             for run in await pending_runs(self.store, "erasure")

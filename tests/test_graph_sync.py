@@ -311,8 +311,9 @@ async def test_one_bulk_write_per_page(mongo_uri: str, db_name: str, fake: FakeG
         assert listener.targets.count(("update", "profiles")) == stats.pages == 6
         # Each page write is followed by the directory version bump (storage.search_index).
         assert listener.targets.count(("update", "sync_state")) == stats.pages
-        # Besides the page writes and their bumps: state read, round start, the sweep's two
-        # queries (stale profiles, erasures a crash cut short), link save.
+        # Besides the page writes and their bumps: state read, round start, whether the tenant
+        # held profiles (it did not: the sweep skips its stale-profile scan), the erasures a
+        # crash cut short, link save.
         assert len(listener.names) == 2 * stats.pages + 5
     finally:
         await client.drop_database(db_name)

@@ -180,6 +180,10 @@ class ProfilesRepo:
             upserts, update_only=hide, replace_unless=SYNC_FOREIGN if whole else ()
         )
 
+    async def holds_any(self) -> bool:
+        """Whether the tenant holds any profile: one indexed read, where a count scans."""
+        return await self._c.find_one(projection={"_id": 1}) is not None
+
     async def not_seen_in(self, round_no: int) -> list[str]:
         """Who a full round did not stamp: they have left the directory."""
         stale = await self._c.find(
