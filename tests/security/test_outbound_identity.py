@@ -59,3 +59,24 @@ async def test_an_authority_that_stays_down_is_one_error_not_a_crash(
     with pytest.raises(OutboundTokenError, match="cannot get a Bot Connector token"):
         await tokens.get_access_token("https://api.botframework.com", [])
     assert (await tokens.problem() or "").startswith("bot outbound token")
+
+
+async def test_a_certificate_identity_gets_reply_tokens(
+    authority: FakeAuthority, tmp_path: Path
+) -> None:
+    """The bot's certificate goes through the same loader as each tenant's Graph app
+    (entra.msal_clients), so the stand-in checks its client assertion as it checks Graph's."""
+    pem = authority.client_pem()
+    authority.apps[BOT_APP_ID].certificate_pem = pem
+    authority.tenants.add("botframework.com")
+    path = tmp_path / "bot.pem"
+    path.write_bytes(pem)
+    tokens = BotTokenProvider(
+        BotConfig(app_id=BOT_APP_ID, cert_path=str(path), authority_host=authority.base)
+    )
+    token = await tokens.get_access_token("https://api.botframework.com", [])
+    assert token in authority.issued
+    certificate_only = b"-----BEGIN CERTIFICATE-----" + pem.split(b"-----BEGIN CERTIFICATE-----")[1]
+    path.write_bytes(certificate_only)
+    with pytest.raises(ValueError, match="has no private key"):  # at start, a setup error
+        BotTokenProvider(BotConfig(app_id=BOT_APP_ID, cert_path=str(path)))
