@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.outcomes import tell_requester
+from juno.cli.common import load_settings, run
 from juno.cli.tenant import TenantIdOpt, parse_guid
 from juno.errors import UserError
 from privacy.dsr import (
@@ -119,7 +120,6 @@ async def _send(
 def _in_tenant(tenant_id: str, work: Any) -> Any:
     """Run `work(db, store)` inside a registered tenant; one-line errors for the usual
     mistakes."""
-    from juno.cli import load_settings, run
     from juno.runtime import database
 
     settings = load_settings()

@@ -22,6 +22,7 @@ from typing import Annotated, Any
 
 import typer
 
+from juno.cli.common import load_settings, run
 from juno.cli.tenant import parse_guid
 from juno.errors import UserError
 from privacy.incidents import (
@@ -127,7 +128,6 @@ class Told:
 
 
 def _run(work: Any) -> Any:
-    from juno.cli import load_settings, run
     from juno.runtime import database
 
     settings = load_settings()
