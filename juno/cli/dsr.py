@@ -82,8 +82,8 @@ def _print_request(request: DsrRequest, as_json: bool) -> None:
 def _notifier(settings: Any, store: TenantStore) -> Any:
     """A way to message requesters in Teams, when this operator has the bot's identity."""
     from bot.outcomes import notifier_for
+    from juno.bot_wiring import bot_config
     from juno.logs import get_logger
-    from juno.serve import bot_config
 
     config = bot_config(settings)
     if config is None:

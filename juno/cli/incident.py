@@ -145,8 +145,8 @@ def _run(work: Any) -> Any:
 def _notifier(settings: Any, db: Any) -> Any:
     """A way to message admins in Teams, when this operator has the bot's identity."""
     from bot.outcomes import notifier_for
+    from juno.bot_wiring import bot_config
     from juno.logs import get_logger
-    from juno.serve import bot_config
 
     config = bot_config(settings)
     return None if config is None else notifier_for(config, db, get_logger("juno.incident"))

@@ -77,10 +77,10 @@ def subprocessors_command(
 
     async def go() -> Any:
         from bot.outcomes import notifier_for
+        from juno.bot_wiring import bot_config
         from juno.logs import get_logger
         from juno.processor import notify_subprocessor_change
         from juno.runtime import database
-        from juno.serve import bot_config
 
         config = bot_config(settings)
         if config is None:
