@@ -23,9 +23,8 @@ from typing import Any
 
 from privacy.catalogs import LOCALES, catalog, pick_locale
 from privacy.consent import Kind, document_version, sha256
-from privacy.datamap import DATA_MAP, Store, top
+from privacy.datamap import DATA_MAP, Dataset, top
 from privacy.facts import controller_lines, notice_facts, store_facts, texts
-from privacy.runs import collection_of
 from privacy.strategies import subject_selector
 from privacy.subprocessors import SubProcessor
 from storage.repositories import TenantRecord, TenantStore
@@ -45,11 +44,11 @@ class ExportResult:
     data: dict[str, Any]  # what data.json holds
 
 
-def exported_stores() -> list[Store]:
+def exported_stores() -> list[Dataset]:
     return [s for s in DATA_MAP.values() if s.personal and s.subject_key and s.export_fields]
 
 
-def exempt_stores() -> list[Store]:
+def exempt_stores() -> list[Dataset]:
     return [s for s in DATA_MAP.values() if s.personal and s.subject_key and s.export_exempt]
 
 
@@ -77,9 +76,9 @@ def _own_entries(value: Any, inner: str, user_id: str) -> Any:
     ]
 
 
-async def _records(store: TenantStore, decl: Store, user_id: str) -> list[dict[str, Any]]:
+async def _records(store: TenantStore, decl: Dataset, user_id: str) -> list[dict[str, Any]]:
     key = decl.subject_key or ""
-    coll = collection_of(store, decl.collection)
+    coll = decl.handle(store)
     projection = {"_id": 0, **{top(f): 1 for f in decl.export_fields}}
     sort = [(decl.retention.clock, 1)] if decl.retention.clock in decl.export_fields else None
     docs = await coll.find(subject_selector(key, user_id), projection=projection, sort=sort)
@@ -95,7 +94,7 @@ async def _records(store: TenantStore, decl: Store, user_id: str) -> list[dict[s
 
 
 def _facts(
-    decl: Store,
+    decl: Dataset,
     record: TenantRecord | None,
     locale: str,
     subprocessors: Sequence[SubProcessor] | None,
@@ -238,7 +237,7 @@ async def _documents(
     return out
 
 
-def _exempt(decl: Store, locale: str) -> dict[str, Any]:
+def _exempt(decl: Dataset, locale: str) -> dict[str, Any]:
     local = catalog(locale)["stores"][decl.collection.value]
     return {"collection": decl.collection.value, "title": local["title"], "reason": local["exempt"]}
 

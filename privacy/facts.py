@@ -19,7 +19,7 @@ from privacy.datamap import (
     LEGAL,
     LEGAL_BASES,
     SECURITY_MEASURES,
-    Store,
+    Dataset,
     legal_basis,
     retention_days,
 )
@@ -36,7 +36,7 @@ def texts(locale: str) -> dict[str, str]:
     return fixed
 
 
-def personal_stores() -> list[Store]:
+def personal_stores() -> list[Dataset]:
     return [s for s in DATA_MAP.values() if s.personal]
 
 
@@ -116,7 +116,7 @@ def basis_facts(key: str, locale: str) -> dict[str, str]:
 
 
 def store_facts(
-    decl: Store,
+    decl: Dataset,
     record: TenantRecord | None,
     locale: str,
     subprocessors: Sequence[SubProcessor] | None = None,

@@ -22,11 +22,11 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from privacy.datamap import DATA_MAP, Store, retention_days
+from privacy.datamap import DATA_MAP, Dataset, retention_days
 from privacy.erasure import erase_user
 from privacy.removal_modes import DEFAULT_REMOVAL_MODE, RemovalMode, parse_mode
 from privacy.rollup import small_totals
-from privacy.runs import Hook, Run, Step, StoreOutcome, collection_of, execute, open_run
+from privacy.runs import Hook, Run, Step, StoreOutcome, execute, open_run
 from privacy.strategies import Pseudonymizer, Target, keyed_hash
 from storage.collections import Coll
 from storage.repositories import TenantRecord, TenantRegistry, TenantStore
@@ -83,7 +83,7 @@ def sweep_plan(record: TenantRecord | None, now: datetime, grace_days: int) -> l
     return steps
 
 
-def min_subjects(decl: Store, record: TenantRecord | None) -> int:
+def min_subjects(decl: Dataset, record: TenantRecord | None) -> int:
     """The store's k for its anonymous totals, the tenant's own setting first."""
     rollup = decl.rollup
     if rollup is None:
@@ -95,7 +95,7 @@ def min_subjects(decl: Store, record: TenantRecord | None) -> int:
     return rollup.min_subjects
 
 
-def _selector(decl: Store, step: Step) -> dict[str, Any]:
+def _selector(decl: Dataset, step: Step) -> dict[str, Any]:
     rule = decl.retention
     parts: list[dict[str, Any]] = []
     if step.cutoff is not None and rule.clock:
@@ -171,29 +171,21 @@ async def _sweep_once(
     mode = parse_mode(record.removal_mode) if record else DEFAULT_REMOVAL_MODE
 
     def target_for(step: Step) -> Target:
-        decl = DATA_MAP[Coll(step.store)]
-        if step.reference == SMALL and decl.rollup is not None and step.cutoff is not None:
-            return Target(
-                coll=collection_of(store, decl.collection),
-                selector=small_totals(decl.rollup, step.cutoff, min_subjects(decl, record)),
-                subject_key=decl.rollup.subject,
-                fields=(),
-                pseudonym=pseudonym,
-                hook=hook,
+        dataset = DATA_MAP[Coll(step.store)]
+        if step.reference == SMALL and dataset.rollup is not None and step.cutoff is not None:
+            rollup = dataset.rollup
+            small = small_totals(rollup, step.cutoff, min_subjects(dataset, record))
+            return dataset.target(
+                store, small, subject_key=rollup.subject, pseudonym=pseudonym, hook=hook
             )
-        selector = _selector(decl, step)
-        if decl.collection is Coll.DESTRUCTION_LOG:
-            # Never this run's own proof: with a clock ahead of the entries' time it would
-            # match the entry the step just wrote.
-            selector = {"$and": [selector, {"run_id": {"$ne": run.run_id}}]}
-        return Target(
-            coll=collection_of(store, decl.collection),
-            selector=selector,
-            subject_key=decl.subject_key or "_id",
+        # Never this run's own records (its log entries): with a clock ahead of the entries'
+        # time the log's sweep would match the entry the step just wrote.
+        return dataset.target(
+            store,
+            _selector(dataset, step),
             fields=step.fields,
             pseudonym=pseudonym,
-            flag=decl.anonymized_flag,
-            rollup=decl.rollup,
+            run_id=run.run_id,
             hook=hook,
         )
 
@@ -202,7 +194,7 @@ async def _sweep_once(
         since, key = decl.retention.erase_after, decl.subject_key
         if since is None or key is None or step.cutoff is None:
             return
-        coll = collection_of(store, decl.collection)
+        coll = decl.handle(store)
         for doc in await coll.find({since: {"$lt": step.cutoff}}, projection={key: 1}):
             outcomes = await erase_user(
                 store,

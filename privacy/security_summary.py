@@ -72,14 +72,14 @@ def texts(locale: str) -> dict[str, str]:
 
 def _stores_using(strategy: str) -> list[str]:
     return sorted(
-        store.collection.value
-        for store in DATA_MAP.values()
+        dataset.collection.value
+        for dataset in DATA_MAP.values()
         if any(
-            store.removal.get(mode) is not None and store.removal[mode].strategy == strategy
+            dataset.removal.get(mode) is not None and dataset.removal[mode].strategy == strategy
             for mode in RemovalMode
         )
-        or store.anonymizer == strategy
-        or store.retention.at_end == strategy
+        or dataset.anonymizer == strategy
+        or dataset.retention.at_end == strategy
     )
 
 

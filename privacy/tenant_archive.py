@@ -26,7 +26,6 @@ from bson import json_util
 
 from privacy.consent import ensure_builtins_stored
 from privacy.datamap import DATA_MAP
-from privacy.runs import collection_of
 from storage.collections import Coll
 from storage.repositories import TenantStore
 
@@ -116,7 +115,7 @@ async def write_tenant_archive(
 
 async def _documents(store: TenantStore, coll: Coll) -> Any:
     """Every document of the tenant in `coll`, in `_id` order, a page at a time."""
-    handle = collection_of(store, coll)
+    handle = DATA_MAP[coll].handle(store)
     last: Any = None
     while True:
         page = await handle.find(
