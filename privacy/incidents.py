@@ -26,6 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from privacy.datamap import DATA_MAP, SUBJECTS
+from privacy.errors import PrivacyError
 from storage.collections import Coll
 from storage.repositories import TenantStore
 
@@ -42,7 +43,7 @@ MAX_APPROX = 1_000_000_000
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-class IncidentError(ValueError):
+class IncidentError(PrivacyError):
     """Input that cannot become an incident record, or a transition that cannot happen; one line."""
 
 
