@@ -25,6 +25,7 @@ from privacy.access import REVIEW_EVERY
 from privacy.catalogs import catalog
 from privacy.datamap import DATA_MAP
 from privacy.removal_modes import RemovalMode
+from privacy.strategies import STRATEGIES
 from privacy.subprocessors import SubProcessor
 from storage.collections import ALL_COLLECTIONS, Coll
 
@@ -164,7 +165,8 @@ def render(deployment: Deployment, locale: str, *, now: datetime | None = None) 
     for store in DATA_MAP.values():
         rule = store.retention
         if rule.days is not None:
-            window = say("retention_days", days=rule.days, action=say(f"action_{rule.at_end}"))
+            end = STRATEGIES[rule.at_end].at_retention_end(lang)
+            window = say("retention_days", days=rule.days, action=end)
         elif rule.erase_after is not None:
             window = say("retention_grace", days=deployment.soft_delete_grace_days)
         else:  # an expiry or no window to count: the record of processing's own sentence

@@ -100,12 +100,13 @@ def _both(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
 class RemovalStrategy(ABC):
     """One way of removing a person from a store's documents.
 
-    Each strategy says in words what it does (`describe` for a record line, `outcome` for the
-    admin's "what happens" list), counts what it would change before changing it, and knows
-    how destructive it is. `strength` orders strategies from least to most destructive, so a
-    text names what disappears first; `overridable` says whether a tenant may choose it in a
-    per-category override; `anonymizing` marks the strategies that keep a record but remove the
-    person from its identifying fields (the ones a reference to another person may use).
+    Each strategy says in words what it does (`describe` for a record line, `outcome` heading
+    the admin's "what happens" list, `at_retention_end` inside a retention rule), counts what
+    it would change before changing it, and knows how destructive it is. `strength` orders
+    strategies from least to most destructive, so a text names what disappears first;
+    `overridable` says whether a tenant may choose it in a per-category override;
+    `anonymizing` marks the strategies that keep a record but remove the person from its
+    identifying fields (the ones a reference to another person may use).
     """
 
     name: ClassVar[str]
@@ -126,6 +127,12 @@ class RemovalStrategy(ABC):
     def outcome(self, locale: str) -> str:
         """What the documents end up as, heading a list of stores ("Deleted: ...")."""
         text: str = catalog(locale)["mode_effects"][self.name]
+        return text
+
+    def at_retention_end(self, locale: str) -> str:
+        """What records become when their retention ends, inside a sentence ("90 days, then
+        deleted")."""
+        text: str = catalog(locale)["retention_ends"][self.name]
         return text
 
     @abstractmethod
