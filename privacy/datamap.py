@@ -930,10 +930,10 @@ LEGAL: dict[Coll, Legal] = {
 }
 
 
-def legal_basis(decl: Dataset, record: TenantRecord | None) -> str:
+def legal_basis(dataset: Dataset, record: TenantRecord | None) -> str:
     """The basis in force for a store: the tenant's choice where the map offers one."""
-    bases = LEGAL[decl.collection].bases
-    chosen = record.legal_bases.get(decl.collection.value) if record else None
+    bases = LEGAL[dataset.collection].bases
+    chosen = record.legal_bases.get(dataset.collection.value) if record else None
     return chosen if chosen in bases else bases[0]
 
 
@@ -965,9 +965,9 @@ def _legal_problems(data_map: Mapping[Coll, Dataset]) -> list[str]:
     return problems
 
 
-def retention_days(decl: Dataset, record: TenantRecord | None) -> int | None:
+def retention_days(dataset: Dataset, record: TenantRecord | None) -> int | None:
     """The store's retention in days, the tenant's own setting first where the map allows."""
-    rule = decl.retention
+    rule = dataset.retention
     if rule.tenant_days and record is not None:
         value = getattr(record, rule.tenant_days, None)
         if isinstance(value, int):
@@ -986,8 +986,8 @@ def validate(data_map: Mapping[Coll, Dataset] = DATA_MAP) -> None:
     for coll in ALL_COLLECTIONS:
         if coll not in data_map:
             problems.append(f"{coll}: collection is not declared in the data map")
-    for coll, store in data_map.items():
-        problems += _dataset_problems(coll.value, store)
+    for coll, dataset in data_map.items():
+        problems += _dataset_problems(coll.value, dataset)
     problems += _legal_problems(data_map)
     if problems:
         raise DataMapError("; ".join(problems))

@@ -34,8 +34,8 @@ def erasure_plan(policy: RemovalPolicy) -> list[Step]:
         for coll, action in policy.plan().items()
         if DATA_MAP[coll].run_record is None and action.strategy != "keep"
     ]
-    for coll, decl in DATA_MAP.items():
-        for ref in decl.references:
+    for coll, dataset in DATA_MAP.items():
+        for ref in dataset.references:
             method = ref.strategy(policy.mode)
             steps.append(Step(coll.value, method, (ref.field,), reference=ref.field))
     return steps

@@ -66,26 +66,26 @@ class SweepReport:
 
 def sweep_plan(record: TenantRecord | None, now: datetime, grace_days: int) -> list[Step]:
     steps: list[Step] = []
-    for decl in DATA_MAP.values():
-        rule = decl.retention
+    for dataset in DATA_MAP.values():
+        rule = dataset.retention
         if rule.erase_after:
-            steps.append(Step(decl.collection.value, ERASE, cutoff=now - timedelta(grace_days)))
+            steps.append(Step(dataset.collection.value, ERASE, cutoff=now - timedelta(grace_days)))
             continue
         if not rule.swept or rule.at_end == "keep":
             continue
-        days = retention_days(decl, record)
+        days = retention_days(dataset, record)
         cutoff = now - timedelta(days=days) if days is not None and rule.clock else None
         expiry = now if rule.expires else None
-        steps.append(Step(decl.collection.value, rule.at_end, rule.fields, cutoff, expiry))
-        if decl.rollup is not None and cutoff is not None:
+        steps.append(Step(dataset.collection.value, rule.at_end, rule.fields, cutoff, expiry))
+        if dataset.rollup is not None and cutoff is not None:
             # After the merge, the totals of days now final that cover fewer than k people.
-            steps.append(Step(decl.collection.value, "delete", cutoff=cutoff, reference=SMALL))
+            steps.append(Step(dataset.collection.value, "delete", cutoff=cutoff, reference=SMALL))
     return steps
 
 
-def min_subjects(decl: Dataset, record: TenantRecord | None) -> int:
+def min_subjects(dataset: Dataset, record: TenantRecord | None) -> int:
     """The store's k for its anonymous totals, the tenant's own setting first."""
-    rollup = decl.rollup
+    rollup = dataset.rollup
     if rollup is None:
         return 0
     if rollup.tenant_min_subjects and record is not None:
@@ -95,15 +95,15 @@ def min_subjects(decl: Dataset, record: TenantRecord | None) -> int:
     return rollup.min_subjects
 
 
-def _selector(decl: Dataset, step: Step) -> dict[str, Any]:
-    rule = decl.retention
+def _selector(dataset: Dataset, step: Step) -> dict[str, Any]:
+    rule = dataset.retention
     parts: list[dict[str, Any]] = []
     if step.cutoff is not None and rule.clock:
         parts.append({rule.clock: {"$lt": step.cutoff}})
     if step.expiry is not None and rule.expires:
         parts.append({rule.expires: {"$lt": step.expiry}})
     if not parts:
-        raise ValueError(f"{decl.collection.value}: a sweep step without a cutoff")
+        raise ValueError(f"{dataset.collection.value}: a sweep step without a cutoff")
     return parts[0] if len(parts) == 1 else {"$or": parts}
 
 
@@ -190,11 +190,11 @@ async def _sweep_once(
         )
 
     async def erase_departed(step: Step) -> None:
-        decl = DATA_MAP[Coll(step.store)]
-        since, key = decl.retention.erase_after, decl.subject_key
+        dataset = DATA_MAP[Coll(step.store)]
+        since, key = dataset.retention.erase_after, dataset.subject_key
         if since is None or key is None or step.cutoff is None:
             return
-        coll = decl.handle(store)
+        coll = dataset.handle(store)
         for doc in await coll.find({since: {"$lt": step.cutoff}}, projection={key: 1}):
             outcomes = await erase_user(
                 store,

@@ -162,16 +162,16 @@ def render(deployment: Deployment, locale: str, *, now: datetime | None = None) 
             "|---|---|",
         ]
     )
-    for store in DATA_MAP.values():
-        rule = store.retention
+    for dataset in DATA_MAP.values():
+        rule = dataset.retention
         if rule.days is not None:
             end = STRATEGIES[rule.at_end].at_retention_end(lang)
             window = say("retention_days", days=rule.days, action=end)
         elif rule.erase_after is not None:
             window = say("retention_grace", days=deployment.soft_delete_grace_days)
         else:  # an expiry or no window to count: the record of processing's own sentence
-            window = legal["stores"][store.collection.value]["record"]["retention"]
-        lines.append(f"| `{store.collection.value}` | {_cell(window)} |")
+            window = legal["stores"][dataset.collection.value]["record"]["retention"]
+        lines.append(f"| `{dataset.collection.value}` | {_cell(window)} |")
     lines.append("")
     lines.append(
         say("retention_job", hours=deployment.retention_interval_hours)

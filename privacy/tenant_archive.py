@@ -92,7 +92,7 @@ async def write_tenant_archive(
         # Every text a consent record can refer to, the built-in version 1 included.
         await ensure_builtins_stored(store)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for coll, decl in DATA_MAP.items():
+        for coll, dataset in DATA_MAP.items():
             name = f"stores/{coll.value}.jsonl"
             digest = hashlib.sha256()
             records = size = 0
@@ -104,7 +104,7 @@ async def write_tenant_archive(
                     records += 1
                     size += len(line)
             archive.stores.append(
-                ArchivedStore(coll.value, decl.title, name, records, size, digest.hexdigest())
+                ArchivedStore(coll.value, dataset.title, name, records, size, digest.hexdigest())
             )
         manifest = archive.manifest(record.name if record else None)
         zf.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
