@@ -1,7 +1,8 @@
-"""What a removal mode does, store by store, in words: derived from the data map, never written
-by hand, so the admin desk and the records cannot claim what the code does not do (the old
-hand-written summary said "anonymize the rest (usage KPIs, dialog state)" while the map deletes
-dialog state and pseudonymizes the consent trail, requests and audit entries).
+"""What a removal mode does, store by store, in words: the data map's declarations told in
+each strategy's own words (`RemovalStrategy.outcome`), never written by hand, so the admin desk
+and the records cannot claim what the code does not do (the old hand-written summary said
+"anonymize the rest (usage KPIs, dialog state)" while the map deletes dialog state and
+pseudonymizes the consent trail, requests and audit entries).
 """
 
 from __future__ import annotations
