@@ -477,7 +477,10 @@ DATA_MAP: dict[Coll, Dataset] = {
             export_fields=("day", "counts"),
             about="user.behavior",
             identifiers=("user_id",),
-            anonymizer="aggregate",
+            # One person's recent counts can only be anonymized by deleting them: until the
+            # sweep merges a whole day, they would be the only counts in that day's total, and
+            # a total of one person names that person (k-anonymity, docs/privacy.md).
+            anonymizer="delete",
             rollup=Rollup(
                 bucket_prefix="kpi",
                 totals_prefix="kpi-total",
@@ -494,7 +497,7 @@ DATA_MAP: dict[Coll, Dataset] = {
             removal={
                 RemovalMode.DELETE_ALL: DELETE,
                 RemovalMode.DIRECTORY_ONLY: KEEP,
-                RemovalMode.DIRECTORY_DELETE_REST_ANONYMIZE: Action("aggregate"),
+                RemovalMode.DIRECTORY_DELETE_REST_ANONYMIZE: DELETE,  # see `anonymizer`
             },
         ),
         Dataset(
@@ -1043,6 +1046,10 @@ def _dataset_problems(where: str, dataset: Dataset) -> list[str]:
         problems.append(f"{where}: unknown anonymizer {dataset.anonymizer!r}")
     if "aggregate" in dataset.strategies and dataset.rollup is None:
         problems.append(f"{where}: aggregate needs a rollup declaration")
+    # Some strategies merge whole periods (the retention sweep), never one person's records.
+    per_person = {dataset.anonymizer} | {a.strategy for a in dataset.removal.values()}
+    for name in sorted(n for n in per_person if n in STRATEGIES and not STRATEGIES[n].per_person):
+        problems.append(f"{where}: {name} is a retention strategy, not a removal action")
     if dataset.rollup is not None:
         for name in dataset.rollup.fields:
             declared(name, "rollup field")

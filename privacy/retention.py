@@ -78,7 +78,7 @@ def sweep_plan(record: TenantRecord | None, now: datetime, grace_days: int) -> l
         expiry = now if rule.expires else None
         steps.append(Step(dataset.collection.value, rule.at_end, rule.fields, cutoff, expiry))
         if dataset.rollup is not None and cutoff is not None:
-            # After the merge, the totals of days now final that cover fewer than k people.
+            # After the merge, every total that covers fewer than k people (`small_totals`).
             steps.append(Step(dataset.collection.value, "delete", cutoff=cutoff, reference=SMALL))
     return steps
 
@@ -174,7 +174,7 @@ async def _sweep_once(
         dataset = DATA_MAP[Coll(step.store)]
         if step.reference == SMALL and dataset.rollup is not None and step.cutoff is not None:
             rollup = dataset.rollup
-            small = small_totals(rollup, step.cutoff, min_subjects(dataset, record))
+            small = small_totals(rollup, min_subjects(dataset, record))
             return dataset.target(
                 store, small, subject_key=rollup.subject, pseudonym=pseudonym, hook=hook
             )

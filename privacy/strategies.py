@@ -106,7 +106,8 @@ class RemovalStrategy(ABC):
     strategies from least to most destructive, so a text names what disappears first;
     `overridable` says whether a tenant may choose it in a per-category override;
     `anonymizing` marks the strategies that keep a record but remove the person from its
-    identifying fields (the ones a reference to another person may use).
+    identifying fields (the ones a reference to another person may use); `per_person` is
+    False for one that only a retention sweep may apply.
     """
 
     name: ClassVar[str]
@@ -116,6 +117,9 @@ class RemovalStrategy(ABC):
     strength: ClassVar[int]
     overridable: ClassVar[bool] = False
     anonymizing: ClassVar[bool] = False
+    # Whether it may act on one person's records (a removal action, an anonymizer), or only on
+    # whole periods in a retention sweep.
+    per_person: ClassVar[bool] = True
 
     def describe(self, fields: Sequence[str] = (), locale: str = "en") -> str:
         """What the strategy does to a store's documents, naming the fields it acts on."""
@@ -190,12 +194,18 @@ class Aggregate(RemovalStrategy):
         "(which name nobody and count the people merged), then delete the person's records"
     )
     strength = 2
+    # A period merged one person early would have a total of one (k-anonymity).
+    per_person = False
 
     async def count(self, t: Target) -> int:
         return await mergeable(t.coll, _rollup(t), t.selector)
 
     async def apply(self, t: Target) -> int:
-        return await merge(t.coll, _rollup(t), t.selector, subject=t.subject, hook=t.hook)
+        if t.subject is not None:
+            # The data map forbids it (datamap.check): a period merged one person
+            # early would have a total of one.
+            raise ValueError(f"{t.coll.name}: aggregate merges whole periods only")
+        return await merge(t.coll, _rollup(t), t.selector, hook=t.hook)
 
 
 class Nullify(RemovalStrategy):

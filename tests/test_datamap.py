@@ -114,10 +114,9 @@ def test_record_of_processing_covers_every_store() -> None:
     kpi = next(s for s in record["stores"] if s["collection"] == "kpi_events")
     assert kpi["retention"]["days"] == 90
     assert kpi["on_user_removal"]["delete_all"] == "delete the records"
-    assert kpi["on_user_removal"]["directory_delete_rest_anonymize"] == (
-        "add the person's counts to the tenant's anonymous totals for the same day (which name "
-        "nobody and count the people merged), then delete the person's records"
-    )
+    # One person's recent counts are deleted, not merged: until the retention sweep merges a
+    # whole day, they would be the only counts in that day's total (k-anonymity).
+    assert kpi["on_user_removal"]["directory_delete_rest_anonymize"] == "delete the records"
     assert kpi["on_user_removal"]["directory_only"] == "keep unchanged"
     assert "daily per-person counts" in kpi["retention"]["rule"]
     assert "(at the end: aggregate)" in markdown

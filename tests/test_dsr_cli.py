@@ -81,7 +81,8 @@ async def test_request_queue_erasure_export_and_retention(cli: Cli, db: Db, tmp_
     erased = cli("dsr", "erase", "--tenant", TID, "--user", BOB, "--reason", "ticket 42")
     assert erased.code == 0, erased.err
     assert "profiles: 1 records (delete)" in erased.out
-    assert "kpi_events: 1 records (aggregate)" in erased.out  # the default mode anonymizes
+    # The default mode deletes a person's recent usage counts (a total of one would name them).
+    assert "kpi_events: 1 records (delete)" in erased.out
     again = cli("dsr", "erase", "--tenant", TID, "--user", BOB)
     assert again.code == 0 and "nothing to erase" in again.out
     # Both erasures keep the person out of the next syncs until the controller says otherwise.
@@ -127,9 +128,10 @@ def test_removal_overrides_and_the_tenant_record_of_processing(cli: Cli) -> None
     assert changed.code == 0, changed.err
     assert "removal mode: delete_all; overrides: user.behavior=nullify" in changed.out
     shown = json.loads(cli("tenant", "removal", "show", "--tenant", TID, "--json").out)
-    # Buckets are keyed by the person, so an anonymizing override merges them into the totals.
+    # Buckets are keyed by the person, and merging one person's recent counts would make a total
+    # of one, so an anonymizing override becomes the store's anonymizer: delete.
     assert shown["stores"]["kpi_events"] == {
-        "in_force": STRATEGIES["aggregate"].describe(()),
+        "in_force": STRATEGIES["delete"].describe(()),
         "decided_by": "override user.behavior",
     }
     assert shown["stores"]["profiles"]["decided_by"] == "mode delete_all"

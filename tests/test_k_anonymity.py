@@ -1,17 +1,23 @@
-"""Anonymous daily usage totals are k-anonymous: once a day is final (the sweep merged every
-bucket of it), a total covering fewer than k people (5 by default, a tenant setting) is
-suppressed, and the destruction log counts it. A total of one person points at that person."""
+"""Anonymous daily usage totals are k-anonymous: the sweep merges whole days only, and a total
+covering fewer than k people (5 by default, a tenant setting) is suppressed, and the destruction
+log counts it; an erasure never merges one person's recent counts into a day's total, since that
+total would hold only them until the sweep. A total of one person points at that person."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
+from privacy.datamap import DATA_MAP, Action, DataMapError, validate
+from privacy.erasure import erase_user
+from privacy.removal_modes import RemovalMode
 from privacy.retention import sweep_tenant
 from privacy.strategies import keyed_hash
+from storage.collections import Coll
 from storage.repositories import TenantRecord, TenantStore
 from tests.conftest import Cli
 from tests.datamap_checks import undeclared
@@ -80,3 +86,47 @@ async def test_the_operator_sets_k_with_juno_tenant_set(cli: Cli, db: Db) -> Non
     assert record is not None and record.kpi_min_users == 10
     bad = cli("tenant", "set", "--tenant", TENANT, "--kpi-min-users", "0")
     assert bad.code == 2 and "kpi_min_users" in one_line(bad.err)
+
+
+@pytest.mark.parametrize(
+    "mode", [RemovalMode.DIRECTORY_DELETE_REST_ANONYMIZE, RemovalMode.DELETE_ALL]
+)
+async def test_erasing_someone_active_this_week_leaves_no_total_of_one(
+    db: Db, mode: RemovalMode
+) -> None:
+    store = await seed(db)
+    psn = keyed_hash(b"k", TENANT)
+    for i in range(3):
+        await record_kpis(db, TENANT, person(i), ["search"], NOW - i * DAY)
+    await erase_user(store, person(0), mode, reason="asked", pseudonym=psn)
+    assert await totals(store) == {}  # yesterday's and today's days are not merged early
+    await sweep_tenant(store, pseudonym=psn, now=NOW)
+    # Day 100 had five people, one of them now erased: four are below k, so it goes too.
+    assert await totals(store) == {}
+    assert await store.kpi_events.count({"user_id": person(0)}) == 0
+
+
+async def test_a_small_total_an_older_erasure_made_for_a_recent_day_is_suppressed(db: Db) -> None:
+    """Before erasures deleted buckets they merged them, making totals of one person for days
+    the sweep had not reached; the next sweep removes those, not only the final days'."""
+    store = await seed(db)
+    coll = store.collections[Coll.KPI_EVENTS]
+    key = DATA_MAP[Coll.KPI_EVENTS].rollup
+    assert key is not None
+    yesterday = NOW - DAY
+    legacy = {"day": yesterday, "counts": {"search": 4}, "active_users": 1, "merged": ["pold"]}
+    await coll.bulk([coll.upsert_op(key.totals_key(yesterday), legacy)])
+    assert len(await store.kpi_events.totals()) == 1
+    report = await sweep_tenant(store, pseudonym=keyed_hash(b"k", TENANT), now=NOW)
+    assert await totals(store) == {100: (5, {"search": 5, "profile": 5})}
+    assert report.records["kpi_events#small-totals"] == 3  # days 99 and 98, and yesterday
+
+
+def test_the_data_map_refuses_aggregate_as_a_removal_action() -> None:
+    kpi = DATA_MAP[Coll.KPI_EVENTS]
+    mode = RemovalMode.DIRECTORY_DELETE_REST_ANONYMIZE
+    merging = dataclasses.replace(kpi, removal={**kpi.removal, mode: Action("aggregate")})
+    with pytest.raises(DataMapError, match="aggregate is a retention strategy"):
+        validate({**DATA_MAP, Coll.KPI_EVENTS: merging})
+    with pytest.raises(DataMapError, match="aggregate is a retention strategy"):
+        validate({**DATA_MAP, Coll.KPI_EVENTS: dataclasses.replace(kpi, anonymizer="aggregate")})

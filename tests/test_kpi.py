@@ -1,7 +1,8 @@
 """Usage KPIs as daily count buckets: the recorder adds up per person and day; an export shows a
-person their own buckets and never the anonymous totals; merging into the totals counts every
-bucket exactly once however a run is interrupted and whichever run finishes it; and the
-per-event documents from before the buckets are folded in once, at start."""
+person their own buckets and never the anonymous totals; the sweep's merge into the totals counts
+every bucket exactly once however a run is interrupted and whichever run finishes it; an
+erasure deletes the person's buckets and never adds to a total (a day's total of one person
+names them); and the per-event documents from before the buckets are folded in once, at start."""
 
 from __future__ import annotations
 
@@ -174,9 +175,10 @@ async def seed_for_erasure(db: Db, tenant: str) -> TenantStore:
     await record_kpis(db, tenant, ANN, ["card"], NOW - DAY)
     await record_kpis(db, tenant, ANN, ["search"], NOW)
     await record_kpis(db, tenant, BOB, ["search"], NOW - DAY)
-    # A total that already exists: CAROL, erased earlier, was active the same day.
-    await record_kpis(db, tenant, CAROL, ["search"], NOW - DAY)
-    await erase(store, CAROL)
+    # A total that already exists: the sweep merged a day ANN and CAROL were active on.
+    await record_kpis(db, tenant, ANN, ["search"], NOW - 100 * DAY)
+    await record_kpis(db, tenant, CAROL, ["card"], NOW - 100 * DAY)
+    await sweep_tenant(store, pseudonym=keyed_hash(KEY, tenant), now=NOW)
     return store
 
 
@@ -188,44 +190,49 @@ async def erase(
     )
 
 
-ERASED_TOTALS = [
-    (2, {"search": 2}, 1),
-    (1, {"search": 1, "card": 1}, 2),
-    (0, {"search": 1}, 1),
-]
+SWEPT_TOTALS = [(100, {"search": 1, "card": 1}, 2)]
 
 
-async def test_an_erasure_crashed_after_any_write_merges_each_bucket_once(db: Db) -> None:
-    labels: list[str] = []
-
-    async def record(label: str) -> None:
-        labels.append(label)
-
-    clean_store = await seed_for_erasure(db, "cccccccc-0000-0000-0000-00000000c000")
-    clean = await erase(clean_store, ANN, hook=record)
-    assert [(o.store, o.method, o.records) for o in clean] == [("kpi_events", "aggregate", 3)]
-    assert {"marked:kpi_events", "merged:kpi_events"} <= set(labels)
-    assert totals_of(await clean_store.kpi_events.totals()) == ERASED_TOTALS
-
-    for step, label in enumerate(labels, start=1):
-        store = await seed_for_erasure(db, f"cccccccc-0000-0000-0000-{step:012d}")
-        with pytest.raises(Crash):
-            await erase(store, ANN, hook=CrashAt(step))
-        await erase(store, ANN)
-        assert totals_of(await store.kpi_events.totals()) == ERASED_TOTALS, label
-        assert await store.kpi_events.for_user(ANN) == [], label
-        [bob] = await store.kpi_events.for_user(BOB)
-        assert bob["counts"] == {"search": 1} and "merge_token" not in bob, label
-        log = [e for e in await store.destruction_log.recent(limit=50) if e["subject"]]
-        mine = [
-            e for e in log if e["subject"] == log_subject(keyed_hash(KEY, store.tenant_id), ANN)
-        ]
-        assert [(e["store"], e["method"], e["records"], e["status"]) for e in mine] == [
-            ("kpi_events", "aggregate", 3, "done")
-        ], label
-        assert await erase(store, ANN) == []  # and nothing is left to do
+@pytest.mark.parametrize("mode", [ANONYMIZE, RemovalMode.DELETE_ALL])
+async def test_an_erasure_deletes_the_persons_buckets_and_adds_to_no_total(
+    db: Db, mode: RemovalMode
+) -> None:
+    """Merging ANN's three recent buckets would make three totals of one person each (the
+    sweep has not merged those days yet): in every mode they are deleted instead, and the
+    totals the sweep made stay exactly as they were."""
+    store = await seed_for_erasure(db, f"cccccccc-0000-0000-0000-{uuid.uuid4().hex[:12]}")
+    assert totals_of(await store.kpi_events.totals()) == SWEPT_TOTALS
+    outcomes = await erase(store, ANN, mode)
+    assert [(o.store, o.method, o.records) for o in outcomes] == [("kpi_events", "delete", 3)]
+    assert totals_of(await store.kpi_events.totals()) == SWEPT_TOTALS
+    assert await store.kpi_events.for_user(ANN) == []
+    [bob] = await store.kpi_events.for_user(BOB)
+    assert bob["counts"] == {"search": 1} and "merge_token" not in bob
+    log = [e for e in await store.destruction_log.recent(limit=50) if e["subject"]]
+    mine = [e for e in log if e["subject"] == log_subject(keyed_hash(KEY, store.tenant_id), ANN)]
+    assert [(e["store"], e["method"], e["records"], e["status"]) for e in mine] == [
+        ("kpi_events", "delete", 3, "done")
+    ]
+    assert await erase(store, ANN) == []  # and nothing is left to do
     assert ANN not in await everything(db)
     assert await undeclared(db) == []
+
+
+async def test_buckets_an_older_crashed_erasure_marked_are_deleted_not_merged(db: Db) -> None:
+    """Before erasures deleted buckets, a crashed one left the person's buckets marked with a
+    token of their own; the rerun (the next sweep finishes stalled erasures) must not merge
+    them into a day's total now."""
+    tenant = f"dddddddd-0000-0000-0000-{uuid.uuid4().hex[:12]}"
+    store = await seed_for_erasure(db, tenant)
+    coll = store.collections[Coll.KPI_EVENTS]
+    for bucket in await store.kpi_events.for_user(ANN):
+        token = "p" + uuid.uuid4().hex  # the old per-person token shape
+        await coll.update_many({"_id": bucket["_id"]}, {"$set": {"merge_token": token}})
+    await erase(store, ANN)
+    await sweep_tenant(store, pseudonym=keyed_hash(KEY, tenant), now=NOW + DAY)
+    assert totals_of(await store.kpi_events.totals()) == SWEPT_TOTALS
+    assert await store.kpi_events.count({"merge_token": {"$exists": True}}) == 0
+    assert ANN not in await everything(db)
 
 
 async def seed_for_sweep(db: Db, tenant: str, mode: RemovalMode) -> TenantStore:
@@ -239,7 +246,7 @@ async def seed_for_sweep(db: Db, tenant: str, mode: RemovalMode) -> TenantStore:
 
 @pytest.mark.parametrize("mode", [ANONYMIZE, RemovalMode.DELETE_ALL])
 @pytest.mark.parametrize("crash", ["marked:kpi_events", "merged:kpi_events"])
-async def test_an_erasure_finishes_what_a_crashed_sweep_marked_without_double_counting(
+async def test_an_erasure_after_a_crashed_sweep_never_double_counts(
     db: Db, mode: RemovalMode, crash: str
 ) -> None:
     tenant = f"dddddddd-0000-0000-0000-{uuid.uuid4().hex[:12]}"
@@ -251,35 +258,15 @@ async def test_an_erasure_finishes_what_a_crashed_sweep_marked_without_double_co
     report = await sweep_tenant(store, pseudonym=psn, now=NOW + DAY)
     assert report.resumed
 
-    old_day = (100, {"search": 3}, 2)  # ANN's and BOB's day-100 buckets, once each
-    if mode is RemovalMode.DELETE_ALL and crash == "marked:kpi_events":
-        old_day = (100, {"search": 1}, 1)  # ANN's bucket was deleted before it was counted
-    expected = [old_day]
-    if mode is ANONYMIZE:
-        expected.append((1, {"card": 1}, 1))  # the erasure merged ANN's recent bucket
-    assert totals_of(await store.kpi_events.totals()) == expected
+    # Crashed after merging: ANN's day-100 bucket is in the total already, with BOB's, once.
+    # Crashed after marking only: the erasure deleted ANN's marked bucket before it counted.
+    old_day = (100, {"search": 3}, 2) if crash == "merged:kpi_events" else (100, {"search": 1}, 1)
+    # ANN's recent bucket was deleted, never merged: no total of one person for yesterday.
+    assert totals_of(await store.kpi_events.totals()) == [old_day]
     assert await store.kpi_events.count({"user_id": {"$exists": True}}) == 0
     assert await store.kpi_events.count({"merge_token": {"$exists": True}}) == 0
     assert ANN not in await everything(db)
     assert await undeclared(db) == []
-
-
-@pytest.mark.parametrize("crash", ["marked:kpi_events", "merged:kpi_events"])
-async def test_a_sweep_finishes_what_a_crashed_erasure_marked(db: Db, crash: str) -> None:
-    tenant = f"dddddddd-0000-0000-0000-{uuid.uuid4().hex[:12]}"
-    store = await seed_for_sweep(db, tenant, ANONYMIZE)
-    psn = keyed_hash(KEY, tenant)
-    with pytest.raises(Crash):
-        await erase(store, ANN, hook=CrashOn(crash))
-    await sweep_tenant(store, pseudonym=psn, now=NOW)  # takes ANN's due bucket with it
-    assert [(TODAY - b["day"]).days for b in await store.kpi_events.for_user(ANN)] == [1]
-    await erase(store, ANN)  # resumes and finishes the rest
-    assert totals_of(await store.kpi_events.totals()) == [
-        (100, {"search": 3}, 2),
-        (1, {"card": 1}, 1),
-    ]
-    assert await store.kpi_events.count({"user_id": {"$exists": True}}) == 0
-    assert ANN not in await everything(db)
 
 
 async def test_merging_touches_only_its_own_tenant(db: Db) -> None:
@@ -391,8 +378,8 @@ async def test_an_erasure_during_a_half_done_fold_still_erases_everything(db: Db
     await fold_tenant(store)
     buckets, totals = await folded_state(store)
     assert buckets == ((BOB, 1, {"search": 1}),)
-    # ANN's bucket went into the totals; per-event documents carry no day and were dropped.
-    assert totals == ((200, {"search": 1, "card": 1}, 0), (1, {"search": 1}, 1))
+    # ANN's bucket was deleted, not merged into a total of one person.
+    assert totals == ((200, {"search": 1, "card": 1}, 0),)
     assert ANN not in await everything(db)
 
 

@@ -19,8 +19,9 @@ def test_every_personal_store_is_told_exactly_once(mode: RemovalMode, locale: st
 
 def test_the_text_follows_the_declared_strategy() -> None:
     anonymize = dict(mode_effects(RemovalMode.DIRECTORY_DELETE_REST_ANONYMIZE, "en"))
-    assert "Usage KPIs" in anonymize["Merged into anonymous daily totals, then deleted"]
+    assert "Usage KPIs" in anonymize["Deleted"]  # a person's recent counts: k-anonymity
     assert "Bot dialog state" in anonymize["Deleted"]
+    assert "Audit log" in anonymize["Kept with the person replaced by a keyed pseudonym"]
     only = dict(mode_effects(RemovalMode.DIRECTORY_ONLY, "tr"))
     assert "Kullanım göstergeleri" in only["Değiştirilmeden saklanır"]
     assert mode_summary(RemovalMode.DELETE_ALL, "tr").startswith("kişinin tüm verilerini sil. ")

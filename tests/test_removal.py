@@ -74,7 +74,7 @@ async def dump(db: Db) -> dict[str, list[dict[str, Any]]]:
     }
 
 
-# What must remain of GONE, per mode: store -> "gone" | "kept" | "pseudonymized" | "aggregated".
+# What must remain of GONE, per mode: store -> "gone" | "kept" | "pseudonymized".
 EXPECTED: dict[RemovalMode, dict[str, str]] = {
     RemovalMode.DELETE_ALL: {
         "profiles": "gone",
@@ -101,7 +101,7 @@ EXPECTED: dict[RemovalMode, dict[str, str]] = {
     RemovalMode.DIRECTORY_DELETE_REST_ANONYMIZE: {
         "profiles": "gone",
         "consents": "pseudonymized",
-        "kpi_events": "aggregated",
+        "kpi_events": "gone",  # not merged: a day's total of one person names them
         "dsr_requests": "pseudonymized",
         "conversations": "gone",
         "audit_log": "pseudonymized",
@@ -121,14 +121,9 @@ async def check_leftovers(store: TenantStore, expected: dict[str, str]) -> None:
         raw = await coll.count({field: GONE})
         pseudo = await coll.count({field: psn})
         if name == "kpi_events":
-            # Aggregated: GONE's two buckets are in the anonymous daily totals, counted exactly
-            # once (whatever crashed in between), and nothing else is.
-            totals = [
-                ((NOW - t["day"]).days, t["counts"], t["active_users"])
-                for t in await store.kpi_events.totals()
-            ]
-            merged = [(1, {"search": 1}, 1), (0, {"card": 2, "search": 1}, 1)]
-            assert (raw, totals) == {"gone": (0, []), "kept": (2, []), "aggregated": (0, merged)}[
+            # No mode merges GONE's recent buckets into a total (it would be a total of one
+            # person, whatever crashed in between): the totals stay empty.
+            assert (raw, await store.kpi_events.totals()) == {"gone": (0, []), "kept": (2, [])}[
                 what
             ], name
             assert await coll.count({"user_id": STAYS}) == 2
@@ -182,11 +177,12 @@ async def test_overrides_change_single_categories(db: Db) -> None:
 def test_override_resolution_and_validation() -> None:
     policy = RemovalPolicy(RemovalMode.DELETE_ALL, {"user": "keep", "user.behavior": "nullify"})
     plan = {c.value: a for c, a in policy.plan().items()}
-    # KPI buckets are keyed by the person: removing a field cannot anonymize them, so an
-    # anonymizing override merges them into the anonymous totals instead.
-    assert plan["kpi_events"] == Action("aggregate")
+    # KPI buckets are keyed by the person: removing a field cannot anonymize them, and merging
+    # one person's recent counts into a day's total would leave a total of one, so an
+    # anonymizing override deletes them (the store's declared anonymizer).
+    assert plan["kpi_events"] == Action("delete")
     pseudonymizing = RemovalPolicy(RemovalMode.DELETE_ALL, {"user.behavior": "pseudonymize"})
-    assert pseudonymizing.action_for(DATA_MAP[Coll.KPI_EVENTS]) == Action("aggregate")
+    assert pseudonymizing.action_for(DATA_MAP[Coll.KPI_EVENTS]) == Action("delete")
     assert plan["consents"].strategy == "keep"  # the "user" branch covers it
     assert plan["profiles"].strategy == "delete"  # the directory entry is never overridable
     assert policy.overridden(DATA_MAP[Coll.KPI_EVENTS]) == "user.behavior"
