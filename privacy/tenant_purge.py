@@ -21,7 +21,7 @@ SLOT = "purge"
 REASON = "contract ended: tenant purge"
 # What each dataset declares: the data first, the runs around the purge's own run document
 # next, the registry entry last; what outlives the contract (the log) not at all.
-_PURGED: tuple[Coll, ...] = tuple(
+PURGE_ORDER: tuple[Coll, ...] = tuple(
     coll
     for _, coll in sorted(
         ((d.purge, c) for c, d in DATA_MAP.items() if d.purge is not None),
@@ -70,7 +70,7 @@ async def purge_tenant(
             slot=SLOT,
             kind="purge",
             reason=REASON,
-            steps=[Step(coll.value, "delete") for coll in _PURGED],
+            steps=[Step(coll.value, "delete") for coll in PURGE_ORDER],
             started_at=now or datetime.now(UTC),
         ),
         hook,

@@ -10,7 +10,7 @@ from privacy.datamap import DATA_MAP, Purge
 from privacy.erasure import erasure_plan
 from privacy.policy import RemovalPolicy
 from privacy.removal_modes import RemovalMode
-from privacy.tenant_purge import _PURGED
+from privacy.tenant_purge import PURGE_ORDER
 from storage.collections import Coll
 from storage.repositories import TenantStore
 
@@ -29,10 +29,10 @@ def test_the_runs_own_records_are_declared_and_never_erased_as_a_persons() -> No
 
 
 def test_purge_order_follows_the_declared_phases() -> None:
-    assert Coll.DESTRUCTION_LOG not in _PURGED  # the proof outlives the contract
-    assert _PURGED[-2:] == (Coll.DESTRUCTION_RUNS, Coll.TENANTS)
+    assert Coll.DESTRUCTION_LOG not in PURGE_ORDER  # the proof outlives the contract
+    assert PURGE_ORDER[-2:] == (Coll.DESTRUCTION_RUNS, Coll.TENANTS)
     assert DATA_MAP[Coll.TENANTS].purge is Purge.LAST and DATA_MAP[Coll.TENANTS].registry
-    assert set(_PURGED) == set(DATA_MAP) - {Coll.DESTRUCTION_LOG}
+    assert set(PURGE_ORDER) == set(DATA_MAP) - {Coll.DESTRUCTION_LOG}
 
 
 async def test_a_runs_target_leaves_that_runs_own_records_alone(
