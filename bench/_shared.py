@@ -1,6 +1,7 @@
 """Pieces the benchmark scripts share: a database server in its own process, so the figures keep
 the database's CPU apart from ours, and `juno serve` in its own process with a fake Bot
-Connector and signed tokens (tests/support/bot_harness.py), so the bot is measured as Teams reaches it."""
+Connector and signed tokens (tests/support/bot_harness.py), so the bot is measured as Teams
+reaches it."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from bot.i18n import t
 from privacy.access import last_review, review_overdue
 from privacy.catalogs import catalog
 from privacy.consent import Kind, current_documents
-from privacy.datamap import DATA_MAP, LEGAL, TENANT_DAYS_MAX, Legal, Store
+from privacy.datamap import DATA_MAP, LEGAL, TENANT_DAYS_MAX, Dataset, Legal
 from privacy.dsr import CLOSED, DsrError, DsrRequest, DsrStatus, DsrType, list_requests
 from privacy.facts import basis_facts, missing_controller, texts
 from privacy.mode_effects import mode_effects
@@ -558,7 +558,7 @@ def controller_card(tenant: TenantRecord, locale: str) -> Card:
 _FIXED = Legal(("legal_obligation",))
 
 
-def basis_choices() -> list[Store]:
+def basis_choices() -> list[Dataset]:
     """Stores whose legal basis the law leaves to the controller."""
     return [
         s for s in DATA_MAP.values() if s.collection in LEGAL and len(LEGAL[s.collection].bases) > 1

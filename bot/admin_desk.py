@@ -24,20 +24,12 @@ from bot.i18n import t
 from bot.outcomes import outcome_message, tell_requester
 from bot.proactive import Notifier
 from bot.turn import Turn
-from privacy.access import AccessError, record_review
+from privacy.access import record_review
 from privacy.consent import Kind, LegalDocument, publish
 from privacy.datamap import TENANT_DAYS_MAX
-from privacy.dsr import (
-    DsrError,
-    DsrRequest,
-    DsrStatus,
-    DsrType,
-    approve,
-    complete,
-    get_request,
-    reject,
-)
-from privacy.incidents import EventKind, IncidentError, get_incident, record_notification
+from privacy.dsr import DsrRequest, DsrStatus, DsrType, get_request
+from privacy.dsr_decisions import approve, complete, reject
+from privacy.incidents import EventKind, get_incident, record_notification
 from privacy.notice import check_change, republish_if_changed
 from privacy.removal_modes import RemovalMode
 from privacy.ropa import tenant_record_as_markdown
@@ -92,7 +84,7 @@ class AdminDesk:
             return
         try:
             await self._handle(turn, tenant, request)
-        except (DsrError, AccessError, IncidentError, ValueError) as exc:
+        except ValueError as exc:  # privacy's own refusals (PrivacyError) and the desk's
             await turn.say(t(turn.locale, "admin_failed", reason=str(exc)))
 
     async def _handle(self, turn: Turn, tenant: TenantRecord, request: Request) -> None:

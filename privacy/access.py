@@ -13,12 +13,13 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from privacy.errors import PrivacyError
 from storage.repositories import AdminGrant, TenantRecord, TenantRegistry, TenantStore
 
 REVIEW_EVERY = timedelta(days=90)
 
 
-class AccessError(ValueError):
+class AccessError(PrivacyError):
     """One-line reason an admin change or review cannot be made."""
 
 

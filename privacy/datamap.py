@@ -8,16 +8,20 @@ test suite (tests/test_datamap.py), on purpose.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
 
+from privacy.errors import PrivacyError
 from privacy.removal_modes import RemovalMode
-from privacy.rollup import Rollup
-from privacy.strategies import STRATEGIES
+from privacy.rollup import Hook, Rollup
+from privacy.strategies import ANONYMIZING, STRATEGIES, Target, subject_selector
 from privacy.taxonomy import is_known, is_personal
 from storage.collections import ALL_COLLECTIONS, Coll
 from storage.keys import TKEY
-from storage.repositories import TenantRecord
+from storage.repositories import TenantRecord, TenantStore
+from storage.scoped import TenantCollection
 
 
 @dataclass(frozen=True)
@@ -49,11 +53,8 @@ class Action:
     strategy: str
     fields: tuple[str, ...] = ()
 
-    def describe(self) -> str:
-        return STRATEGIES[self.strategy].describe(self.fields)
-
-
-REFERENCE_STRATEGIES = ("nullify", "pseudonymize")
+    def describe(self, locale: str = "en") -> str:
+        return STRATEGIES[self.strategy].describe(self.fields, locale)
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,20 @@ def _ref(name: str, strategy: str) -> Reference:
     return Reference(name, dict.fromkeys(RemovalMode, strategy))
 
 
+class Purge(IntEnum):
+    """When a tenant purge (contract end) empties a dataset, in this order."""
+
+    WITH_DATA = 0
+    # Emptied after the data, around the purge's own run document.
+    AFTER_DATA = 1
+    # Last, so an interrupted purge can still be found and finished by the tenant's name.
+    LAST = 2
+
+
 @dataclass(frozen=True)
-class Store:
+class Dataset:
+    """The data map's declaration of one collection: what it holds and what is done to it."""
+
     collection: Coll
     title: str
     fields: Mapping[str, str]
@@ -102,6 +115,91 @@ class Store:
     rollup: Rollup | None = None
     # Fields naming other people (see Reference); erasing one of them treats these too.
     references: tuple[Reference, ...] = ()
+    # One entry per tenant in the shared tenant registry (reached through the tenant's own
+    # record), not a collection of the tenant's own.
+    registry: bool = False
+    # Written by destruction runs themselves (the log, the run documents): the field naming the
+    # run a record belongs to. A run never treats its own records, and erasing a person never
+    # treats these at all (the log is the proof; run documents remove themselves).
+    run_record: str | None = None
+    # When a tenant purge empties it; None: it outlives the contract (the proof of destruction).
+    purge: Purge | None = Purge.WITH_DATA
+
+    def handle(self, store: TenantStore) -> TenantCollection:
+        """The tenant-scoped handle on this dataset's documents."""
+        if self.registry:
+            return store.own_record.collection
+        return store.collections[self.collection]
+
+    def target(
+        self,
+        store: TenantStore,
+        selector: Mapping[str, Any],
+        *,
+        pseudonym: Callable[[str], str],
+        fields: tuple[str, ...] = (),
+        subject_key: str | None = None,
+        subject: str | None = None,
+        run_id: str | None = None,
+        hook: Hook | None = None,
+    ) -> Target:
+        """What a strategy acts on here: the documents `selector` picks (never those of run
+        `run_id` itself), with the dataset's own subject key, flag and rollup."""
+        if run_id is not None and self.run_record is not None:
+            selector = {"$and": [dict(selector), {self.run_record: {"$ne": run_id}}]}
+        return Target(
+            coll=self.handle(store),
+            selector=selector,
+            subject_key=subject_key or self.subject_key or "_id",
+            fields=fields,
+            pseudonym=pseudonym,
+            subject=subject,
+            flag=self.anonymized_flag,
+            rollup=self.rollup,
+            hook=hook,
+        )
+
+    def subject_target(
+        self,
+        store: TenantStore,
+        user_id: str,
+        *,
+        pseudonym: Callable[[str], str],
+        fields: tuple[str, ...],
+        hook: Hook | None = None,
+    ) -> Target:
+        """One person's own documents here."""
+        if self.subject_key is None:
+            raise DataMapError(f"{self.collection.value} has no subject key")
+        return self.target(
+            store,
+            subject_selector(self.subject_key, user_id),
+            pseudonym=pseudonym,
+            fields=fields,
+            subject=user_id,
+            hook=hook,
+        )
+
+    def reference_target(
+        self,
+        store: TenantStore,
+        reference: str,
+        user_id: str,
+        *,
+        pseudonym: Callable[[str], str],
+        hook: Hook | None = None,
+    ) -> Target:
+        """Other people's documents that name the person in the `reference` field: only that
+        field is treated, and the records are not this person's to flag or merge."""
+        return Target(
+            coll=self.handle(store),
+            selector={reference: user_id},
+            subject_key=reference,
+            fields=(reference,),
+            pseudonym=pseudonym,
+            subject=user_id,
+            hook=hook,
+        )
 
     @property
     def strategies(self) -> set[str]:
@@ -144,10 +242,10 @@ def _every_mode(action: Action) -> dict[RemovalMode, Action]:
 DELETE = Action("delete")
 KEEP = Action("keep")
 
-DATA_MAP: dict[Coll, Store] = {
+DATA_MAP: dict[Coll, Dataset] = {
     s.collection: s
     for s in (
-        Store(
+        Dataset(
             collection=Coll.TENANTS,
             title="Tenant registry",
             fields={
@@ -181,8 +279,10 @@ DATA_MAP: dict[Coll, Store] = {
             export_fields=("name", "admins"),
             # Someone erased holds no role any more, in any mode; the list keeps the others.
             removal=_every_mode(Action("pull", ("admins",))),
+            registry=True,
+            purge=Purge.LAST,
         ),
-        Store(
+        Dataset(
             collection=Coll.PROFILES,
             title="Directory profiles (summarized Office 365 profile)",
             fields={
@@ -243,7 +343,7 @@ DATA_MAP: dict[Coll, Store] = {
             # manager shown, docs/privacy.md).
             references=(_ref("manager_id", "nullify"),),
         ),
-        Store(
+        Dataset(
             collection=Coll.SYNC_STATE,
             title="Directory sync state",
             fields={
@@ -266,7 +366,7 @@ DATA_MAP: dict[Coll, Store] = {
             recipients=(_OUR_STAFF, _ADMINS),
             source="the sync engine",
         ),
-        Store(
+        Dataset(
             collection=Coll.GRAPH_SUBSCRIPTIONS,
             title="Directory change-notification subscription",
             fields={
@@ -297,7 +397,7 @@ DATA_MAP: dict[Coll, Store] = {
             recipients=(_OUR_STAFF, _ADMINS),
             source="the sync engine (Microsoft Graph subscriptions)",
         ),
-        Store(
+        Dataset(
             collection=Coll.CONSENTS,
             title="Consent trail (privacy notice acknowledgements, EULA decisions)",
             fields={
@@ -343,7 +443,7 @@ DATA_MAP: dict[Coll, Store] = {
                 ),
             },
         ),
-        Store(
+        Dataset(
             collection=Coll.KPI_EVENTS,
             title="Usage KPIs",
             fields={
@@ -400,7 +500,7 @@ DATA_MAP: dict[Coll, Store] = {
                 RemovalMode.DIRECTORY_DELETE_REST_ANONYMIZE: DELETE,  # see `anonymizer`
             },
         ),
-        Store(
+        Dataset(
             collection=Coll.DSR_REQUESTS,
             title="Data-subject requests",
             fields={
@@ -455,7 +555,7 @@ DATA_MAP: dict[Coll, Store] = {
             # The admin who decided someone else's request.
             references=(_ref("decided_by", "pseudonymize"),),
         ),
-        Store(
+        Dataset(
             collection=Coll.CONVERSATIONS,
             title="Conversation references",
             fields={
@@ -481,7 +581,7 @@ DATA_MAP: dict[Coll, Store] = {
                 RemovalMode.DIRECTORY_DELETE_REST_ANONYMIZE: DELETE,
             },
         ),
-        Store(
+        Dataset(
             collection=Coll.DESTRUCTION_LOG,
             title="Destruction log",
             fields={
@@ -506,8 +606,11 @@ DATA_MAP: dict[Coll, Store] = {
             export_exempt="entries exist only once a person's data was erased and name them "
             "only by a keyed hash",
             removal=_every_mode(KEEP),
+            run_record="run_id",
+            # The proof that stays after the contract ends (3 years, KVKK destruction regulation).
+            purge=None,
         ),
-        Store(
+        Dataset(
             collection=Coll.AUDIT_LOG,
             title="Audit log",
             fields={
@@ -531,7 +634,7 @@ DATA_MAP: dict[Coll, Store] = {
                 RemovalMode.DIRECTORY_DELETE_REST_ANONYMIZE: Action("pseudonymize", ("actor",)),
             },
         ),
-        Store(
+        Dataset(
             collection=Coll.BOT_STATE,
             title="Bot dialog state",
             fields={
@@ -562,7 +665,7 @@ DATA_MAP: dict[Coll, Store] = {
                 RemovalMode.DIRECTORY_DELETE_REST_ANONYMIZE: DELETE,
             },
         ),
-        Store(
+        Dataset(
             collection=Coll.LEGAL_DOCUMENTS,
             title="Published privacy notices and terms of use",
             fields={
@@ -591,7 +694,7 @@ DATA_MAP: dict[Coll, Store] = {
                 ),
             },
         ),
-        Store(
+        Dataset(
             collection=Coll.EXPORTS,
             title="Prepared exports awaiting download",
             fields={
@@ -619,7 +722,7 @@ DATA_MAP: dict[Coll, Store] = {
             export_exempt="a prepared export is itself a copy of what the export contains",
             removal=_every_mode(DELETE),
         ),
-        Store(
+        Dataset(
             collection=Coll.DESTRUCTION_RUNS,
             title="Erasure and retention runs in progress",
             fields={
@@ -646,8 +749,10 @@ DATA_MAP: dict[Coll, Store] = {
             export_exempt="a run document exists only while that person's erasure is running",
             # The engine deletes its own run document when the run completes.
             removal=_every_mode(KEEP),
+            run_record="run_id",
+            purge=Purge.AFTER_DATA,
         ),
-        Store(
+        Dataset(
             collection=Coll.ACCESS_REVIEWS,
             title="Access reviews of tenant admin rights",
             fields={
@@ -669,7 +774,7 @@ DATA_MAP: dict[Coll, Store] = {
             # Who reviewed (their user id in Teams; an operator's name from `juno`).
             references=(_ref("reviewer", "pseudonymize"),),
         ),
-        Store(
+        Dataset(
             collection=Coll.SUPPRESSIONS,
             title="Erasure suppressions",
             fields={
@@ -690,7 +795,7 @@ DATA_MAP: dict[Coll, Store] = {
             "only a keyed hash of their directory id, under a key of its own",
             removal=_every_mode(KEEP),
         ),
-        Store(
+        Dataset(
             collection=Coll.OUTBOX,
             title="Messages to requesters waiting for delivery",
             fields={
@@ -716,7 +821,7 @@ DATA_MAP: dict[Coll, Store] = {
             export_exempt="a queued message repeats a decision the export shows under requests",
             removal=_every_mode(DELETE),
         ),
-        Store(
+        Dataset(
             collection=Coll.INCIDENTS,
             title="Incident register (personal-data breaches)",
             fields={
@@ -750,7 +855,7 @@ DATA_MAP: dict[Coll, Store] = {
             recipients=(_ADMINS, _OUR_STAFF, "supervisory authorities on request"),
             source="the operator, from its investigation",
         ),
-        Store(
+        Dataset(
             collection=Coll.PROCESSOR_NOTICES,
             title="Prior information sent to the customer (sub-processor list)",
             fields={
@@ -828,10 +933,10 @@ LEGAL: dict[Coll, Legal] = {
 }
 
 
-def legal_basis(decl: Store, record: TenantRecord | None) -> str:
+def legal_basis(dataset: Dataset, record: TenantRecord | None) -> str:
     """The basis in force for a store: the tenant's choice where the map offers one."""
-    bases = LEGAL[decl.collection].bases
-    chosen = record.legal_bases.get(decl.collection.value) if record else None
+    bases = LEGAL[dataset.collection].bases
+    chosen = record.legal_bases.get(dataset.collection.value) if record else None
     return chosen if chosen in bases else bases[0]
 
 
@@ -848,11 +953,11 @@ def check_legal_bases(choices: Mapping[str, str]) -> None:
             raise ValueError(f"{name}: legal basis must be one of {', '.join(offered)}")
 
 
-def _legal_problems(data_map: Mapping[Coll, Store]) -> list[str]:
+def _legal_problems(data_map: Mapping[Coll, Dataset]) -> list[str]:
     problems = []
-    for coll, store in data_map.items():
+    for coll, dataset in data_map.items():
         legal = LEGAL.get(coll)
-        if store.personal and legal is None:
+        if dataset.personal and legal is None:
             problems.append(f"{coll.value}: personal store has no legal declaration")
         if legal is None:
             continue
@@ -863,9 +968,9 @@ def _legal_problems(data_map: Mapping[Coll, Store]) -> list[str]:
     return problems
 
 
-def retention_days(decl: Store, record: TenantRecord | None) -> int | None:
+def retention_days(dataset: Dataset, record: TenantRecord | None) -> int | None:
     """The store's retention in days, the tenant's own setting first where the map allows."""
-    rule = decl.retention
+    rule = dataset.retention
     if rule.tenant_days and record is not None:
         value = getattr(record, rule.tenant_days, None)
         if isinstance(value, int):
@@ -874,84 +979,83 @@ def retention_days(decl: Store, record: TenantRecord | None) -> int | None:
     return rule.days
 
 
-class DataMapError(ValueError):
-    pass
+class DataMapError(PrivacyError):
+    """The data map contradicts itself or the collections (a declaration to fix, not data)."""
 
 
-def validate(data_map: Mapping[Coll, Store] = DATA_MAP) -> None:
+def validate(data_map: Mapping[Coll, Dataset] = DATA_MAP) -> None:
     """Raise on any inconsistency; run by the tests and at service start."""
     problems: list[str] = []
     for coll in ALL_COLLECTIONS:
         if coll not in data_map:
             problems.append(f"{coll}: collection is not declared in the data map")
-    for coll, store in data_map.items():
-        problems += _store_problems(coll.value, store)
+    for coll, dataset in data_map.items():
+        problems += _dataset_problems(coll.value, dataset)
     problems += _legal_problems(data_map)
     if problems:
         raise DataMapError("; ".join(problems))
 
 
-def _store_problems(where: str, store: Store) -> list[str]:
+def _dataset_problems(where: str, dataset: Dataset) -> list[str]:
     problems: list[str] = []
 
     def declared(name: str | None, what: str) -> None:
-        if name is not None and top(name) not in store.fields:
+        if name is not None and top(name) not in dataset.fields:
             problems.append(f"{where}: {what} {name!r} is not declared")
 
-    for name, category in store.fields.items():
+    for name, category in dataset.fields.items():
         if not is_known(category):
             problems.append(f"{where}.{name}: unknown category {category!r}")
-    for name in store.export_fields:
-        if name not in store.fields:
+    for name in dataset.export_fields:
+        if name not in dataset.fields:
             problems.append(f"{where}: export field {name!r} is not declared")
-    if store.personal:
-        if store.subject_key is None or top(store.subject_key) not in store.fields:
+    if dataset.personal:
+        if dataset.subject_key is None or top(dataset.subject_key) not in dataset.fields:
             problems.append(f"{where}: personal store needs a declared subject key")
-        missing = [m.value for m in RemovalMode if m not in store.removal]
+        missing = [m.value for m in RemovalMode if m not in dataset.removal]
         if missing:
             problems.append(f"{where}: no removal action for {', '.join(missing)}")
-        if not store.export_fields and not store.export_exempt:
+        if not dataset.export_fields and not dataset.export_exempt:
             problems.append(f"{where}: personal store has no export fields and no exemption")
-    if store.export_fields and store.export_exempt:
+    if dataset.export_fields and dataset.export_exempt:
         problems.append(f"{where}: export fields and an export exemption contradict each other")
-    for mode, action in store.removal.items():
+    for mode, action in dataset.removal.items():
         if action.strategy not in STRATEGIES:
             problems.append(f"{where}/{mode}: unknown strategy {action.strategy!r}")
         for name in action.fields:
-            if top(name) not in store.fields:
+            if top(name) not in dataset.fields:
                 problems.append(f"{where}/{mode}: field {name!r} is not declared")
-    for ref in store.references:
+    for ref in dataset.references:
         declared(ref.field, "reference")
-        if ref.field in store.fields and not is_personal(store.fields[top(ref.field)]):
+        if ref.field in dataset.fields and not is_personal(dataset.fields[top(ref.field)]):
             problems.append(f"{where}: reference {ref.field!r} must be a personal field")
-        if top(ref.field) == top(store.subject_key or ""):
+        if top(ref.field) == top(dataset.subject_key or ""):
             problems.append(f"{where}: reference {ref.field!r} is the subject key")
         for mode in RemovalMode:
-            if ref.removal.get(mode) not in REFERENCE_STRATEGIES:
+            if ref.removal.get(mode) not in ANONYMIZING:
                 problems.append(
-                    f"{where}: reference {ref.field!r} needs nullify or pseudonymize for {mode}"
+                    f"{where}: reference {ref.field!r} needs {' or '.join(ANONYMIZING)} for {mode}"
                 )
-    if store.about is not None and not (is_known(store.about) and is_personal(store.about)):
-        problems.append(f"{where}: 'about' must be a personal category, got {store.about!r}")
-    for name in store.identifiers:
+    if dataset.about is not None and not (is_known(dataset.about) and is_personal(dataset.about)):
+        problems.append(f"{where}: 'about' must be a personal category, got {dataset.about!r}")
+    for name in dataset.identifiers:
         declared(name, "identifier")
-    declared(store.anonymized_flag, "anonymized flag")
-    if store.anonymizer is not None and store.anonymizer not in STRATEGIES:
-        problems.append(f"{where}: unknown anonymizer {store.anonymizer!r}")
-    if "aggregate" in store.strategies and store.rollup is None:
+    declared(dataset.anonymized_flag, "anonymized flag")
+    declared(dataset.run_record, "run record field")
+    if dataset.anonymizer is not None and dataset.anonymizer not in STRATEGIES:
+        problems.append(f"{where}: unknown anonymizer {dataset.anonymizer!r}")
+    if "aggregate" in dataset.strategies and dataset.rollup is None:
         problems.append(f"{where}: aggregate needs a rollup declaration")
-    # `aggregate` merges whole periods (the retention sweep), never one person's counts: a
-    # period merged one person early would have a total of one (k-anonymity).
-    if store.anonymizer == "aggregate" or any(
-        a.strategy == "aggregate" for a in store.removal.values()
-    ):
-        problems.append(f"{where}: aggregate is a retention strategy, not a removal action")
-    if store.rollup is not None:
-        for name in store.rollup.fields:
+    # Some strategies merge whole periods (the retention sweep), never one person's records.
+    per_person = {dataset.anonymizer} | {a.strategy for a in dataset.removal.values()}
+    for name in sorted(n for n in per_person if n in STRATEGIES and not STRATEGIES[n].per_person):
+        problems.append(f"{where}: {name} is a retention strategy, not a removal action")
+    if dataset.rollup is not None:
+        for name in dataset.rollup.fields:
             declared(name, "rollup field")
-        if store.rollup.subject != store.subject_key:
+        if dataset.rollup.subject != dataset.subject_key:
             problems.append(f"{where}: the rollup's subject must be the subject key")
-    retention = store.retention
+    retention = dataset.retention
     if retention.at_end not in STRATEGIES:
         problems.append(f"{where}: unknown retention action {retention.at_end!r}")
     for optional, what in (

@@ -19,14 +19,11 @@ from datetime import UTC, datetime
 from privacy.datamap import DATA_MAP
 from privacy.policy import RemovalPolicy
 from privacy.removal_modes import RemovalMode
-from privacy.runs import Hook, Run, Step, StoreOutcome, collection_of, execute, open_run
-from privacy.strategies import LOG_PREFIX, LOG_SUBJECT, Pseudonymizer, Target, subject_selector
+from privacy.runs import Hook, Run, Step, StoreOutcome, execute, open_run
+from privacy.strategies import LOG_PREFIX, LOG_SUBJECT, Pseudonymizer, Target
 from privacy.suppression import suppress as record_suppression
 from storage.collections import Coll
 from storage.repositories import TenantStore
-
-# The log is what erasure writes to, and the run document removes itself at the end.
-_NOT_ERASED_HERE = {Coll.DESTRUCTION_LOG, Coll.DESTRUCTION_RUNS}
 
 __all__ = ["StoreOutcome", "erase_user", "erasure_plan"]
 
@@ -35,10 +32,10 @@ def erasure_plan(policy: RemovalPolicy) -> list[Step]:
     steps = [
         Step(coll.value, action.strategy, action.fields)
         for coll, action in policy.plan().items()
-        if coll not in _NOT_ERASED_HERE and action.strategy != "keep"
+        if DATA_MAP[coll].run_record is None and action.strategy != "keep"
     ]
-    for coll, decl in DATA_MAP.items():
-        for ref in decl.references:
+    for coll, dataset in DATA_MAP.items():
+        for ref in dataset.references:
             method = ref.strategy(policy.mode)
             steps.append(Step(coll.value, method, (ref.field,), reference=ref.field))
     return steps
@@ -88,30 +85,13 @@ async def erase_user(
     run = await open_run(store, fresh, hook)
 
     def target_for(step: Step) -> Target:
-        decl = DATA_MAP[Coll(step.store)]
+        dataset = DATA_MAP[Coll(step.store)]
         if step.reference:
-            return Target(
-                coll=collection_of(store, decl.collection),
-                selector={step.reference: user_id},
-                subject_key=step.reference,
-                fields=step.fields,
-                pseudonym=pseudonym,
-                subject=user_id,
-                hook=hook,
+            return dataset.reference_target(
+                store, step.reference, user_id, pseudonym=pseudonym, hook=hook
             )
-        key = decl.subject_key
-        if key is None:  # pragma: no cover - the plan holds only stores with a subject key
-            raise ValueError(f"{step.store} has no subject key")
-        return Target(
-            coll=collection_of(store, decl.collection),
-            selector=subject_selector(key, user_id),
-            subject_key=key,
-            fields=step.fields,
-            pseudonym=pseudonym,
-            subject=user_id,
-            flag=decl.anonymized_flag,
-            rollup=decl.rollup,
-            hook=hook,
+        return dataset.subject_target(
+            store, user_id, pseudonym=pseudonym, fields=step.fields, hook=hook
         )
 
     return await execute(store, run, target_for, hook=hook)

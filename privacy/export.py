@@ -23,9 +23,8 @@ from typing import Any
 
 from privacy.catalogs import LOCALES, catalog, pick_locale
 from privacy.consent import Kind, document_version, sha256
-from privacy.datamap import DATA_MAP, Store, top
+from privacy.datamap import DATA_MAP, Dataset, top
 from privacy.facts import controller_lines, notice_facts, store_facts, texts
-from privacy.runs import collection_of
 from privacy.strategies import subject_selector
 from privacy.subprocessors import SubProcessor
 from storage.repositories import TenantRecord, TenantStore
@@ -45,11 +44,11 @@ class ExportResult:
     data: dict[str, Any]  # what data.json holds
 
 
-def exported_stores() -> list[Store]:
+def exported_stores() -> list[Dataset]:
     return [s for s in DATA_MAP.values() if s.personal and s.subject_key and s.export_fields]
 
 
-def exempt_stores() -> list[Store]:
+def exempt_stores() -> list[Dataset]:
     return [s for s in DATA_MAP.values() if s.personal and s.subject_key and s.export_exempt]
 
 
@@ -77,17 +76,19 @@ def _own_entries(value: Any, inner: str, user_id: str) -> Any:
     ]
 
 
-async def _records(store: TenantStore, decl: Store, user_id: str) -> list[dict[str, Any]]:
-    key = decl.subject_key or ""
-    coll = collection_of(store, decl.collection)
-    projection = {"_id": 0, **{top(f): 1 for f in decl.export_fields}}
-    sort = [(decl.retention.clock, 1)] if decl.retention.clock in decl.export_fields else None
+async def _records(store: TenantStore, dataset: Dataset, user_id: str) -> list[dict[str, Any]]:
+    key = dataset.subject_key or ""
+    coll = dataset.handle(store)
+    projection = {"_id": 0, **{top(f): 1 for f in dataset.export_fields}}
+    sort = (
+        [(dataset.retention.clock, 1)] if dataset.retention.clock in dataset.export_fields else None
+    )
     docs = await coll.find(subject_selector(key, user_id), projection=projection, sort=sort)
     listed = top(key) if "." in key else None
     inner = key.split(".", 1)[1] if "." in key else ""
     records = []
     for doc in docs:
-        record = {f: doc.get(f) for f in decl.export_fields if f in doc}
+        record = {f: doc.get(f) for f in dataset.export_fields if f in doc}
         if listed in record:
             record[listed] = _own_entries(record[listed], inner, user_id)
         records.append(plain(record))
@@ -95,13 +96,13 @@ async def _records(store: TenantStore, decl: Store, user_id: str) -> list[dict[s
 
 
 def _facts(
-    decl: Store,
+    dataset: Dataset,
     record: TenantRecord | None,
     locale: str,
     subprocessors: Sequence[SubProcessor] | None,
 ) -> dict[str, Any]:
     """The Art. 15(1) facts of one store, in the user's language (privacy.facts)."""
-    facts = store_facts(decl, record, locale, subprocessors)
+    facts = store_facts(dataset, record, locale, subprocessors)
     return {
         "collection": facts["collection"],
         "title": facts["title_for_person"],
@@ -160,13 +161,13 @@ async def _build(
     files: dict[str, bytes] = {}
     stores: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
-    for decl in exported_stores():
-        records = await _records(store, decl, user_id)
-        name = f"stores/{decl.collection.value}.json" if records else None
+    for dataset in exported_stores():
+        records = await _records(store, dataset, user_id)
+        name = f"stores/{dataset.collection.value}.json" if records else None
         if name:
-            files[name] = _json({"collection": decl.collection.value, "records": records})
-        counts[decl.collection.value] = len(records)
-        facts = _facts(decl, record, locale, subprocessors)
+            files[name] = _json({"collection": dataset.collection.value, "records": records})
+        counts[dataset.collection.value] = len(records)
+        facts = _facts(dataset, record, locale, subprocessors)
         stores.append({**facts, "records": len(records), "file": name})
     data: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -238,9 +239,13 @@ async def _documents(
     return out
 
 
-def _exempt(decl: Store, locale: str) -> dict[str, Any]:
-    local = catalog(locale)["stores"][decl.collection.value]
-    return {"collection": decl.collection.value, "title": local["title"], "reason": local["exempt"]}
+def _exempt(dataset: Dataset, locale: str) -> dict[str, Any]:
+    local = catalog(locale)["stores"][dataset.collection.value]
+    return {
+        "collection": dataset.collection.value,
+        "title": local["title"],
+        "reason": local["exempt"],
+    }
 
 
 def _json(value: Any) -> bytes:

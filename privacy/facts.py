@@ -19,7 +19,7 @@ from privacy.datamap import (
     LEGAL,
     LEGAL_BASES,
     SECURITY_MEASURES,
-    Store,
+    Dataset,
     legal_basis,
     retention_days,
 )
@@ -36,7 +36,7 @@ def texts(locale: str) -> dict[str, str]:
     return fixed
 
 
-def personal_stores() -> list[Store]:
+def personal_stores() -> list[Dataset]:
     return [s for s in DATA_MAP.values() if s.personal]
 
 
@@ -116,7 +116,7 @@ def basis_facts(key: str, locale: str) -> dict[str, str]:
 
 
 def store_facts(
-    decl: Store,
+    dataset: Dataset,
     record: TenantRecord | None,
     locale: str,
     subprocessors: Sequence[SubProcessor] | None = None,
@@ -124,21 +124,21 @@ def store_facts(
     """One store as a notice or record states it: purpose, basis, data, source, retention,
     recipients, data subjects and which sub-processors the data reaches."""
     cat = catalog(locale)
-    local = cat["stores"][decl.collection.value]
+    local = cat["stores"][dataset.collection.value]
     rec = local["record"]
-    legal = LEGAL.get(decl.collection)
-    days = retention_days(decl, record)
+    legal = LEGAL.get(dataset.collection)
+    days = retention_days(dataset, record)
     subs = {s.key: s for s in (subprocessors if subprocessors is not None else declared())}
     return {
-        "collection": decl.collection.value,
+        "collection": dataset.collection.value,
         "title": rec["title"],
         "title_for_person": local["title"],
-        "personal_data": decl.personal,
+        "personal_data": dataset.personal,
         "purpose": rec["purpose"],
         "purpose_for_person": local["purpose"],
-        "legal_basis": basis_facts(legal_basis(decl, record), locale) if legal else None,
+        "legal_basis": basis_facts(legal_basis(dataset, record), locale) if legal else None,
         "legal_basis_choices": list(legal.bases) if legal and len(legal.bases) > 1 else [],
-        "categories": [{"category": c, **cat["categories"][c]} for c in decl.categories],
+        "categories": [{"category": c, **cat["categories"][c]} for c in dataset.categories],
         "subjects": [cat["subjects"][s] for s in legal.subjects] if legal else [],
         "source": rec["source"],
         "method": texts(locale)["method"].format(source=local.get("source", rec["source"])),
@@ -146,10 +146,10 @@ def store_facts(
         "retention": {
             "days": days,
             "text": rec["retention"].format(days=days),
-            "at_end": decl.retention.at_end,
+            "at_end": dataset.retention.at_end,
         },
-        "recipients": [cat["recipient_groups"][r] for r in decl.recipients],
-        "recipients_for_person": [cat["recipients"][r] for r in decl.recipients],
+        "recipients": [cat["recipient_groups"][r] for r in dataset.recipients],
+        "recipients_for_person": [cat["recipients"][r] for r in dataset.recipients],
         "transfers": [k for k in (legal.transfers if legal else ()) if k in subs],
     }
 

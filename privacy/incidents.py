@@ -26,6 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from privacy.datamap import DATA_MAP, SUBJECTS
+from privacy.errors import PrivacyError
 from storage.collections import Coll
 from storage.repositories import TenantStore
 
@@ -34,7 +35,7 @@ AUTHORITY_DEADLINE = timedelta(hours=72)
 # Kinds of data subject and data categories: the data map's own, so the notices' and records'
 # texts name them (privacy/locales) and an incident cannot name data JUNO does not hold.
 SUBJECT_KINDS = SUBJECTS
-DATA_CATEGORIES = tuple(sorted({c for store in DATA_MAP.values() for c in store.categories}))
+DATA_CATEGORIES = tuple(sorted({c for dataset in DATA_MAP.values() for c in dataset.categories}))
 MAX_TEXT = 2_000
 MAX_CONTACT = 300
 MAX_APPROX = 1_000_000_000
@@ -42,7 +43,7 @@ MAX_APPROX = 1_000_000_000
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-class IncidentError(ValueError):
+class IncidentError(PrivacyError):
     """Input that cannot become an incident record, or a transition that cannot happen; one line."""
 
 

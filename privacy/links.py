@@ -25,6 +25,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from privacy.errors import PrivacyError
 from storage.collections import Coll
 from storage.repositories import TenantStore
 
@@ -37,7 +38,7 @@ _TOKEN = re.compile(
 )
 
 
-class LinkRefused(Exception):
+class LinkRefused(PrivacyError):
     """The link cannot be served; `status` is 404 (unknown, tampered) or 410 (expired,
     used), `reason` a short sentence safe to show."""
 

@@ -1,7 +1,8 @@
-"""What a removal mode does, store by store, in words: derived from the data map, never written
-by hand, so the admin desk and the records cannot claim what the code does not do (the old
-hand-written summary said "anonymize the rest (usage KPIs, dialog state)" while the map deletes
-dialog state and pseudonymizes the consent trail, requests and audit entries).
+"""What a removal mode does, store by store, in words: the data map's declarations told in
+each strategy's own words (`RemovalStrategy.outcome`), never written by hand, so the admin desk
+and the records cannot claim what the code does not do (the old hand-written summary said
+"anonymize the rest (usage KPIs, dialog state)" while the map deletes dialog state and
+pseudonymizes the consent trail, requests and audit entries).
 """
 
 from __future__ import annotations
@@ -9,26 +10,24 @@ from __future__ import annotations
 from privacy.catalogs import catalog
 from privacy.datamap import DATA_MAP
 from privacy.removal_modes import RemovalMode
-
-# The order effects are told in: what disappears first, what stays last.
-_ORDER = ("delete", "pull", "aggregate", "nullify", "pseudonymize", "keep")
+from privacy.strategies import STRATEGIES, by_strength
 
 
 def mode_effects(mode: RemovalMode, locale: str) -> list[tuple[str, list[str]]]:
     """(what happens, [store titles]) for every strategy the mode applies to a personal store."""
     titles = catalog(locale)["stores"]
     grouped: dict[str, list[str]] = {}
-    for store in DATA_MAP.values():
-        action = store.removal.get(mode)
-        if not store.personal or action is None:
+    for dataset in DATA_MAP.values():
+        action = dataset.removal.get(mode)
+        if not dataset.personal or action is None:
             continue
-        entry = titles[store.collection.value]
+        entry = titles[dataset.collection.value]
         # The record's title names the store for an admin ("Directory profiles"), the plain
         # title addresses the person ("Your directory profile").
         grouped.setdefault(action.strategy, []).append(entry.get("record", entry)["title"])
-    verbs = catalog(locale)["mode_effects"]
-    # Stores in the data map's declared order: stable, and no locale's sort rules needed.
-    return [(verbs[s], grouped[s]) for s in _ORDER if s in grouped]
+    # What disappears first, what stays last; stores in the data map's declared order: stable,
+    # and no locale's sort rules needed.
+    return [(STRATEGIES[s].outcome(locale), grouped[s]) for s in by_strength(grouped)]
 
 
 def mode_effects_text(mode: RemovalMode, locale: str, sep: str = "\n") -> str:

@@ -20,6 +20,7 @@ from typing import Any
 from privacy.catalogs import LOCALES
 from privacy.consent import Kind, LegalDocument, current_document, publish
 from privacy.datamap import DATA_MAP, TENANT_DAYS_MAX, check_legal_bases
+from privacy.errors import PrivacyError
 from privacy.facts import kpi_days, render_notice
 from privacy.subprocessors import SubProcessor
 from storage.collections import Coll
@@ -28,7 +29,7 @@ from storage.repositories import TenantRecord, TenantStore
 KPI = "kpi_retention_days"
 
 
-class NoticeRuleError(ValueError):
+class NoticeRuleError(PrivacyError):
     """A change the published notice does not cover; the message says what to do."""
 
 

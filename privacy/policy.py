@@ -15,12 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from privacy.datamap import DATA_MAP, Action, Store
+from privacy.datamap import DATA_MAP, Action, Dataset
 from privacy.removal_modes import RemovalMode
+from privacy.strategies import ANONYMIZING, OVERRIDABLE
 from privacy.taxonomy import in_branch, is_known, is_personal
 from storage.collections import Coll
-
-OVERRIDABLE = ("delete", "nullify", "pseudonymize", "keep")
 
 
 @dataclass(frozen=True)
@@ -28,35 +27,35 @@ class RemovalPolicy:
     mode: RemovalMode
     overrides: Mapping[str, str] = field(default_factory=dict)
 
-    def action_for(self, store: Store) -> Action:
-        preset = store.removal[self.mode]
-        branch = _winning_branch(store, self.overrides)
+    def action_for(self, dataset: Dataset) -> Action:
+        preset = dataset.removal[self.mode]
+        branch = _winning_branch(dataset, self.overrides)
         if branch is None:
             return preset
         strategy = self.overrides[branch]
-        if strategy in ("nullify", "pseudonymize"):
-            if store.anonymizer is not None:
-                # The record's key names the person: only the store's own way anonymizes it.
-                return Action(store.anonymizer)
-            return Action(strategy, store.identifiers)
+        if strategy in ANONYMIZING:
+            if dataset.anonymizer is not None:
+                # The record's key names the person: only the dataset's own way anonymizes it.
+                return Action(dataset.anonymizer)
+            return Action(strategy, dataset.identifiers)
         return Action(strategy)
 
-    def overridden(self, store: Store) -> str | None:
-        """The override branch that decides this store, if any."""
-        return _winning_branch(store, self.overrides)
+    def overridden(self, dataset: Dataset) -> str | None:
+        """The override branch that decides this dataset, if any."""
+        return _winning_branch(dataset, self.overrides)
 
-    def plan(self, data_map: Mapping[Coll, Store] = DATA_MAP) -> dict[Coll, Action]:
+    def plan(self, data_map: Mapping[Coll, Dataset] = DATA_MAP) -> dict[Coll, Action]:
         return {
-            coll: self.action_for(store)
-            for coll, store in data_map.items()
-            if store.personal and store.subject_key is not None and self.mode in store.removal
+            coll: self.action_for(dataset)
+            for coll, dataset in data_map.items()
+            if dataset.personal and dataset.subject_key is not None and self.mode in dataset.removal
         }
 
 
-def _winning_branch(store: Store, overrides: Mapping[str, str]) -> str | None:
-    if store.about is None:
+def _winning_branch(dataset: Dataset, overrides: Mapping[str, str]) -> str | None:
+    if dataset.about is None:
         return None
-    about = store.about
+    about = dataset.about
     matching = [b for b in overrides if in_branch(about, b)]
     return max(matching, key=len) if matching else None
 
@@ -70,7 +69,7 @@ def parse_override(text: str) -> tuple[str, str]:
 
 
 def override_problems(
-    overrides: Mapping[str, str], data_map: Mapping[Coll, Store] = DATA_MAP
+    overrides: Mapping[str, str], data_map: Mapping[Coll, Dataset] = DATA_MAP
 ) -> list[str]:
     """Why these overrides cannot be applied (empty when they can)."""
     problems: list[str] = []
@@ -86,11 +85,11 @@ def override_problems(
         hit = [s for s in data_map.values() if s.about is not None and in_branch(s.about, branch)]
         if not hit:
             problems.append(f"{branch}: no store it can apply to (see `juno ropa`)")
-        if strategy in ("nullify", "pseudonymize"):
-            for store in hit:
-                if not store.identifiers and store.anonymizer is None:
+        if strategy in ANONYMIZING:
+            for dataset in hit:
+                if not dataset.identifiers and dataset.anonymizer is None:
                     problems.append(
-                        f"{branch}={strategy}: {store.collection.value} has no identifying "
+                        f"{branch}={strategy}: {dataset.collection.value} has no identifying "
                         "fields to anonymize; use delete or keep"
                     )
     return problems

@@ -22,11 +22,11 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from privacy.datamap import DATA_MAP, Store, retention_days
+from privacy.datamap import DATA_MAP, Dataset, retention_days
 from privacy.erasure import erase_user
 from privacy.removal_modes import DEFAULT_REMOVAL_MODE, RemovalMode, parse_mode
 from privacy.rollup import small_totals
-from privacy.runs import Hook, Run, Step, StoreOutcome, collection_of, execute, open_run
+from privacy.runs import Hook, Run, Step, StoreOutcome, execute, open_run
 from privacy.strategies import Pseudonymizer, Target, keyed_hash
 from storage.collections import Coll
 from storage.repositories import TenantRecord, TenantRegistry, TenantStore
@@ -66,26 +66,26 @@ class SweepReport:
 
 def sweep_plan(record: TenantRecord | None, now: datetime, grace_days: int) -> list[Step]:
     steps: list[Step] = []
-    for decl in DATA_MAP.values():
-        rule = decl.retention
+    for dataset in DATA_MAP.values():
+        rule = dataset.retention
         if rule.erase_after:
-            steps.append(Step(decl.collection.value, ERASE, cutoff=now - timedelta(grace_days)))
+            steps.append(Step(dataset.collection.value, ERASE, cutoff=now - timedelta(grace_days)))
             continue
         if not rule.swept or rule.at_end == "keep":
             continue
-        days = retention_days(decl, record)
+        days = retention_days(dataset, record)
         cutoff = now - timedelta(days=days) if days is not None and rule.clock else None
         expiry = now if rule.expires else None
-        steps.append(Step(decl.collection.value, rule.at_end, rule.fields, cutoff, expiry))
-        if decl.rollup is not None and cutoff is not None:
+        steps.append(Step(dataset.collection.value, rule.at_end, rule.fields, cutoff, expiry))
+        if dataset.rollup is not None and cutoff is not None:
             # After the merge, every total that covers fewer than k people (`small_totals`).
-            steps.append(Step(decl.collection.value, "delete", cutoff=cutoff, reference=SMALL))
+            steps.append(Step(dataset.collection.value, "delete", cutoff=cutoff, reference=SMALL))
     return steps
 
 
-def min_subjects(decl: Store, record: TenantRecord | None) -> int:
+def min_subjects(dataset: Dataset, record: TenantRecord | None) -> int:
     """The store's k for its anonymous totals, the tenant's own setting first."""
-    rollup = decl.rollup
+    rollup = dataset.rollup
     if rollup is None:
         return 0
     if rollup.tenant_min_subjects and record is not None:
@@ -95,15 +95,15 @@ def min_subjects(decl: Store, record: TenantRecord | None) -> int:
     return rollup.min_subjects
 
 
-def _selector(decl: Store, step: Step) -> dict[str, Any]:
-    rule = decl.retention
+def _selector(dataset: Dataset, step: Step) -> dict[str, Any]:
+    rule = dataset.retention
     parts: list[dict[str, Any]] = []
     if step.cutoff is not None and rule.clock:
         parts.append({rule.clock: {"$lt": step.cutoff}})
     if step.expiry is not None and rule.expires:
         parts.append({rule.expires: {"$lt": step.expiry}})
     if not parts:
-        raise ValueError(f"{decl.collection.value}: a sweep step without a cutoff")
+        raise ValueError(f"{dataset.collection.value}: a sweep step without a cutoff")
     return parts[0] if len(parts) == 1 else {"$or": parts}
 
 
@@ -171,38 +171,30 @@ async def _sweep_once(
     mode = parse_mode(record.removal_mode) if record else DEFAULT_REMOVAL_MODE
 
     def target_for(step: Step) -> Target:
-        decl = DATA_MAP[Coll(step.store)]
-        if step.reference == SMALL and decl.rollup is not None and step.cutoff is not None:
-            return Target(
-                coll=collection_of(store, decl.collection),
-                selector=small_totals(decl.rollup, min_subjects(decl, record)),
-                subject_key=decl.rollup.subject,
-                fields=(),
-                pseudonym=pseudonym,
-                hook=hook,
+        dataset = DATA_MAP[Coll(step.store)]
+        if step.reference == SMALL and dataset.rollup is not None and step.cutoff is not None:
+            rollup = dataset.rollup
+            small = small_totals(rollup, min_subjects(dataset, record))
+            return dataset.target(
+                store, small, subject_key=rollup.subject, pseudonym=pseudonym, hook=hook
             )
-        selector = _selector(decl, step)
-        if decl.collection is Coll.DESTRUCTION_LOG:
-            # Never this run's own proof: with a clock ahead of the entries' time it would
-            # match the entry the step just wrote.
-            selector = {"$and": [selector, {"run_id": {"$ne": run.run_id}}]}
-        return Target(
-            coll=collection_of(store, decl.collection),
-            selector=selector,
-            subject_key=decl.subject_key or "_id",
+        # Never this run's own records (its log entries): with a clock ahead of the entries'
+        # time the log's sweep would match the entry the step just wrote.
+        return dataset.target(
+            store,
+            _selector(dataset, step),
             fields=step.fields,
             pseudonym=pseudonym,
-            flag=decl.anonymized_flag,
-            rollup=decl.rollup,
+            run_id=run.run_id,
             hook=hook,
         )
 
     async def erase_departed(step: Step) -> None:
-        decl = DATA_MAP[Coll(step.store)]
-        since, key = decl.retention.erase_after, decl.subject_key
+        dataset = DATA_MAP[Coll(step.store)]
+        since, key = dataset.retention.erase_after, dataset.subject_key
         if since is None or key is None or step.cutoff is None:
             return
-        coll = collection_of(store, decl.collection)
+        coll = dataset.handle(store)
         for doc in await coll.find({since: {"$lt": step.cutoff}}, projection={key: 1}):
             outcomes = await erase_user(
                 store,

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from privacy.catalogs import catalog
-from privacy.datamap import DATA_MAP, Store
+from privacy.datamap import DATA_MAP, Dataset
 from privacy.facts import (
     controller_facts,
     controller_lines,
@@ -38,32 +38,32 @@ RIGHTS = (
 
 
 def record_as_dict(
-    data_map: Mapping[Coll, Store] = DATA_MAP, mode: RemovalMode | None = None
+    data_map: Mapping[Coll, Dataset] = DATA_MAP, mode: RemovalMode | None = None
 ) -> dict[str, Any]:
     modes = [mode] if mode else list(RemovalMode)
     stores = []
-    for store in data_map.values():
+    for dataset in data_map.values():
         stores.append(
             {
-                "collection": store.collection.value,
-                "title": store.title,
-                "personal_data": store.personal,
+                "collection": dataset.collection.value,
+                "title": dataset.title,
+                "personal_data": dataset.personal,
                 "categories": [
-                    {"category": c, "description": CATEGORIES[c]} for c in store.categories
+                    {"category": c, "description": CATEGORIES[c]} for c in dataset.categories
                 ],
-                "purpose": store.purpose,
-                "legal_basis": store.legal_basis,
+                "purpose": dataset.purpose,
+                "legal_basis": dataset.legal_basis,
                 "retention": {
-                    "days": store.retention.days,
-                    "rule": store.retention.rule,
-                    "at_end": store.retention.at_end,
+                    "days": dataset.retention.days,
+                    "rule": dataset.retention.rule,
+                    "at_end": dataset.retention.at_end,
                 },
-                "recipients": list(store.recipients),
-                "source": store.source,
-                "subject_key": store.subject_key,
-                "exported_fields": list(store.export_fields),
+                "recipients": list(dataset.recipients),
+                "source": dataset.source,
+                "subject_key": dataset.subject_key,
+                "exported_fields": list(dataset.export_fields),
                 "on_user_removal": {
-                    m.value: store.removal[m].describe() for m in modes if m in store.removal
+                    m.value: dataset.removal[m].describe() for m in modes if m in dataset.removal
                 },
                 # Fields naming someone else: what removing *that* person does to them.
                 "references": [
@@ -74,7 +74,7 @@ def record_as_dict(
                             for m in modes
                         },
                     }
-                    for ref in store.references
+                    for ref in dataset.references
                 ],
             }
         )
@@ -88,7 +88,7 @@ def record_as_dict(
 
 
 def record_as_markdown(
-    data_map: Mapping[Coll, Store] = DATA_MAP, mode: RemovalMode | None = None
+    data_map: Mapping[Coll, Dataset] = DATA_MAP, mode: RemovalMode | None = None
 ) -> str:
     record = record_as_dict(data_map, mode)
     lines = [
@@ -133,15 +133,9 @@ def record_as_markdown(
     return "\n".join(lines) + "\n"
 
 
-def _in_force(policy: RemovalPolicy, store: Store, locale: str) -> dict[str, str]:
-    action = policy.action_for(store)
-    # English is the strategy's own description (privacy.strategies); the catalog translates.
-    what = action.describe()
-    if locale != "en":
-        what = catalog(locale)["strategies"][action.strategy]
-        if action.fields:
-            what += f" ({', '.join(action.fields)})"
-    branch = policy.overridden(store)
+def _in_force(policy: RemovalPolicy, dataset: Dataset, locale: str) -> dict[str, str]:
+    what = policy.action_for(dataset).describe(locale)
+    branch = policy.overridden(dataset)
     decided = (
         texts(locale)["decided_override"].format(branch=branch)
         if branch
@@ -152,7 +146,7 @@ def _in_force(policy: RemovalPolicy, store: Store, locale: str) -> dict[str, str
 
 def record_for_tenant(
     record: TenantRecord,
-    data_map: Mapping[Coll, Store] = DATA_MAP,
+    data_map: Mapping[Coll, Dataset] = DATA_MAP,
     *,
     locale: str = "en",
     subprocessors: Sequence[SubProcessor] | None = None,
@@ -165,10 +159,10 @@ def record_for_tenant(
     cat = catalog(locale)
     t = texts(locale)
     stores = []
-    for store in data_map.values():
-        entry = store_facts(store, record, locale, subprocessors)
-        if store.personal and policy.mode in store.removal:
-            entry["on_user_removal"] = _in_force(policy, store, locale)
+    for dataset in data_map.values():
+        entry = store_facts(dataset, record, locale, subprocessors)
+        if dataset.personal and policy.mode in dataset.removal:
+            entry["on_user_removal"] = _in_force(policy, dataset, locale)
         else:
             entry["on_user_removal"] = {}
         stores.append(entry)
@@ -205,7 +199,7 @@ def _controller_block(facts: Mapping[str, Any], locale: str) -> list[str]:
 
 def tenant_record_as_markdown(
     record: TenantRecord,
-    data_map: Mapping[Coll, Store] = DATA_MAP,
+    data_map: Mapping[Coll, Dataset] = DATA_MAP,
     *,
     locale: str = "en",
     subprocessors: Sequence[SubProcessor] | None = None,

@@ -42,7 +42,6 @@ __all__ = [
     "Run",
     "Step",
     "StoreOutcome",
-    "collection_of",
     "execute",
     "open_run",
     "outcomes_of",
@@ -145,13 +144,6 @@ class Run:
             started_at=doc.get("started_at") or datetime.now(UTC),
             resumed=True,
         )
-
-
-def collection_of(store: TenantStore, coll: Coll) -> TenantCollection:
-    """The tenant-scoped handle for any store, the tenant's own registry entry included."""
-    if coll is Coll.TENANTS:
-        return store.own_record.collection
-    return store.collections[coll]
 
 
 async def _noop(_: str) -> None:

@@ -25,6 +25,7 @@ from privacy.access import REVIEW_EVERY
 from privacy.catalogs import LOCALES, catalog
 from privacy.datamap import DATA_MAP
 from privacy.removal_modes import RemovalMode
+from privacy.strategies import STRATEGIES
 from privacy.subprocessors import SubProcessor
 from storage.collections import ALL_COLLECTIONS, Coll
 
@@ -70,14 +71,14 @@ def texts(locale: str) -> dict[str, str]:
 
 def _stores_using(strategy: str) -> list[str]:
     return sorted(
-        store.collection.value
-        for store in DATA_MAP.values()
+        dataset.collection.value
+        for dataset in DATA_MAP.values()
         if any(
-            store.removal.get(mode) is not None and store.removal[mode].strategy == strategy
+            dataset.removal.get(mode) is not None and dataset.removal[mode].strategy == strategy
             for mode in RemovalMode
         )
-        or store.anonymizer == strategy
-        or store.retention.at_end == strategy
+        or dataset.anonymizer == strategy
+        or dataset.retention.at_end == strategy
     )
 
 
@@ -159,15 +160,16 @@ def render(deployment: Deployment, locale: str, *, now: datetime | None = None) 
             "|---|---|",
         ]
     )
-    for store in DATA_MAP.values():
-        rule = store.retention
+    for dataset in DATA_MAP.values():
+        rule = dataset.retention
         if rule.days is not None:
-            window = say("retention_days", days=rule.days, action=say(f"action_{rule.at_end}"))
+            end = STRATEGIES[rule.at_end].at_retention_end(lang)
+            window = say("retention_days", days=rule.days, action=end)
         elif rule.erase_after is not None:
             window = say("retention_grace", days=deployment.soft_delete_grace_days)
         else:  # an expiry or no window to count: the record of processing's own sentence
-            window = legal["stores"][store.collection.value]["record"]["retention"]
-        lines.append(f"| `{store.collection.value}` | {_cell(window)} |")
+            window = legal["stores"][dataset.collection.value]["record"]["retention"]
+        lines.append(f"| `{dataset.collection.value}` | {_cell(window)} |")
     lines.append("")
     lines.append(
         say("retention_job", hours=deployment.retention_interval_hours)

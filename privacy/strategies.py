@@ -1,5 +1,6 @@
-"""Named removal strategies. Each one can say what it does, so the record of processing prints
-the description that belongs to the code instead of a second, hand-written one.
+"""Named removal strategies, one class each. Each one can say what it does, so the record of
+processing and the admin's mode texts print the description that belongs to the code instead
+of a second, hand-written one.
 
 A strategy acts on a `Target`: the documents a selector picks in one tenant's collection. The
 same strategies serve erasure (the selector names one person) and retention sweeps (the
@@ -12,11 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
+from privacy.catalogs import catalog
 from privacy.rollup import Hook, Rollup, merge, mergeable
 from storage.scoped import TenantCollection
 
@@ -94,58 +97,169 @@ def _both(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
     return {"$and": [dict(a), dict(b)]}
 
 
-@dataclass(frozen=True)
-class Strategy:
-    name: str
-    summary: str
+class RemovalStrategy(ABC):
+    """One way of removing a person from a store's documents.
 
-    def describe(self, fields: Sequence[str]) -> str:
-        if not fields:
-            return self.summary
-        return f"{self.summary}: {', '.join(fields)}"
+    Each strategy says in words what it does (`describe` for a record line, `outcome` heading
+    the admin's "what happens" list, `at_retention_end` inside a retention rule), counts what
+    it would change before changing it, and knows how destructive it is. `strength` orders
+    strategies from least to most destructive, so a text names what disappears first;
+    `overridable` says whether a tenant may choose it in a per-category override;
+    `anonymizing` marks the strategies that keep a record but remove the person from its
+    identifying fields (the ones a reference to another person may use); `per_person` is
+    False for one that only a retention sweep may apply.
+    """
 
+    name: ClassVar[str]
+    # The record of processing's own words (English); other languages come from the
+    # catalog's `strategies` (privacy/locales).
+    summary: ClassVar[str]
+    strength: ClassVar[int]
+    overridable: ClassVar[bool] = False
+    anonymizing: ClassVar[bool] = False
+    # Whether it may act on one person's records (a removal action, an anonymizer), or only on
+    # whole periods in a retention sweep.
+    per_person: ClassVar[bool] = True
+
+    def describe(self, fields: Sequence[str] = (), locale: str = "en") -> str:
+        """What the strategy does to a store's documents, naming the fields it acts on."""
+        if locale == "en":
+            return f"{self.summary}: {', '.join(fields)}" if fields else self.summary
+        text: str = catalog(locale)["strategies"][self.name]
+        return f"{text} ({', '.join(fields)})" if fields else text
+
+    def outcome(self, locale: str) -> str:
+        """What the documents end up as, heading a list of stores ("Deleted: ...")."""
+        text: str = catalog(locale)["mode_effects"][self.name]
+        return text
+
+    def at_retention_end(self, locale: str) -> str:
+        """What records become when their retention ends, inside a sentence ("90 days, then
+        deleted")."""
+        text: str = catalog(locale)["retention_ends"][self.name]
+        return text
+
+    @abstractmethod
     async def count(self, t: Target) -> int:
         """How many records `apply` would change now (0 once it has been applied)."""
-        match self.name:
-            case "delete" | "pull":
-                return await t.coll.count(t.selector)
-            case "nullify":
-                return await t.coll.count(_still_holding(t))
-            case "pseudonymize":
-                return sum(len(ids) for ids in (await _by_subject(t)).values())
-            case "aggregate":
-                return await mergeable(t.coll, _rollup(t), t.selector)
-            case "keep":
-                return 0
-        raise ValueError(f"unknown strategy {self.name}")
 
+    @abstractmethod
     async def apply(self, t: Target) -> int:
         """Change the target's records; returns how many were touched.
 
         Every strategy is idempotent: applying it twice leaves the same state, which is what
         lets an interrupted run simply go again.
         """
-        match self.name:
-            case "delete":
-                return await t.coll.delete_many(t.selector)
-            case "nullify":
-                update: dict[str, Any] = {"$unset": dict.fromkeys(t.fields, "")}
-                if t.flag:
-                    update["$set"] = {t.flag: True}
-                return await t.coll.update_many(_still_holding(t), update)
-            case "pseudonymize":
-                return await _pseudonymize(t)
-            case "pull":
-                return await _pull(t)
-            case "aggregate":
-                if t.subject is not None:
-                    # The data map forbids it (datamap.check): a period merged one person
-                    # early would have a total of one.
-                    raise ValueError(f"{t.coll.name}: aggregate merges whole periods only")
-                return await merge(t.coll, _rollup(t), t.selector, hook=t.hook)
-            case "keep":
-                return 0
-        raise ValueError(f"unknown strategy {self.name}")
+
+
+class Delete(RemovalStrategy):
+    name = "delete"
+    summary = "delete the records"
+    strength = 3
+    overridable = True
+
+    async def count(self, t: Target) -> int:
+        return await t.coll.count(t.selector)
+
+    async def apply(self, t: Target) -> int:
+        return await t.coll.delete_many(t.selector)
+
+
+class Pull(RemovalStrategy):
+    name = "pull"
+    summary = "take the person off the list"
+    strength = 2
+
+    async def count(self, t: Target) -> int:
+        return await t.coll.count(t.selector)
+
+    async def apply(self, t: Target) -> int:
+        if t.subject is None:
+            raise ValueError("pull removes one named person from lists; it needs a subject")
+        touched = 0
+        inner = t.subject_key.split(".", 1)[1] if "." in t.subject_key else None
+        for name in t.fields:
+            if inner is not None:
+                touched += await t.coll.update_many(
+                    t.selector, {"$pull": {name: {inner: t.subject}}}
+                )
+            touched += await t.coll.update_many(t.selector, {"$pull": {name: t.subject}})
+        return touched
+
+
+class Aggregate(RemovalStrategy):
+    name = "aggregate"
+    summary = (
+        "add the person's counts to the tenant's anonymous totals for the same day "
+        "(which name nobody and count the people merged), then delete the person's records"
+    )
+    strength = 2
+    # A period merged one person early would have a total of one (k-anonymity).
+    per_person = False
+
+    async def count(self, t: Target) -> int:
+        return await mergeable(t.coll, _rollup(t), t.selector)
+
+    async def apply(self, t: Target) -> int:
+        if t.subject is not None:
+            # The data map forbids it (datamap.check): a period merged one person
+            # early would have a total of one.
+            raise ValueError(f"{t.coll.name}: aggregate merges whole periods only")
+        return await merge(t.coll, _rollup(t), t.selector, hook=t.hook)
+
+
+class Nullify(RemovalStrategy):
+    name = "nullify"
+    summary = "remove the identifying fields, keep the rest"
+    strength = 2
+    overridable = True
+    anonymizing = True
+
+    async def count(self, t: Target) -> int:
+        return await t.coll.count(_still_holding(t))
+
+    async def apply(self, t: Target) -> int:
+        update: dict[str, Any] = {"$unset": dict.fromkeys(t.fields, "")}
+        if t.flag:
+            update["$set"] = {t.flag: True}
+        return await t.coll.update_many(_still_holding(t), update)
+
+
+class Pseudonymize(RemovalStrategy):
+    name = "pseudonymize"
+    summary = "replace identifiers with a keyed hash"
+    strength = 1
+    overridable = True
+    anonymizing = True
+
+    async def count(self, t: Target) -> int:
+        return sum(len(ids) for ids in (await _by_subject(t)).values())
+
+    async def apply(self, t: Target) -> int:
+        touched = 0
+        for subject, ids in (await _by_subject(t)).items():
+            token = t.pseudonym(subject)
+            plain = [f for f in t.fields if "." not in f]
+            if plain:
+                touched += await t.coll.update_many(
+                    {"_id": {"$in": ids}}, {"$set": dict.fromkeys(plain, token)}
+                )
+            for dotted in (f for f in t.fields if "." in f):
+                touched += await _pseudonymize_in_lists(t, dotted, subject, token, ids)
+        return touched
+
+
+class Keep(RemovalStrategy):
+    name = "keep"
+    summary = "keep unchanged"
+    strength = 0
+    overridable = True
+
+    async def count(self, t: Target) -> int:
+        return 0
+
+    async def apply(self, t: Target) -> int:
+        return 0
 
 
 def _rollup(t: Target) -> Rollup:
@@ -185,20 +299,6 @@ async def _by_subject(t: Target) -> dict[str, list[Any]]:
     return grouped
 
 
-async def _pseudonymize(t: Target) -> int:
-    touched = 0
-    for subject, ids in (await _by_subject(t)).items():
-        token = t.pseudonym(subject)
-        plain = [f for f in t.fields if "." not in f]
-        if plain:
-            touched += await t.coll.update_many(
-                {"_id": {"$in": ids}}, {"$set": dict.fromkeys(plain, token)}
-            )
-        for dotted in (f for f in t.fields if "." in f):
-            touched += await _pseudonymize_in_lists(t, dotted, subject, token, ids)
-    return touched
-
-
 async def _pseudonymize_in_lists(
     t: Target, dotted: str, subject: str, token: str, ids: list[Any]
 ) -> int:
@@ -221,40 +321,15 @@ async def _pseudonymize_in_lists(
     return touched
 
 
-async def _pull(t: Target) -> int:
-    if t.subject is None:
-        raise ValueError("pull removes one named person from lists; it needs a subject")
-    touched = 0
-    inner = t.subject_key.split(".", 1)[1] if "." in t.subject_key else None
-    for name in t.fields:
-        if inner is not None:
-            touched += await t.coll.update_many(t.selector, {"$pull": {name: {inner: t.subject}}})
-        touched += await t.coll.update_many(t.selector, {"$pull": {name: t.subject}})
-    return touched
-
-
-STRATEGIES: dict[str, Strategy] = {
-    s.name: s
-    for s in (
-        Strategy("delete", "delete the records"),
-        Strategy("nullify", "remove the identifying fields, keep the rest"),
-        Strategy("pseudonymize", "replace identifiers with a keyed hash"),
-        Strategy("pull", "take the person off the list"),
-        Strategy(
-            "aggregate",
-            "add the person's counts to the tenant's anonymous totals for the same day "
-            "(which name nobody and count the people merged), then delete the person's records",
-        ),
-        Strategy("keep", "keep unchanged"),
-    )
+# In the order texts list them when strengths tie (what disappears first, what stays last).
+STRATEGIES: dict[str, RemovalStrategy] = {
+    s.name: s for s in (Delete(), Pull(), Aggregate(), Nullify(), Pseudonymize(), Keep())
 }
+OVERRIDABLE = tuple(name for name, s in STRATEGIES.items() if s.overridable)
+ANONYMIZING = tuple(name for name, s in STRATEGIES.items() if s.anonymizing)
 
-# From least to most destructive, for describing and comparing what modes do.
-STRENGTH: dict[str, int] = {
-    "keep": 0,
-    "pseudonymize": 1,
-    "nullify": 2,
-    "pull": 2,
-    "aggregate": 2,
-    "delete": 3,
-}
+
+def by_strength(names: Iterable[str]) -> list[str]:
+    """The strongest first; ties in the registry's order."""
+    order = list(STRATEGIES)
+    return sorted(names, key=lambda n: (-STRATEGIES[n].strength, order.index(n)))

@@ -26,7 +26,6 @@ from bson import json_util
 
 from privacy.consent import ensure_builtins_stored
 from privacy.datamap import DATA_MAP
-from privacy.runs import collection_of
 from storage.collections import Coll
 from storage.repositories import TenantStore
 
@@ -93,7 +92,7 @@ async def write_tenant_archive(
         # Every text a consent record can refer to, the built-in version 1 included.
         await ensure_builtins_stored(store)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for coll, decl in DATA_MAP.items():
+        for coll, dataset in DATA_MAP.items():
             name = f"stores/{coll.value}.jsonl"
             digest = hashlib.sha256()
             records = size = 0
@@ -105,7 +104,7 @@ async def write_tenant_archive(
                     records += 1
                     size += len(line)
             archive.stores.append(
-                ArchivedStore(coll.value, decl.title, name, records, size, digest.hexdigest())
+                ArchivedStore(coll.value, dataset.title, name, records, size, digest.hexdigest())
             )
         manifest = archive.manifest(record.name if record else None)
         zf.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
@@ -116,7 +115,7 @@ async def write_tenant_archive(
 
 async def _documents(store: TenantStore, coll: Coll) -> Any:
     """Every document of the tenant in `coll`, in `_id` order, a page at a time."""
-    handle = collection_of(store, coll)
+    handle = DATA_MAP[coll].handle(store)
     last: Any = None
     while True:
         page = await handle.find(

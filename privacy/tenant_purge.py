@@ -12,19 +12,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from privacy.datamap import DATA_MAP
-from privacy.runs import Hook, Run, Step, StoreOutcome, collection_of, execute, open_run
+from privacy.runs import Hook, Run, Step, StoreOutcome, execute, open_run
 from privacy.strategies import Target
 from storage.collections import Coll
 from storage.repositories import TenantStore
 
 SLOT = "purge"
 REASON = "contract ended: tenant purge"
-# The log is the proof that stays; runs are emptied around the purge's own run document; the
-# registry entry goes last.
-_ORDER: tuple[Coll, ...] = (
-    *(c for c in DATA_MAP if c not in (Coll.DESTRUCTION_LOG, Coll.DESTRUCTION_RUNS, Coll.TENANTS)),
-    Coll.DESTRUCTION_RUNS,
-    Coll.TENANTS,
+# What each dataset declares: the data first, the runs around the purge's own run document
+# next, the registry entry last; what outlives the contract (the log) not at all.
+PURGE_ORDER: tuple[Coll, ...] = tuple(
+    coll
+    for _, coll in sorted(
+        ((d.purge, c) for c, d in DATA_MAP.items() if d.purge is not None),
+        key=lambda phase_coll: phase_coll[0],
+    )
 )
 
 
@@ -42,9 +44,9 @@ class Remaining:
 
 async def remaining(store: TenantStore) -> Remaining:
     counts = {
-        coll.value: await collection_of(store, coll).count()
-        for coll in DATA_MAP
-        if coll is not Coll.DESTRUCTION_LOG
+        coll.value: await dataset.handle(store).count()
+        for coll, dataset in DATA_MAP.items()
+        if dataset.purge is not None
     }
     log = await store.collections[Coll.DESTRUCTION_LOG].count()
     return Remaining(counts, log)
@@ -68,22 +70,16 @@ async def purge_tenant(
             slot=SLOT,
             kind="purge",
             reason=REASON,
-            steps=[Step(coll.value, "delete") for coll in _ORDER],
+            steps=[Step(coll.value, "delete") for coll in PURGE_ORDER],
             started_at=now or datetime.now(UTC),
         ),
         hook,
     )
-    own_run = store.collections[Coll.DESTRUCTION_RUNS].key(SLOT)
 
     def target_for(step: Step) -> Target:
-        coll = Coll(step.store)
-        selector = {"_id": {"$ne": own_run}} if coll is Coll.DESTRUCTION_RUNS else {}
-        return Target(
-            coll=collection_of(store, coll),
-            selector=selector,
-            subject_key="tenant_id",
-            fields=(),
-            pseudonym=_no_pseudonym,
+        dataset = DATA_MAP[Coll(step.store)]
+        return dataset.target(
+            store, {}, subject_key="tenant_id", pseudonym=_no_pseudonym, run_id=run.run_id
         )
 
     return await execute(store, run, target_for, hook=hook)

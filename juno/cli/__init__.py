@@ -28,6 +28,7 @@ from juno.cli import (
 )
 from juno.errors import OperationError, UserError
 from juno.logs import redact_value
+from privacy.errors import PrivacyError
 from storage import StorageError
 
 app = typer.Typer(
@@ -69,6 +70,10 @@ def main() -> None:
     except (UserError, OperationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
+    except PrivacyError as exc:
+        # A privacy rule refused what the operator asked (bad input, not a failure).
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(UserError.exit_code)
     except StorageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)

@@ -25,14 +25,12 @@ from privacy.dsr import (
     DsrRequest,
     DsrStatus,
     DsrType,
-    approve,
-    complete,
     get_request,
     list_requests,
     open_request,
     parse_type,
-    reject,
 )
+from privacy.dsr_decisions import approve, complete, reject
 from privacy.erasure import erase_user
 from privacy.export import build_export
 from privacy.removal_modes import DEFAULT_REMOVAL_MODE, RemovalMode, parse_mode

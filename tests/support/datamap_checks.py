@@ -12,7 +12,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from privacy.datamap import DATA_MAP, SYSTEM_FIELDS, Store, top
+from privacy.datamap import DATA_MAP, SYSTEM_FIELDS, Dataset, top
 from storage.collections import Coll
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
@@ -29,7 +29,7 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(v)
 
 
-def _subjects(store: Store, doc: dict[str, Any]) -> set[str]:
+def _subjects(store: Dataset, doc: dict[str, Any]) -> set[str]:
     """The people a record is *about*, by the store's subject key."""
     key = store.subject_key
     if key is None:
@@ -51,7 +51,7 @@ def _subjects(store: Store, doc: dict[str, Any]) -> set[str]:
 async def undeclared(db: AsyncDatabase[dict[str, Any]]) -> list[str]:
     problems: list[str] = []
     declared = {c.value: c for c in DATA_MAP}
-    docs: list[tuple[Store, dict[str, Any]]] = []
+    docs: list[tuple[Dataset, dict[str, Any]]] = []
     for name in await db.list_collection_names():
         if name not in declared:
             problems.append(f"collection {name} is not in the data map")

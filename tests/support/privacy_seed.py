@@ -10,7 +10,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from bot.kpi import KpiRecorder
-from privacy.datamap import DATA_MAP, SYSTEM_FIELDS, Store
+from privacy.datamap import DATA_MAP, SYSTEM_FIELDS, Dataset
 from storage.collections import Coll
 from storage.repositories import AdminGrant, TenantRecord, TenantRegistry, TenantStore
 
@@ -18,12 +18,12 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 Db = AsyncDatabase[dict[str, Any]]
 
 
-def seeded_stores() -> list[Store]:
+def seeded_stores() -> list[Dataset]:
     """Every personal store a user's data can be found in by its subject key."""
     return [s for s in DATA_MAP.values() if s.personal and s.subject_key]
 
 
-def sample_doc(decl: Store, who: str, other: str, at: datetime) -> dict[str, Any]:
+def sample_doc(decl: Dataset, who: str, other: str, at: datetime) -> dict[str, Any]:
     doc: dict[str, Any] = {}
     for name, category in decl.fields.items():
         if name in SYSTEM_FIELDS:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from privacy.datamap import DATA_MAP, Action, DataMapError, Reference, Store, validate
+from privacy.datamap import DATA_MAP, Action, DataMapError, Dataset, Reference, validate
 from privacy.removal_modes import RemovalMode
 from privacy.ropa import record_as_dict, record_as_markdown
 from storage.collections import ALL_COLLECTIONS, Coll
@@ -28,7 +28,7 @@ def test_every_collection_is_declared() -> None:
 
 
 def test_validation_catches_an_undeclared_collection() -> None:
-    partial: dict[Coll, Store] = {c: s for c, s in DATA_MAP.items() if c is not Coll.KPI_EVENTS}
+    partial: dict[Coll, Dataset] = {c: s for c, s in DATA_MAP.items() if c is not Coll.KPI_EVENTS}
     with pytest.raises(DataMapError, match="kpi_events: collection is not declared"):
         validate(partial)
 

@@ -12,17 +12,15 @@ from privacy.dsr import (
     DsrStatus,
     DsrType,
     add_one_month,
-    approve,
-    complete,
     due_date,
     get_request,
     list_requests,
     open_request,
-    reject,
     request_erasure,
     request_rectification,
     requests_of,
 )
+from privacy.dsr_decisions import approve, complete, reject
 from privacy.strategies import keyed_hash
 from storage.collections import Coll
 from storage.repositories import TenantStore

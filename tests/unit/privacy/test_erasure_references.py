@@ -20,7 +20,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from privacy.access import record_review
 from privacy.consent import ConsentAction, Kind, builtin, publish, record
 from privacy.datamap import DATA_MAP
-from privacy.dsr import DsrType, approve, complete, open_request
+from privacy.dsr import DsrType, open_request
+from privacy.dsr_decisions import approve, complete
 from privacy.erasure import erase_user
 from privacy.policy import RemovalPolicy
 from privacy.removal_modes import RemovalMode

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from privacy.dsr import DsrError, DsrStatus, DsrType, approve, reject
+from privacy.dsr import DsrError, DsrStatus, DsrType
+from privacy.dsr_decisions import approve, reject
 from privacy.rectification import apply_override, propose
 from storage.repositories import TenantRecord, TenantRegistry, TenantStore
 from storage.search_keys import search_keys

@@ -16,7 +16,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from privacy.datamap import DATA_MAP
 from privacy.retention import sweep_tenants
-from privacy.runs import collection_of
 from privacy.tenant_archive import verify_archive, write_tenant_archive
 from privacy.tenant_purge import purge_tenant, remaining
 from storage.collections import Coll
@@ -37,7 +36,7 @@ async def seed_tenant(db: Db, tenant_id: str, user: str, other: str) -> TenantSt
     the rest one operational record each)."""
     store = await seed_every_store(db, tenant_id, user, other)
     for coll in DATA_MAP:
-        handle = collection_of(store, coll)
+        handle = DATA_MAP[coll].handle(store)
         if await handle.count() == 0:
             await handle.insert({"_id": handle.key("sample"), "note": f"{coll.value} sample"})
     return store
