@@ -31,6 +31,7 @@ from microsoft_agents.hosting.core import (
 )
 from pymongo.asynchronous.database import AsyncDatabase
 
+from bot.admin_alerts import AdminAlerts
 from bot.commands import ALWAYS_ALLOWED, Command, Request, parse
 from bot.config import BotConfig
 from bot.delivery import ExportDelivery
@@ -38,7 +39,7 @@ from bot.flows import Routes, consent, directory, welcome
 from bot.flows.admin import AdminDesk, SyncNow
 from bot.flows.export import ExportFlow
 from bot.flows.rectification import RectificationFlow
-from bot.flows.rights import AdminAlerts, RightsFlow
+from bot.flows.rights import RightsFlow
 from bot.gate import TurnGate, answer_invoke
 from bot.i18n import pick_locale, t
 from bot.identity import tenant_of

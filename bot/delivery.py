@@ -14,7 +14,7 @@ from microsoft_agents.activity import Attachment
 from microsoft_agents.hosting.core import MessageFactory, OutboundHostValidator, TurnContext
 from pymongo.asynchronous.database import AsyncDatabase
 
-from bot import cards, files
+from bot.cards import blocks, export
 from bot.config import BotConfig
 from bot.i18n import t
 from bot.proactive import Notifier
@@ -23,6 +23,8 @@ from bot.turn import Turn
 from privacy.export import build_export
 from privacy.links import LINK_PREFIX, LinkRefused, create_export_link, redeem_export_link
 from storage.repositories import TenantStore
+
+UPLOAD_TIMEOUT = aiohttp.ClientTimeout(total=60)
 
 Build = Callable[[], Awaitable[tuple[bytes, str]]]
 """Builds the file: (its bytes, its file name)."""
@@ -40,6 +42,26 @@ def _att(card: dict[str, Any]) -> Attachment:
         name=card.get("name"),
         content_url=card.get("contentUrl"),
     )
+
+
+class UploadFailed(Exception):
+    pass
+
+
+async def upload(url: str, data: bytes, *, validator: OutboundHostValidator) -> None:
+    """One PUT of the whole file, as Teams' upload session accepts for small files."""
+    if not validator.is_allowed(url):
+        raise UploadFailed("upload URL is not an allowed host")
+    headers = {
+        "Content-Length": str(len(data)),
+        "Content-Range": f"bytes 0-{len(data) - 1}/{len(data)}",
+    }
+    async with (
+        aiohttp.ClientSession(timeout=UPLOAD_TIMEOUT) as session,
+        session.put(url, data=data, headers=headers) as resp,
+    ):
+        if resp.status >= 300:
+            raise UploadFailed(f"upload answered {resp.status}")
 
 
 class ExportDelivery:
@@ -111,7 +133,7 @@ class ExportDelivery:
         if as_file:
 
             async def offer(context: TurnContext, loc: str) -> None:
-                card = files.consent_card(
+                card = export.file_consent_card(
                     filename, len(data), t(loc, describe_key), path.removeprefix(LINK_PREFIX)
                 )
                 await context.send_activity(MessageFactory.attachment(_att(card)))
@@ -140,8 +162,8 @@ class ExportDelivery:
         async def ready(context: TurnContext, loc: str) -> None:
             if key:
                 await context.send_activity(MessageFactory.text(t(loc, key)))
-            card = cards.export_ready_card(loc, url, expires)
-            await context.send_activity(MessageFactory.attachment(cards.attachment(card)))
+            card = export.export_ready_card(loc, url, expires)
+            await context.send_activity(MessageFactory.attachment(blocks.attachment(card)))
 
         if self._notifier:
             await self._notifier.send(tenant_id, user_id, ready)
@@ -171,12 +193,14 @@ class ExportDelivery:
             return
         info = _dict(value.get("uploadInfo"))
         try:
-            await files.upload(
+            await upload(
                 str(info.get("uploadUrl", "")), download.zip_bytes, validator=self._validator
             )
-        except (files.UploadFailed, aiohttp.ClientError, TimeoutError) as exc:
+        except (UploadFailed, aiohttp.ClientError, TimeoutError) as exc:
             self._log.warning("file upload failed", error=type(exc).__name__)
             path = await self._keep(turn.store, turn.user_id, download.zip_bytes, download.filename)
             await self._send_link(turn.store.tenant_id, turn.user_id, path, "export_upload_failed")
             return
-        await turn.context.send_activity(MessageFactory.attachment(_att(files.info_card(info))))
+        await turn.context.send_activity(
+            MessageFactory.attachment(_att(export.file_info_card(info)))
+        )

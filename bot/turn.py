@@ -9,7 +9,7 @@ from microsoft_agents.activity import Attachment
 from microsoft_agents.hosting.core import MessageFactory, TurnContext, TurnState
 from microsoft_agents.hosting.core.storage import Storage
 
-from bot import cards
+from bot.cards import blocks
 from bot.kpi import KpiRecorder
 from privacy.consent import ConsentAction, LegalDocument, record, was_shown
 from storage.repositories import TenantStore
@@ -39,9 +39,9 @@ class Turn:
     async def say(self, text: str) -> None:
         await self.context.send_activity(MessageFactory.text(text))
 
-    async def card(self, card: cards.Card) -> str | None:
+    async def card(self, card: blocks.Card) -> str | None:
         """Send a card; returns the id the channel gave the sent activity, if it gave one."""
-        attachment: Attachment = cards.attachment(card)
+        attachment: Attachment = blocks.attachment(card)
         sent = await self.context.send_activity(MessageFactory.attachment(attachment))
         return sent.id if sent is not None and sent.id else None
 

@@ -373,7 +373,7 @@ def _texts(card: dict[str, Any]) -> list[str]:
 async def test_admin_desk_shows_the_subscription_its_expiry_and_last_notification(
     rig: Rig,
 ) -> None:
-    from bot.admin import home_card
+    from bot.cards.admin import home_card
     from storage.repositories import TenantStore
 
     store = TenantStore(rig.db, TENANT)

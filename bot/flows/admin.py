@@ -19,7 +19,7 @@ from microsoft_agents.hosting.core import MessageFactory, TurnContext
 from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 
-from bot import admin, cards
+from bot.cards import admin, blocks, legal
 from bot.commands import ADMIN_COMMANDS, Command, Request
 from bot.delivery import ExportDelivery
 from bot.flows import Routes
@@ -224,13 +224,13 @@ class AdminDesk:
         if notifier is None:
             return
         people = await store.conversations.find({}, projection={"user_id": 1})
-        card = cards.notice_card if doc.kind is Kind.NOTICE else cards.eula_card
+        card = legal.notice_card if doc.kind is Kind.NOTICE else legal.eula_card
 
         async def compose(context: TurnContext, locale: str) -> None:
             key = f"document_updated_{doc.kind.value}"
             await context.send_activity(MessageFactory.text(t(locale, key, version=doc.version)))
             await context.send_activity(
-                MessageFactory.attachment(cards.attachment(card(doc, locale)))
+                MessageFactory.attachment(blocks.attachment(card(doc, locale)))
             )
 
         told = 0

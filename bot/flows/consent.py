@@ -5,7 +5,7 @@ always-allowed commands run (bot.commands.ALWAYS_ALLOWED)."""
 
 from __future__ import annotations
 
-from bot import cards
+from bot.cards import legal
 from bot.commands import Command, Request
 from bot.flows import Routes
 from bot.i18n import t
@@ -24,10 +24,10 @@ from privacy.consent import (
 async def send_documents(turn: Turn, current: Standing) -> None:
     """The documents the user has yet to answer, each recorded as shown."""
     if not current.notice_acknowledged:
-        sent = await turn.card(cards.notice_card(current.notice, turn.locale))
+        sent = await turn.card(legal.notice_card(current.notice, turn.locale))
         await turn.shown(current.notice, current.trail, sent)
     if current.eula_state is not ConsentAction.ACCEPTED:
-        sent = await turn.card(cards.eula_card(current.eula, turn.locale))
+        sent = await turn.card(legal.eula_card(current.eula, turn.locale))
         await turn.shown(current.eula, current.trail, sent)
 
 
@@ -35,21 +35,21 @@ async def show_consents(turn: Turn, _: Request) -> None:
     current = await standing(turn.store, turn.user_id)
     can_withdraw = current.eula_state is ConsentAction.ACCEPTED
     await turn.card(
-        cards.consents_card(turn.locale, current.decisions[:20], can_withdraw=can_withdraw)
+        legal.consents_card(turn.locale, current.decisions[:20], can_withdraw=can_withdraw)
     )
 
 
 async def show_notice(turn: Turn, _: Request) -> None:
     current = await standing(turn.store, turn.user_id)
     sent = await turn.card(
-        cards.notice_card(current.notice, turn.locale, with_button=not current.notice_acknowledged)
+        legal.notice_card(current.notice, turn.locale, with_button=not current.notice_acknowledged)
     )
     await turn.shown(current.notice, current.trail, sent)
 
 
 async def show_eula(turn: Turn, _: Request) -> None:
     current = await standing(turn.store, turn.user_id)
-    sent = await turn.card(cards.eula_card(current.eula, turn.locale))
+    sent = await turn.card(legal.eula_card(current.eula, turn.locale))
     await turn.shown(current.eula, current.trail, sent)
 
 
@@ -68,9 +68,9 @@ async def show_version(turn: Turn, request: Request) -> None:
     if doc is None:
         await turn.say(t(turn.locale, "version_missing"))
     elif doc.kind is Kind.NOTICE:
-        await turn.card(cards.notice_card(doc, turn.locale, with_button=False))
+        await turn.card(legal.notice_card(doc, turn.locale, with_button=False))
     else:
-        await turn.card(cards.eula_card(doc, turn.locale, with_buttons=False))
+        await turn.card(legal.eula_card(doc, turn.locale, with_buttons=False))
 
 
 async def _current_or_stale(turn: Turn, request: Request, kind: Kind) -> LegalDocument | None:
@@ -84,7 +84,7 @@ async def _current_or_stale(turn: Turn, request: Request, kind: Kind) -> LegalDo
     ):
         return doc
     await turn.say(t(turn.locale, "stale_version"))
-    card = cards.notice_card if kind is Kind.NOTICE else cards.eula_card
+    card = legal.notice_card if kind is Kind.NOTICE else legal.eula_card
     await turn.card(card(doc, turn.locale))
     return None
 
@@ -100,7 +100,7 @@ async def ack_notice(turn: Turn, request: Request) -> None:
     await turn.record(doc, ConsentAction.ACKNOWLEDGED)
     await turn.say(t(turn.locale, "notice_done", version=doc.version))
     if current.eula_state is not ConsentAction.ACCEPTED:
-        await turn.card(cards.eula_card(current.eula, turn.locale))
+        await turn.card(legal.eula_card(current.eula, turn.locale))
 
 
 async def decide_eula(turn: Turn, request: Request) -> None:
@@ -117,7 +117,7 @@ async def decide_eula(turn: Turn, request: Request) -> None:
     if accept:
         await turn.say(t(turn.locale, "eula_accepted", version=doc.version))
         if not current.notice_acknowledged:
-            await turn.card(cards.notice_card(current.notice, turn.locale))
+            await turn.card(legal.notice_card(current.notice, turn.locale))
     else:
         await turn.say(t(turn.locale, "eula_declined"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import cards
+from bot.cards import blocks, people
 from bot.commands import Command, Request
 from bot.flows import Routes
 from bot.i18n import t
@@ -42,10 +42,10 @@ async def person_card(
     provenance: bool = False,
     title: str | None = None,
     can_correct: bool = False,
-) -> cards.Card:
+) -> blocks.Card:
     chain = await manager_chain(profiles, profile)
     reports = await sorted_reports(profiles, profile["user_id"])
-    return cards.person_card(
+    return people.person_card(
         profile,
         locale,
         manager=chain[0] if chain else None,
@@ -66,18 +66,18 @@ async def sorted_reports(profiles: ProfilesRepo, user_id: str) -> list[dict[str,
 
 async def org_chart(
     profiles: ProfilesRepo, profile: dict[str, Any], locale: str, offset: int = 0
-) -> cards.Card:
+) -> blocks.Card:
     chain = await manager_chain(profiles, profile)
     reports = await sorted_reports(profiles, profile["user_id"])
     start = offset if 0 <= offset < len(reports) else 0
-    return cards.org_chart_card(
+    return people.org_chart_card(
         profile, locale, chain=list(reversed(chain)), reports=reports, offset=start
     )
 
 
 async def org_chart_reply(
     profiles: ProfilesRepo, term: str, locale: str
-) -> tuple[str | None, cards.Card | None]:
+) -> tuple[str | None, blocks.Card | None]:
     """ "org chart Ayşe": her chart when one person matches, the list to pick from otherwise."""
     page = await profiles.search(term.strip(), limit=PAGE)
     if page.too_short:
@@ -86,7 +86,7 @@ async def org_chart_reply(
         return t(locale, "search_none", text=_clean(term)), None
     if page.total == 1:
         return None, await org_chart(profiles, page.items[0], locale)
-    return None, cards.search_card(
+    return None, people.search_card(
         locale, _clean(term), page.items, total=page.total, offset=0, capped=page.capped,
         page_size=PAGE,
     )  # fmt: skip
@@ -94,11 +94,11 @@ async def org_chart_reply(
 
 async def search_reply(
     profiles: ProfilesRepo, term: str, offset: int, locale: str
-) -> tuple[str | None, cards.Card | None]:
+) -> tuple[str | None, blocks.Card | None]:
     """A text, or a card: one person is shown directly, several as a list."""
     term = term.strip()
     if not term:
-        return None, cards.search_prompt_card(locale)
+        return None, people.search_prompt_card(locale)
     page = await profiles.search(term, offset=offset, limit=PAGE)
     if page.too_short:
         return t(locale, "search_too_short"), None
@@ -106,7 +106,7 @@ async def search_reply(
         return t(locale, "search_none", text=_clean(term)), None
     if page.total == 1 and offset == 0:
         return None, await person_card(profiles, page.items[0], locale)
-    return None, cards.search_card(
+    return None, people.search_card(
         locale,
         _clean(term),
         page.items,
@@ -122,12 +122,12 @@ async def compose_results(profiles: ProfilesRepo, term: str, locale: str) -> dic
     page = await profiles.search(term, limit=ME_RESULTS) if term.strip() else None
     attachments = []
     for person in page.items if page else []:
-        card = cards.person_card(person, locale, manager=None, chain=[], reports=[])
+        card = people.person_card(person, locale, manager=None, chain=[], reports=[])
         attachments.append(
             {
-                "contentType": cards.CARD_TYPE,
+                "contentType": blocks.CARD_TYPE,
                 "content": card,
-                "preview": cards.preview(person),
+                "preview": people.preview(person),
             }
         )
     return {

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot import processor_desk
+from bot.cards import processor
 from bot.commands import Command, Request
 from bot.delivery import ExportDelivery
 from bot.flows.desk import DeskRoutes, audit
@@ -43,12 +43,12 @@ class ProcessorDesk:
                 channel="admin desk",
             )  # fmt: skip
         await audit(turn, "incident", f"viewed {incident.id}")
-        await turn.card(processor_desk.incident_card(incident, turn.locale))
+        await turn.card(processor.incident_card(incident, turn.locale))
 
     async def subprocessors(self, turn: Turn, _: TenantRecord, __: Request) -> None:
         if self._deployment is not None:  # routed only then
             subs = self._deployment.subprocessors
-            await turn.card(processor_desk.subprocessors_card(subs, turn.locale))
+            await turn.card(processor.subprocessors_card(subs, turn.locale))
 
     async def security_file(self, turn: Turn, _: TenantRecord, request: Request) -> None:
         deployment = self._deployment

@@ -3,10 +3,10 @@ rectification request for the tenant's admins to decide."""
 
 from __future__ import annotations
 
-from bot import cards
+from bot.admin_alerts import AdminAlerts
+from bot.cards import people
 from bot.commands import Command, Request
 from bot.flows import Routes
-from bot.flows.rights import AdminAlerts
 from bot.i18n import t
 from bot.turn import Turn
 from privacy import rectification
@@ -34,7 +34,7 @@ class RectificationFlow:
         return {Command.CORRECT: self.form, Command.PROPOSE: self.propose}
 
     async def form(self, turn: Turn, _: Request) -> None:
-        await turn.card(cards.correction_card(turn.locale, rectification.CORRECTABLE))
+        await turn.card(people.correction_card(turn.locale, rectification.CORRECTABLE))
 
     async def propose(self, turn: Turn, request: Request) -> None:
         field, value = request.data.get("field"), request.data.get("value")
@@ -61,7 +61,7 @@ class RectificationFlow:
             "admin_rectification",
             id=dsr.id,
             name=str(profile.get("display_name", turn.user_id)),
-            labels={"field": cards.FIELD_LABELS.get(proposal.field, proposal.field)},
+            labels={"field": people.FIELD_LABELS.get(proposal.field, proposal.field)},
             old=str(profile.get(proposal.field) or ""),
             new=proposal.value,
             due=due,

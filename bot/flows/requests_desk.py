@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from bot import admin
+from bot.cards import admin
 from bot.commands import Command, Request
 from bot.flows.desk import DeskRoutes, audit, say_decided
 from bot.i18n import t

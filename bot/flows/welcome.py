@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from bot import cards
+from bot.cards import legal
 from bot.commands import Command, Request
 from bot.flows import Routes
 from bot.flows.consent import send_documents
@@ -57,7 +57,7 @@ async def first_contact(turn: Turn) -> None:
 
 
 async def show_help(turn: Turn, _: Request) -> None:
-    await turn.card(cards.help_card(turn.locale))
+    await turn.card(legal.help_card(turn.locale))
 
 
 async def not_understood(turn: Turn, request: Request) -> None:

@@ -2,7 +2,7 @@
 
 Our customers' admins never get a shell on our servers, so what the controller decides or does
 (requests, removal mode, access reviews, notice versions, the record of processing, getting all
-their data back) is on these cards. The decisions themselves are in `bot.admin_desk`.
+their data back) is on these cards. The decisions themselves are in `bot.flows.admin`.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from bot import processor_desk
-from bot.cards import FIELD_LABELS, Card, card_of, submit
-from bot.cards import buttons as _buttons
-from bot.cards import heading as _heading
-from bot.cards import text as _text
+from bot.cards import processor
+from bot.cards.blocks import Card, card_of, submit
+from bot.cards.blocks import buttons as _buttons
+from bot.cards.blocks import heading as _heading
+from bot.cards.blocks import text as _text
+from bot.cards.people import FIELD_LABELS
 from bot.i18n import t
 from privacy.access import last_review, review_overdue
 from privacy.catalogs import catalog
@@ -75,7 +76,7 @@ async def home_card(
     body += _sync(tenant, state, locale, now)
     body += await _requests(store, locale, now)
     body += await _suppressions(store, locale)
-    body += await processor_desk.incident_rows(store, locale, now)
+    body += await processor.incident_rows(store, locale, now)
     body += [
         _heading(t(locale, "admin_removal_heading")),
         _text(t(locale, "admin_removal", mode=t(locale, f"removal_{tenant.removal_mode}"))),
@@ -106,8 +107,8 @@ async def home_card(
         _buttons(submit(t(locale, "admin_archive_button"), "admin_archive", inputs=False)),
     ]
     if deployment is not None:
-        body += processor_desk.subprocessor_rows(deployment.subprocessors, locale)
-        body += processor_desk.security_rows(locale)
+        body += processor.subprocessor_rows(deployment.subprocessors, locale)
+        body += processor.security_rows(locale)
     return card_of(body)
 
 
