@@ -23,6 +23,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from bot.cards import admin, blocks, export, legal, people, processor
+from bot.flows.admin_home import SYNC_STATE_KEY, read_desk
 from bot.i18n import catalog
 from privacy import rectification
 from privacy.consent import Kind, LegalDocument, builtin
@@ -192,7 +193,7 @@ async def admin_home(db: AsyncDatabase[dict[str, Any]], locale: str) -> blocks.C
             await open_request(store, f"u{n}", kind, details="ayrıntı " * 30)
     finished = datetime.now(UTC) - timedelta(minutes=5)
     await store.sync_state.put(
-        admin.SYNC_STATE_KEY,
+        SYNC_STATE_KEY,
         {"last_run": {"status": "ok", "finished_at": finished, "created": 1200, "updated": 3,
                       "removed": 1}, "first_success_at": finished},
     )  # fmt: skip
@@ -208,9 +209,8 @@ async def admin_home(db: AsyncDatabase[dict[str, Any]], locale: str) -> blocks.C
         signing_key_configured=True, retention_job=True, retention_interval_hours=24,
         soft_delete_grace_days=30, export_link_hours=24, subprocessors=EVERY_SUBPROCESSOR,
     )  # fmt: skip
-    return await admin.home_card(
-        store, tenant, locale, authority_host="https://login.test", deployment=deployment
-    )
+    desk = await read_desk(store, tenant)
+    return admin.home_card(desk, locale, authority_host="https://login.test", deployment=deployment)
 
 
 def _titles(node: Any) -> Iterator[str]:

@@ -19,10 +19,8 @@ from privacy.incidents import (
     EventKind,
     Incident,
     Status,
-    incidents_of,
 )
 from privacy.subprocessors import SubProcessor
-from storage.repositories import TenantStore
 
 MAX_INCIDENT_ROWS = 5
 
@@ -100,9 +98,8 @@ def incident_card(incident: Incident, locale: str, now: datetime | None = None) 
     return card_of(body, [submit(t(locale, "admin_title_short"), "admin")])
 
 
-async def incident_rows(store: TenantStore, locale: str, now: datetime) -> list[dict[str, Any]]:
+def incident_rows(found: list[Incident], locale: str, now: datetime) -> list[dict[str, Any]]:
     """The incident section of the admin home card."""
-    found = await incidents_of(store)
     open_count = sum(1 for i in found if i.status is Status.OPEN)
     rows: list[dict[str, Any]] = [_heading(t(locale, "admin_incidents", count=open_count))]
     if not found:

@@ -23,6 +23,7 @@ from bot.cards import admin, blocks, legal
 from bot.commands import ADMIN_COMMANDS, Command, Request
 from bot.delivery import ExportDelivery
 from bot.flows import Routes
+from bot.flows.admin_home import SYNC_STATE_KEY, read_desk
 from bot.flows.desk import DeskRoutes, audit
 from bot.flows.processor import ProcessorDesk
 from bot.flows.requests_desk import RequestsDesk
@@ -122,13 +123,10 @@ class AdminDesk:
             await turn.say(t(turn.locale, "admin_failed", reason=str(exc)))
 
     async def home(self, turn: Turn, tenant: TenantRecord, _: Request) -> None:
+        facts = await read_desk(turn.store, tenant)
         await turn.card(
-            await admin.home_card(
-                turn.store,
-                tenant,
-                turn.locale,
-                authority_host=self._authority_host,
-                deployment=self._deployment,
+            admin.home_card(
+                facts, turn.locale, authority_host=self._authority_host, deployment=self._deployment
             )
         )
 
@@ -154,7 +152,7 @@ class AdminDesk:
         self, store: TenantStore, admin_id: str, task: asyncio.Task[None]
     ) -> None:
         await asyncio.wait([task])
-        state = await store.sync_state.get(admin.SYNC_STATE_KEY) or {}
+        state = await store.sync_state.get(SYNC_STATE_KEY) or {}
         last = state.get("last_run") or {}
 
         async def compose(context: TurnContext, locale: str) -> None:
