@@ -10,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from bot.app import Commands, build_application
 from bot.commands import Command, Request
 from bot.config import BotConfig
+from bot.flows import Routes
 from bot.kpi import KpiRecorder
 from bot.outbound import BotConnections
 from bot.state import NoStorage, UserState
@@ -22,7 +23,7 @@ async def _nothing(turn: Turn, request: Request) -> None:
 
 
 def test_a_command_without_a_flow_is_refused_when_the_routes_are_built() -> None:
-    routes = dict.fromkeys(Command, _nothing)
+    routes: Routes = dict.fromkeys(Command, _nothing)
     del routes[Command.ERASE]
     with pytest.raises(ValueError, match="erase"):
         Commands(routes)
