@@ -64,11 +64,16 @@ class Commands:
     until the user has acknowledged the notice and accepted the terms, only the always-allowed
     commands run."""
 
-    def __init__(self, routes: Routes) -> None:
-        missing = set(Command) - routes.keys()
+    def __init__(self, *flows: Routes) -> None:
+        self._routes: Routes = {}
+        for routes in flows:
+            twice = self._routes.keys() & routes.keys()
+            if twice:
+                raise ValueError(f"commands with two flows: {sorted(twice)}")
+            self._routes.update(routes)
+        missing = set(Command) - self._routes.keys()
         if missing:
             raise ValueError(f"commands without a flow: {sorted(missing)}")
-        self._routes = routes
 
     async def run(self, turn: Turn, request: Request) -> None:
         if request.command not in ALWAYS_ALLOWED:
@@ -110,15 +115,13 @@ def build_application(
         subprocessors=config.subprocessors,
     )
     commands = Commands(
-        {
-            **welcome.ROUTES,
-            **consent.ROUTES,
-            **directory.ROUTES,
-            **export.routes(),
-            **RightsFlow(alerts).routes(),
-            **RectificationFlow(alerts).routes(),
-            **desk.routes(),
-        }
+        welcome.ROUTES,
+        consent.ROUTES,
+        directory.ROUTES,
+        export.routes(),
+        RightsFlow(alerts).routes(),
+        RectificationFlow(alerts).routes(),
+        desk.routes(),
     )
     app = AgentApplication[JunoState](
         ApplicationOptions(

@@ -22,10 +22,13 @@ async def _nothing(turn: Turn, request: Request) -> None:
     return None
 
 
-def test_a_command_without_a_flow_is_refused_when_the_routes_are_built() -> None:
+def test_a_command_without_a_flow_or_with_two_is_refused_when_the_routes_are_built() -> None:
     routes: Routes = dict.fromkeys(Command, _nothing)
+    Commands(routes)
+    with pytest.raises(ValueError, match=r"two flows: .*help"):
+        Commands(routes, {Command.HELP: _nothing})
     del routes[Command.ERASE]
-    with pytest.raises(ValueError, match="erase"):
+    with pytest.raises(ValueError, match=r"without a flow: .*erase"):
         Commands(routes)
 
 

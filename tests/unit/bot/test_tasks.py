@@ -30,4 +30,3 @@ async def test_drain_waits_for_work_in_time_and_cancels_what_runs_late() -> None
     assert done == ["quick"]
     assert cancelled == ["slow"]
     await tasks.drain(seconds=0.5)  # nothing left: returns at once
-
