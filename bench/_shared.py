@@ -1,6 +1,6 @@
 """Pieces the benchmark scripts share: a database server in its own process, so the figures keep
 the database's CPU apart from ours, and `juno serve` in its own process with a fake Bot
-Connector and signed tokens (tests/bot_harness.py), so the bot is measured as Teams reaches it."""
+Connector and signed tokens (tests/support/bot_harness.py), so the bot is measured as Teams reaches it."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from tests.bot_harness import BOT_APP_ID, BOT_SECRET, Peers
-from tests.conftest import free_port, wait_ready
+from tests.support.bot_harness import BOT_APP_ID, BOT_SECRET, Peers
+from tests.support.processes import free_port, wait_ready
 
 REPO = Path(__file__).resolve().parent.parent
 JUNO = str(Path(sys.executable).with_name("juno"))

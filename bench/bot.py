@@ -33,7 +33,7 @@ from bench._shared import (  # noqa: E402
     start_embedded_db,
 )
 from storage.repositories import TenantRecord  # noqa: E402
-from tests.bot_harness import Peers, activity  # noqa: E402
+from tests.support.bot_harness import Peers, activity  # noqa: E402
 
 TENANT = "be4c0000-0000-4000-8000-000000000001"
 

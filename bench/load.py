@@ -48,7 +48,7 @@ from privacy.consent import ConsentAction, Kind, builtin, record  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.repositories import TenantRecord, TenantStore  # noqa: E402
 from storage.search_keys import search_keys  # noqa: E402
-from tests.bot_harness import Peers, activity  # noqa: E402
+from tests.support.bot_harness import Peers, activity  # noqa: E402
 
 TENANT = "10ad0000-0000-4000-8000-000000000001"
 GIVEN = ["Ayşe", "Mehmet", "Fatma", "Mustafa", "Emine", "Ahmet", "Hatice", "Ali",

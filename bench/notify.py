@@ -2,7 +2,7 @@
 
 Processes: the embedded MongoDB wire server (memory engine, its own process), `juno serve`
 (its own process: bot with real JWT validation, Graph subscriptions, the scheduler), and this
-one, which runs the fake Graph (tests/fake_graph.py), the fake Entra authority for both
+one, which runs the fake Graph (tests/support/fake_graph.py), the fake Entra authority for both
 identities, the fake Bot Connector, and the measuring client.
 
 `juno serve` subscribes to `/users` at the fake Graph (which validates its endpoint). Then
@@ -42,10 +42,10 @@ sys.path.insert(0, str(REPO))
 from bench._shared import EMBEDDED_NAME, JUNO, start_embedded_db  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.repositories import GraphCredentials, TenantRecord, TenantRegistry  # noqa: E402
-from tests.bot_harness import BOT_APP_ID, BOT_SECRET, Peers, activity  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
-from tests.fake_graph import FakeGraph, make_user, populate  # noqa: E402
-from tests.graph_authority import App, FakeAuthority  # noqa: E402
+from tests.support.bot_harness import BOT_APP_ID, BOT_SECRET, Peers, activity  # noqa: E402
+from tests.support.fake_graph import FakeGraph, make_user, populate  # noqa: E402
+from tests.support.graph_authority import App, FakeAuthority  # noqa: E402
+from tests.support.processes import free_port  # noqa: E402
 
 TENANT = "bbbbbbbb-0000-4000-8000-00000000a0f1"
 CLIENT = "0d5f4d0a-3b3c-4a53-9d39-6f7d7a6f6c11"

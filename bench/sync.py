@@ -1,6 +1,6 @@
 """Graph sync throughput, memory and delta latency, with the database's share kept apart.
 
-Three processes, so each figure belongs to one of them: the fake Graph (tests/fake_graph.py,
+Three processes, so each figure belongs to one of them: the fake Graph (tests/support/fake_graph.py,
 pages of 999 like Graph's maximum for users), the embedded MongoDB wire server (memory engine,
 or `--engine sqlite`), and this one, which runs the sync exactly as `juno sync` does
 (msgraph-sdk adapter, msgspec decode, mapping, keyed bulk upserts through PyMongo).
@@ -224,7 +224,7 @@ async def sdk_in_child(python: str, base: str, limit: int) -> tuple[int, float]:
 async def main_async(args: argparse.Namespace) -> None:
     python = sys.executable
     graph_proc, base = spawn(
-        [python, "-m", "tests.fake_graph", "--users", str(args.users), "--page-size", "999"]
+        [python, "-m", "tests.support.fake_graph", "--users", str(args.users), "--page-size", "999"]
     )
     db_proc, db_ready = spawn([python, str(Path(__file__)), "--serve-db", "--engine", args.engine])
     db_uri, _, server_name = db_ready.partition(" ")

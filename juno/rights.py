@@ -11,7 +11,9 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.outcomes import deliver_queued, notifier_for
 from juno.api import EntraTokens, build_api_app
+from juno.bot_wiring import bot_config
 from juno.jobs import RetentionJob
 from juno.keys import pseudonym_key, signing_key
 from juno.settings import Settings
@@ -26,9 +28,6 @@ OUTBOX_EVERY_SECONDS = 15.0
 def attach_outbox(app: web.Application, db: Database, settings: Settings, log: Any) -> None:
     """Deliver what `juno dsr` queued for requesters (bot.outcomes), while the service has
     the bot's identity to send it with."""
-    from bot.outcomes import deliver_queued, notifier_for
-    from juno.serve import bot_config
-
     config = bot_config(settings)
     if config is None:
         return

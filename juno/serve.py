@@ -9,16 +9,13 @@ import signal
 
 from aiohttp import web
 
-from bot.config import BotConfig
 from bot.http import MAX_ACTIVITY_BYTES, READINESS, build_bot_app
 from juno.api.app import MAX_BODY_BYTES
-from juno.deployment import bot_auth_kind, bot_identity_problem
+from juno.bot_wiring import bot_config
 from juno.errors import OperationError, UserError
-from juno.keys import pseudonym_key, signing_key
-from juno.legal import deployment_subprocessors
 from juno.logs import get_logger
 from juno.metrics import Metrics
-from juno.processor import attach_processor_notices, deployment
+from juno.processor import attach_processor_notices
 from juno.rights import API_PREFIX, attach_rights
 from juno.runtime import open_db
 from juno.settings import Settings
@@ -37,39 +34,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def bot_config(settings: Settings) -> BotConfig | None:
-    """The bot's identity, or None when there is none and dev mode is off (then /api/messages
-    is not served at all rather than served unauthenticated)."""
-    if not settings.bot_app_id and not settings.bot_dev_mode:
-        return None
-    problem = bot_identity_problem(settings)  # juno/deployment.py: the two identity kinds
-    if problem:
-        raise UserError(problem)
-    kind = bot_auth_kind(settings)
-    secret = settings.bot_app_secret if kind == "client_secret" else None
-    cert = settings.bot_cert_path if kind == "certificate" else None
-    return BotConfig(
-        app_id=settings.bot_app_id or None,
-        app_secret=secret.get_secret_value() if secret else None,
-        cert_path=str(cert) if cert else None,
-        tenant_id=settings.bot_tenant_id,
-        auth_type=kind,
-        openid_metadata_url=settings.bot_openid_metadata_url,
-        authority_host=settings.authority_host,
-        dev_mode=settings.bot_dev_mode,
-        # Dev mode serves only loopback clients such as `juno chat`, whose serviceUrl is local.
-        validate_service_url=settings.bot_validate_service_url and not settings.bot_dev_mode,
-        default_locale=settings.default_locale,
-        public_base_url=settings.public_base_url or f"http://{settings.host}:{settings.port}",
-        signing_key=signing_key(settings, get_logger("juno.keys")),
-        pseudonym_key=pseudonym_key(settings, get_logger("juno.keys")),
-        export_link_hours=settings.export_link_ttl_hours,
-        channels=tuple(c.strip() for c in settings.bot_channels.split(",") if c.strip()),
-        subprocessors=deployment_subprocessors(settings),
-        deployment=deployment(settings),
-    )
 
 
 async def serve(settings: Settings, *, started: asyncio.Event | None = None) -> None:

@@ -130,7 +130,3 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """True when no external MongoDB is configured and the embedded server is used."""
         return self.mongodb_uri is None or not self.mongodb_uri.get_secret_value()
-
-
-def load_settings() -> Settings:
-    return Settings()

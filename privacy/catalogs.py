@@ -12,6 +12,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+# The languages JUNO speaks, in the order texts are stored and shown (Turkish first). Every
+# package picks a reader's language here, so the bot, exports and the records cannot disagree.
 LOCALES = ("tr", "en")
 
 
@@ -22,6 +24,10 @@ def catalog(locale: str) -> dict[str, Any]:
     return parsed
 
 
-def pick_locale(locale: str | None) -> str:
+def pick_locale(locale: str | None, fallback: str = "en") -> str:
+    """Teams sends e.g. "tr-TR" or "en-US"; anything else falls back (to the tenant's default
+    where the caller has one), and an unknown fallback to English."""
     lang = (locale or "").split("-")[0].split("_")[0].lower()
-    return lang if lang in LOCALES else "en"
+    if lang in LOCALES:
+        return lang
+    return fallback if fallback in LOCALES else "en"

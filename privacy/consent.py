@@ -15,9 +15,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from privacy.catalogs import LOCALES
 from storage.repositories import TenantStore
-
-LOCALES = ("tr", "en")
 
 
 class Kind(StrEnum):

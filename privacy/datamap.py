@@ -377,7 +377,10 @@ DATA_MAP: dict[Coll, Store] = {
             export_fields=("day", "counts"),
             about="user.behavior",
             identifiers=("user_id",),
-            anonymizer="aggregate",
+            # One person's recent counts can only be anonymized by deleting them: until the
+            # sweep merges a whole day, they would be the only counts in that day's total, and
+            # a total of one person names that person (k-anonymity, docs/privacy.md).
+            anonymizer="delete",
             rollup=Rollup(
                 bucket_prefix="kpi",
                 totals_prefix="kpi-total",
@@ -394,7 +397,7 @@ DATA_MAP: dict[Coll, Store] = {
             removal={
                 RemovalMode.DELETE_ALL: DELETE,
                 RemovalMode.DIRECTORY_ONLY: KEEP,
-                RemovalMode.DIRECTORY_DELETE_REST_ANONYMIZE: Action("aggregate"),
+                RemovalMode.DIRECTORY_DELETE_REST_ANONYMIZE: DELETE,  # see `anonymizer`
             },
         ),
         Store(
@@ -937,6 +940,12 @@ def _store_problems(where: str, store: Store) -> list[str]:
         problems.append(f"{where}: unknown anonymizer {store.anonymizer!r}")
     if "aggregate" in store.strategies and store.rollup is None:
         problems.append(f"{where}: aggregate needs a rollup declaration")
+    # `aggregate` merges whole periods (the retention sweep), never one person's counts: a
+    # period merged one person early would have a total of one (k-anonymity).
+    if store.anonymizer == "aggregate" or any(
+        a.strategy == "aggregate" for a in store.removal.values()
+    ):
+        problems.append(f"{where}: aggregate is a retention strategy, not a removal action")
     if store.rollup is not None:
         for name in store.rollup.fields:
             declared(name, "rollup field")

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from privacy.catalogs import LOCALES
 from privacy.consent import Kind, LegalDocument, current_document, publish
 from privacy.datamap import DATA_MAP, TENANT_DAYS_MAX, check_legal_bases
 from privacy.facts import kpi_days, render_notice
@@ -24,7 +25,6 @@ from privacy.subprocessors import SubProcessor
 from storage.collections import Coll
 from storage.repositories import TenantRecord, TenantStore
 
-LOCALES = ("tr", "en")
 KPI = "kpi_retention_days"
 
 

@@ -78,7 +78,7 @@ def sweep_plan(record: TenantRecord | None, now: datetime, grace_days: int) -> l
         expiry = now if rule.expires else None
         steps.append(Step(decl.collection.value, rule.at_end, rule.fields, cutoff, expiry))
         if decl.rollup is not None and cutoff is not None:
-            # After the merge, the totals of days now final that cover fewer than k people.
+            # After the merge, every total that covers fewer than k people (`small_totals`).
             steps.append(Step(decl.collection.value, "delete", cutoff=cutoff, reference=SMALL))
     return steps
 
@@ -175,7 +175,7 @@ async def _sweep_once(
         if step.reference == SMALL and decl.rollup is not None and step.cutoff is not None:
             return Target(
                 coll=collection_of(store, decl.collection),
-                selector=small_totals(decl.rollup, step.cutoff, min_subjects(decl, record)),
+                selector=small_totals(decl.rollup, min_subjects(decl, record)),
                 subject_key=decl.rollup.subject,
                 fields=(),
                 pseudonym=pseudonym,

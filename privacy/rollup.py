@@ -5,32 +5,29 @@ timestamped record of every action (data minimization), and one document per per
 instead of one per action makes export, erasure and retention touch a few hundred documents
 where they touched tens of thousands.
 
-Why merging is marked and journaled: anonymizing a bucket means adding its counts to the
-tenant's anonymous total for that day and deleting the bucket (its key names the person, so
+Why merging is marked and journaled: anonymizing buckets means adding their counts to the
+tenant's anonymous total for their day and deleting them (a bucket's key names the person, so
 removing a field is not enough). Those are writes to two documents and we have no safe
 multi-document transactions (DESIGN.md §4), so a crash can land between them. A merge
 therefore:
 
-1. marks the buckets it is about to merge with a fresh random token (a bucket is marked at most
-   once, so it belongs to exactly one token): one token per bucket when merging one person's
-   buckets (an erasure), one for the whole pass when merging everyone's past a cutoff (a
-   sweep: one write for all of them);
-2. adds each token's buckets to their day's total in one update per day that also pushes the
+1. marks the buckets it is about to merge with one fresh random token for the whole pass (a
+   bucket is marked at most once, so it belongs to exactly one token);
+2. adds the token's buckets to their day's total in one update per day that also pushes the
    token onto that total's journal and requires it absent: at most once per token and day;
 3. deletes the marked buckets.
 
-A rerun, or any later merge that meets a marked bucket (an erasure after a crashed sweep, a
-sweep after a crashed erasure), takes the token's whole group and adds it where the journal
-does not hold the token yet, so counts are never added twice. Tokens are random, and a
-person's buckets get one each, so a journal links neither a person nor one person's days.
-They stay in the journals (a handful per day: the sweep plus each erasure of someone active
-that day), because dropping one safely would need the very transaction we do not have.
+A rerun meets the marked buckets, takes the token's whole group and adds it where the journal
+does not hold the token yet, so counts are never added twice. An erasure between a crashed
+merge and its rerun deletes the person's buckets, marked or not, so what the rerun adds is
+everyone else's. Tokens are random and name nobody; they stay in the journals (one per sweep
+that met the day), because dropping one safely would need the very transaction we do not have.
 
-Left open, under true concurrency only: a merge that reads a sweep's group while the sweep is
-still marking it adds only what was marked by then, and the journal then stops the sweep from
-adding the rest; counts the bot writes in the second an erasure merges that person's bucket of
-today are lost the same way. Both undercount a day's total; neither counts twice nor leaves a
-merged bucket behind.
+Why only whole periods are merged (the retention sweep, once a day is past the window), never
+one person's buckets: until the sweep, a day's total would hold only the counts of people merged
+early, and a total of one person names that person. So an erasure deletes a person's buckets
+(the data map declares it), and every total the sweep keeps covers at least k people
+(`small_totals`).
 """
 
 from __future__ import annotations
@@ -142,11 +139,8 @@ def totals_op(
     )
 
 
-PERSON, WIDE = "p", "a"
-
-
-def new_token(kind: str) -> str:
-    return kind + uuid.uuid4().hex
+def new_token() -> str:
+    return uuid.uuid4().hex
 
 
 def holding(rollup: Rollup, selector: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,33 +166,22 @@ async def merge(
     rollup: Rollup,
     selector: Mapping[str, Any],
     *,
-    subject: str | None = None,
     hook: Hook | None = None,
     now: datetime | None = None,
 ) -> int:
-    """Merge the selected buckets into the anonymous daily totals, exactly once, and delete
-    them (see the module docstring). `subject`: the selector is one person's (an erasure).
-    Returns how many buckets were deleted."""
+    """Merge the selected buckets (whole periods: see the module docstring) into the anonymous
+    daily totals, exactly once, and delete them. Returns how many buckets were deleted."""
     hook = hook or _noop
     at = now or datetime.now(UTC)
     mine = holding(rollup, selector)
     marker, unmarked = rollup.marker, {rollup.marker: {"$exists": False}}
 
-    # 1. Mark what is not marked yet. One person's buckets get a token each, so no token in
-    # a total's journal ties that person's days together; everyone's (a sweep) share one.
-    if subject is not None:
-        fresh = await coll.find({**mine, **unmarked}, projection={"_id": 1})
-        requests = [
-            ({"_id": d["_id"], **unmarked}, {"$set": {marker: new_token(PERSON)}}) for d in fresh
-        ]
-        changed = await coll.update_each(requests)
-    else:
-        changed = await coll.update_many({**mine, **unmarked}, {"$set": {marker: new_token(WIDE)}})
-    if changed:
+    # 1. Mark what is not marked yet: one token for the pass, one write for all of them.
+    if await coll.update_many({**mine, **unmarked}, {"$set": {marker: new_token()}}):
         await hook(f"marked:{coll.name}")
 
-    # 2. The groups: a person token marks one bucket; a wide token's group is re-read whole
-    # when it reaches past the selector (an erasure meeting what a crashed sweep marked).
+    # 2. The groups: a token's group is re-read whole when it reaches past the selector (a
+    # crashed pass resumed with an earlier cutoff).
     fields = {rollup.subject: 1, rollup.period: 1, rollup.counts: 1, marker: 1}
     groups: dict[str, list[dict[str, Any]]] = {}
     for doc in await coll.find({**mine, marker: {"$exists": True}}, projection=fields):
@@ -206,7 +189,7 @@ async def merge(
     if not groups:
         return 0
     for token, docs in groups.items():
-        if not token.startswith(PERSON) and await coll.count({marker: token}) != len(docs):
+        if await coll.count({marker: token}) != len(docs):
             groups[token] = await coll.find({marker: token}, projection=fields)
 
     # 3. Each token's buckets into their day's total, at most once per token and day.
@@ -221,15 +204,8 @@ async def merge(
 
     # 4. Every group is in its totals now: the buckets can go.
     deleted = 0
-    per_person: dict[str, list[str]] = {}
-    for token, docs in groups.items():
-        if token.startswith(PERSON):
-            per_person.setdefault(str(docs[0].get(rollup.subject)), []).append(token)
-        else:
-            deleted += await coll.delete_many({marker: token})
-    for person, tokens in per_person.items():
-        # By person first: the subject index keeps this a lookup, not a scan.
-        deleted += await coll.delete_many({rollup.subject: person, marker: {"$in": tokens}})
+    for token in groups:
+        deleted += await coll.delete_many({marker: token})
     return deleted
 
 
@@ -244,15 +220,15 @@ def _by_day(docs: list[dict[str, Any]], rollup: Rollup) -> dict[datetime, tuple[
     return days
 
 
-def small_totals(rollup: Rollup, final_before: datetime, k: int) -> dict[str, Any]:
-    """Totals of periods that are final (no bucket of theirs can be merged any more: the
-    sweep merged everything before `final_before`) and cover fewer than `k` subjects. Such a
-    total points at a handful of people, so it is suppressed (deleted) rather than kept: a
-    coarser total (a month) cannot say how many *distinct* people it covers once the days are
-    merged, so it would not be k-anonymous either."""
+def small_totals(rollup: Rollup, k: int) -> dict[str, Any]:
+    """Totals covering fewer than `k` subjects. The sweep merges whole days only, and runs this
+    right after, so a total it keeps covers at least k people; a total of a day inside the
+    window can only come from an erasure before erasures deleted buckets (they merged them),
+    and holds those few people. Such a total points at a handful of people, so it is suppressed
+    (deleted) rather than kept: a coarser total (a month) cannot say how many *distinct*
+    people it covers once the days are merged, so it would not be k-anonymous either."""
     return {
         rollup.subject: {"$exists": False},
-        rollup.period: {"$lt": final_before},
         "$or": [{rollup.distinct: {"$lt": k}}, {rollup.distinct: {"$exists": False}}],
     }
 

@@ -22,13 +22,11 @@ from importlib import resources
 from typing import Any
 
 from privacy.access import REVIEW_EVERY
-from privacy.catalogs import catalog
+from privacy.catalogs import LOCALES, catalog
 from privacy.datamap import DATA_MAP
 from privacy.removal_modes import RemovalMode
 from privacy.subprocessors import SubProcessor
 from storage.collections import ALL_COLLECTIONS, Coll
-
-LOCALES = ("en", "tr")
 
 
 @dataclass(frozen=True)

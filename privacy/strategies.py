@@ -138,7 +138,11 @@ class Strategy:
             case "pull":
                 return await _pull(t)
             case "aggregate":
-                return await merge(t.coll, _rollup(t), t.selector, subject=t.subject, hook=t.hook)
+                if t.subject is not None:
+                    # The data map forbids it (datamap.check): a period merged one person
+                    # early would have a total of one.
+                    raise ValueError(f"{t.coll.name}: aggregate merges whole periods only")
+                return await merge(t.coll, _rollup(t), t.selector, hook=t.hook)
             case "keep":
                 return 0
         raise ValueError(f"unknown strategy {self.name}")

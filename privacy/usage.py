@@ -16,7 +16,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from privacy.datamap import DATA_MAP
-from privacy.rollup import WIDE, Hook, Rollup, bucket_op, day_of, new_token, totals_op
+from privacy.rollup import Hook, Rollup, bucket_op, day_of, new_token, totals_op
 from storage.collections import Coll
 from storage.repositories import TenantRegistry, TenantStore
 from storage.scoped import KeyedUpsert, TenantCollection
@@ -85,7 +85,7 @@ async def fold_tenant(
             if oldest is None:
                 return folded
             day = day_of(oldest[_LEGACY_AT])
-            token = new_token(WIDE)
+            token = new_token()
             await coll.update_many(
                 {
                     _LEGACY_AT: {"$gte": day, "$lt": day + timedelta(days=1)},

@@ -8,12 +8,8 @@ quirks (docs/operations.md)."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from storage import migrate
 from storage.embedded import EmbeddedMongo
-
-REPO = Path(__file__).resolve().parent.parent
-JUNO = str(Path(sys.executable).with_name("juno"))
-
+from tests.support.processes import Cli, base_env
 
 TEST_ENGINE = os.environ.get("JUNO_TEST_ENGINE", "memory")
 
@@ -61,65 +54,6 @@ async def db(mongo_uri: str, db_name: str) -> AsyncIterator[AsyncDatabase[dict[s
     await client.close()
 
 
-@dataclass
-class CliResult:
-    code: int
-    out: str
-    err: str
-
-
-@dataclass
-class Cli:
-    """Runs the real `juno` entry point in a subprocess against the test database."""
-
-    env: dict[str, str]
-    cwd: Path
-
-    def __call__(self, *args: str, timeout: float = 120) -> CliResult:
-        proc = subprocess.run(
-            [JUNO, *args],
-            env=self.env,
-            cwd=self.cwd,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        return CliResult(proc.returncode, proc.stdout, proc.stderr)
-
-
-def base_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUNO_", "MONGODB_"))}
-    env.update(extra)
-    return env
-
-
 @pytest.fixture
 def cli(mongo_uri: str, db_name: str, tmp_path: Path) -> Cli:
     return Cli(env=base_env(MONGODB_URI=mongo_uri, JUNO_DB_NAME=db_name), cwd=tmp_path)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_ready(base_url: str, proc: subprocess.Popen[str], within: float = 60) -> None:
-    """Poll /readyz of a `juno serve` subprocess until it answers 200."""
-    import time
-    import urllib.request
-
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            urllib.request.urlopen(f"{base_url}/readyz", timeout=2).close()  # noqa: S310
-            return
-        except OSError:
-            if proc.poll() is not None:
-                err = proc.stderr.read() if proc.stderr else ""
-                raise AssertionError(f"juno serve exited: {err}") from None
-            if time.monotonic() > deadline:
-                raise AssertionError("juno serve did not become ready") from None
-            time.sleep(0.2)

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import traceback
-from collections.abc import Coroutine
-from typing import Any
 
 import typer
-from pydantic import ValidationError
 
+from juno.cli import (
+    access_review,
+    chat,
+    db,
+    dsr,
+    graph,
+    incident,
+    manifest,
+    processor,
+    retention,
+    ropa,
+    serve,
+    sync,
+    tenant,
+    tenant_admins,
+    tenant_lifecycle,
+    tenant_removal,
+)
 from juno.errors import OperationError, UserError
-from juno.logs import configure_logging, redact_value
-from juno.settings import Settings
+from juno.logs import redact_value
 from storage import StorageError
 
 app = typer.Typer(
@@ -27,62 +40,27 @@ app = typer.Typer(
 )
 
 
-def load_settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UserError(f"invalid setting {where}: {first['msg']}") from None
-
-
-def run(coro: Coroutine[Any, Any, Any]) -> Any:
-    """Run one command's coroutine with quiet logs (commands print their own output)."""
-    configure_logging(fmt="console", level="WARNING")
-    return asyncio.run(coro)
-
-
-def _register() -> None:
-    from juno.cli import chat, db, ropa, serve, sync, tenant
-
-    app.command("serve")(serve.serve_command)
-    app.command("chat")(chat.chat_command)
-    app.command("sync")(sync.sync_command)
-    app.command("ropa")(ropa.ropa_command)
-    app.add_typer(db.app, name="db")
-    app.add_typer(tenant.app, name="tenant")
-    # Data-subject rights and retention.
-    from juno.cli import (
-        access_review,
-        dsr,
-        retention,
-        tenant_admins,
-        tenant_lifecycle,
-        tenant_removal,
-    )
-
-    tenant.app.add_typer(tenant_admins.app, name="admins")
-    tenant.app.add_typer(tenant_removal.app, name="removal")
-    tenant.app.command("export")(tenant_lifecycle.export_command)
-    tenant.app.command("purge")(tenant_lifecycle.purge_command)
-    app.add_typer(dsr.app, name="dsr")
-    app.add_typer(retention.app, name="retention")
-    app.command("access-review")(access_review.access_review_command)
-    # Processor duties: incidents, sub-processors, the security summary.
-    from juno.cli import incident, processor
-
-    app.add_typer(incident.app, name="incident")
-    app.command("subprocessors")(processor.subprocessors_command)
-    app.command("security-summary")(processor.security_summary_command)
-    from juno.cli import manifest
-
-    app.add_typer(manifest.app, name="manifest")
-    from juno.cli import graph
-
-    app.add_typer(graph.app, name="graph")
-
-
-_register()
+# The subcommands, registered once; none of them imports this package back.
+app.command("serve")(serve.serve_command)
+app.command("chat")(chat.chat_command)
+app.command("sync")(sync.sync_command)
+app.command("ropa")(ropa.ropa_command)
+app.add_typer(db.app, name="db")
+app.add_typer(tenant.app, name="tenant")
+# Data-subject rights and retention.
+tenant.app.add_typer(tenant_admins.app, name="admins")
+tenant.app.add_typer(tenant_removal.app, name="removal")
+tenant.app.command("export")(tenant_lifecycle.export_command)
+tenant.app.command("purge")(tenant_lifecycle.purge_command)
+app.add_typer(dsr.app, name="dsr")
+app.add_typer(retention.app, name="retention")
+app.command("access-review")(access_review.access_review_command)
+# Processor duties: incidents, sub-processors, the security summary.
+app.add_typer(incident.app, name="incident")
+app.command("subprocessors")(processor.subprocessors_command)
+app.command("security-summary")(processor.security_summary_command)
+app.add_typer(manifest.app, name="manifest")
+app.add_typer(graph.app, name="graph")
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from juno.cli.common import load_settings, run
 from juno.cli.tenant import parse_guid
 from juno.errors import UserError
 from privacy.access import AccessError, ReviewStatus, record_review, review_status
@@ -33,7 +34,6 @@ def access_review_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable JSON.")] = False,
 ) -> None:
     """List tenant admins and access reviews; reviews older than 90 days are flagged."""
-    from juno.cli import load_settings, run
     from juno.runtime import database
 
     tid = parse_guid(tenant_id, "--tenant-id") if tenant_id else None

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from graph_sync.demo import DEMO_TENANT_ID
+from juno.cli.common import load_settings
 from juno.errors import OperationError, UserError
 
 # graph_sync.demo.DEMO_ADMIN_ID (a demo employee and the demo tenant's admin), spelled out so
@@ -30,7 +31,6 @@ def chat_command(
     Type a message, or the number of a card button; an empty line or Ctrl-D quits.
     """
     from juno.chat.client import ChatError, ChatSession
-    from juno.cli import load_settings
     from juno.cli.tenant import parse_guid
 
     settings = load_settings()

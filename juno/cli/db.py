@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from juno.cli.common import load_settings, run
 from storage import migrate
 
 app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
@@ -12,7 +13,6 @@ app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 @app.command("migrate")
 def migrate_command() -> None:
     """Create missing collections and indexes (also done at every start; safe to repeat)."""
-    from juno.cli import load_settings, run
     from juno.runtime import open_db
 
     settings = load_settings()

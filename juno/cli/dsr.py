@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.outcomes import tell_requester
+from juno.cli.common import load_settings, run
 from juno.cli.tenant import TenantIdOpt, parse_guid
 from juno.errors import UserError
 from privacy.dsr import (
@@ -81,8 +82,8 @@ def _print_request(request: DsrRequest, as_json: bool) -> None:
 def _notifier(settings: Any, store: TenantStore) -> Any:
     """A way to message requesters in Teams, when this operator has the bot's identity."""
     from bot.outcomes import notifier_for
+    from juno.bot_wiring import bot_config
     from juno.logs import get_logger
-    from juno.serve import bot_config
 
     config = bot_config(settings)
     if config is None:
@@ -119,7 +120,6 @@ async def _send(
 def _in_tenant(tenant_id: str, work: Any) -> Any:
     """Run `work(db, store)` inside a registered tenant; one-line errors for the usual
     mistakes."""
-    from juno.cli import load_settings, run
     from juno.runtime import database
 
     settings = load_settings()

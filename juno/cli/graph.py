@@ -21,6 +21,7 @@ from graph_sync.subscriptions import (
     SubscriptionView,
     subscribable,
 )
+from juno.cli.common import load_settings, run
 from juno.cli.tenant import parse_guid
 from juno.errors import OperationError, UserError
 from juno.settings import Settings
@@ -77,7 +78,6 @@ def list_(
     tenant: TenantOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False
 ) -> None:
     """Each tenant's subscription: status, expiry, last notification."""
-    from juno.cli import load_settings, run
     from juno.runtime import database
 
     settings = load_settings()
@@ -110,7 +110,6 @@ def list_(
 @subscriptions.command("renew")
 def renew(tenant: TenantOpt = None) -> None:
     """Renew (or create) the subscription now, for one tenant or every tenant."""
-    from juno.cli import load_settings, run
     from juno.runtime import database
 
     settings = load_settings()
@@ -133,7 +132,6 @@ def renew(tenant: TenantOpt = None) -> None:
 @subscriptions.command("delete")
 def delete(tenant: Annotated[str, typer.Option("--tenant-id", "--tenant")]) -> None:
     """Delete a tenant's subscription; its directory is then polled only, until `renew`."""
-    from juno.cli import load_settings, run
     from juno.runtime import database
 
     settings = load_settings()

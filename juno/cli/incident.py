@@ -22,6 +22,7 @@ from typing import Annotated, Any
 
 import typer
 
+from juno.cli.common import load_settings, run
 from juno.cli.tenant import parse_guid
 from juno.errors import UserError
 from privacy.incidents import (
@@ -127,7 +128,6 @@ class Told:
 
 
 def _run(work: Any) -> Any:
-    from juno.cli import load_settings, run
     from juno.runtime import database
 
     settings = load_settings()
@@ -145,8 +145,8 @@ def _run(work: Any) -> Any:
 def _notifier(settings: Any, db: Any) -> Any:
     """A way to message admins in Teams, when this operator has the bot's identity."""
     from bot.outcomes import notifier_for
+    from juno.bot_wiring import bot_config
     from juno.logs import get_logger
-    from juno.serve import bot_config
 
     config = bot_config(settings)
     return None if config is None else notifier_for(config, db, get_logger("juno.incident"))

@@ -11,9 +11,10 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 import typer
-from pydantic import ValidationError
 
-from juno.settings import Settings, load_settings
+from juno.cli.common import load_settings
+from juno.errors import UserError
+from juno.settings import Settings
 from manifest.builder import build_package, template_manifest_version
 from manifest.errors import ManifestError
 from manifest.schema import NPM_PACKAGE, NPM_SPEC, ensure_schemas, find_schemas
@@ -179,10 +180,8 @@ def _settings() -> Settings:
     """Load settings, turning a bad JUNO_MANIFEST_* value into one readable line."""
     try:
         return load_settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "settings"
-        raise ManifestError(f"invalid setting {where}: {first['msg']}") from None
+    except UserError as exc:
+        raise ManifestError(str(exc)) from None
 
 
 if __name__ == "__main__":

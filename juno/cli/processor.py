@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from juno.cli.common import load_settings, run
 from juno.errors import UserError
 
 LocaleOpt = Annotated[str, typer.Option("--locale", help="tr or en.")]
@@ -27,7 +28,6 @@ def security_summary_command(
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
 ) -> None:
     """Print the security summary (technical and organisational measures) as Markdown."""
-    from juno.cli import load_settings
     from juno.processor import deployment
     from privacy.security_summary import render
 
@@ -60,7 +60,6 @@ def subprocessors_command(
     ] = False,
 ) -> None:
     """Print the sub-processors this deployment engages (from its settings)."""
-    from juno.cli import load_settings, run
     from juno.processor import subprocessors_of
     from privacy.security_summary import subprocessor_table
     from privacy.subprocessors import fingerprint
@@ -78,10 +77,10 @@ def subprocessors_command(
 
     async def go() -> Any:
         from bot.outcomes import notifier_for
+        from juno.bot_wiring import bot_config
         from juno.logs import get_logger
         from juno.processor import notify_subprocessor_change
         from juno.runtime import database
-        from juno.serve import bot_config
 
         config = bot_config(settings)
         if config is None:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from juno.cli.common import load_settings, run
 from juno.cli.tenant import parse_guid
 from juno.errors import UserError
 from privacy.datamap import DATA_MAP
@@ -43,7 +44,6 @@ def run_command(
 ) -> None:
     """Sweep every tenant (or one) now: anonymize old usage KPIs, delete expired exports and
     dialog state, erase soft-deleted accounts past the grace period, and more (see `juno ropa`)."""
-    from juno.cli import load_settings, run
     from juno.keys import pseudonym_key
     from juno.runtime import database
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from juno.cli.common import load_settings, run
 from juno.errors import UserError
 from privacy.datamap import validate
 from privacy.removal_modes import parse_mode
@@ -73,7 +74,6 @@ def _echo(body: str | dict[str, Any]) -> None:
 
 
 def _for_tenant(tenant_id: str, as_json: bool, locale: str) -> str | dict[str, Any]:
-    from juno.cli import load_settings
     from juno.cli.tenant import registered_tenant
     from juno.legal import deployment_subprocessors, processor_identity
 
@@ -90,7 +90,6 @@ def _for_tenant(tenant_id: str, as_json: bool, locale: str) -> str | dict[str, A
 
 
 def _processor(as_json: bool, locale: str) -> str | dict[str, Any]:
-    from juno.cli import load_settings, run
     from juno.legal import deployment_subprocessors, processor_identity
     from juno.runtime import database
     from storage.repositories import TenantRecord, TenantRegistry

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+from juno.cli.common import load_settings
 from juno.errors import UserError
 from juno.logs import configure_logging
 
 
 def serve_command() -> None:
     """Run the service: health probes, bot endpoint and sync scheduler, until SIGTERM."""
-    from juno.cli import load_settings
     from juno.serve import serve
 
     settings = load_settings()

@@ -28,6 +28,7 @@ from graph_sync import (
     make_screen,
     sync_tenant,
 )
+from juno.cli.common import load_settings, run
 from juno.errors import OperationError, UserError
 from juno.settings import Settings
 from storage.repositories import TenantRecord, TenantRegistry
@@ -171,7 +172,6 @@ def sync_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Sync directory profiles from Microsoft Graph once (every enabled tenant, or one)."""
-    from juno.cli import load_settings, run
     from juno.cli.tenant import parse_guid
 
     tid = parse_guid(tenant, "--tenant") if tenant else None
@@ -192,13 +192,3 @@ def sync_command(
         print(f"error: {failure.error}", file=sys.stderr)
     if failures:
         raise typer.Exit(1)
-
-
-if __name__ == "__main__":
-    # Until `juno.cli` registers the command, `python -m juno.cli.sync sync ...` runs it through
-    # the real `juno` entry point (same error handling, same exit codes).
-    from juno.cli import app, main
-
-    if not any(c.name == "sync" for c in app.registered_commands):
-        app.command("sync")(sync_command)
-    main()

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from juno.cli.common import load_settings, run
 from juno.errors import UserError
 from privacy.consent import LegalDocument
 from privacy.removal_modes import DEFAULT_REMOVAL_MODE, parse_mode
@@ -48,7 +49,6 @@ def parse_guid(value: str, what: str) -> str:
 
 def registered_tenant(tenant_id: str) -> TenantRecord:
     """The tenant's registry entry, or one readable error line if it is not registered."""
-    from juno.cli import load_settings, run
     from juno.runtime import database
 
     tid = parse_guid(tenant_id, "--tenant-id")
@@ -113,7 +113,6 @@ def add(
     ] = None,
 ) -> None:
     """Register a customer tenant."""
-    from juno.cli import load_settings, run
     from juno.runtime import database
 
     tid = parse_guid(tenant_id, "--tenant-id")
@@ -157,7 +156,6 @@ def add(
 @app.command("list")
 def list_(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List registered tenants."""
-    from juno.cli import load_settings, run
     from juno.runtime import database
 
     settings = load_settings()
@@ -185,7 +183,6 @@ def list_(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @app.command("show")
 def show(tenant_id: TenantIdOpt, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show one tenant: settings, and how many records each store holds for it."""
-    from juno.cli import load_settings, run
     from juno.runtime import database
 
     tid = parse_guid(tenant_id, "--tenant-id")
@@ -313,7 +310,6 @@ def set_(
     """Change a tenant's settings; only the options given change. A change the privacy notice
     states (controller details, legal bases, KPI window) publishes the derived notice as a new
     version."""
-    from juno.cli import load_settings, run
     from juno.runtime import database
 
     tid = parse_guid(tenant_id, "--tenant-id")
@@ -443,7 +439,6 @@ def consent_url(
 ) -> None:
     """Print the admin-consent link a tenant admin opens to grant Graph User.Read.All to the
     directory app (the tenant's, else JUNO_GRAPH_APP_ID)."""
-    from juno.cli import load_settings, run
     from juno.runtime import database
 
     tid = parse_guid(tenant_id, "--tenant-id")

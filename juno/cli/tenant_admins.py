@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from juno.cli.common import load_settings, run
 from juno.cli.tenant import TenantIdOpt, parse_guid
 from juno.errors import UserError
 from privacy.access import AccessError, grant_admin, revoke_admin
@@ -18,7 +19,6 @@ UserOpt = Annotated[str, typer.Option("--user", help="The admin's Entra object i
 
 
 def _go(work: Any) -> TenantRecord:
-    from juno.cli import load_settings, run
     from juno.runtime import database
 
     settings = load_settings()

@@ -13,6 +13,7 @@ from typing import Annotated, BinaryIO
 
 import typer
 
+from juno.cli.common import load_settings, run
 from juno.cli.tenant import TenantIdOpt, parse_guid
 from juno.errors import UserError
 from privacy.runs import StoreOutcome
@@ -27,7 +28,6 @@ def export_command(
     force: Annotated[bool, typer.Option(help="Replace --out if it exists.")] = False,
 ) -> None:
     """Everything held for one tenant as a zip: manifest, one JSONL file per store, checksums."""
-    from juno.cli import load_settings, run
     from juno.runtime import database
 
     tid = parse_guid(tenant_id, "--tenant-id")
@@ -72,7 +72,6 @@ def purge_command(
     ],
 ) -> None:
     """Delete every record of a tenant in every store, leaving only destruction-log entries."""
-    from juno.cli import load_settings, run
     from juno.runtime import database
 
     tid = parse_guid(tenant_id, "--tenant-id")

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from juno.cli.common import load_settings, run
 from juno.cli.tenant import TenantIdOpt, parse_guid, registered_tenant
 from juno.errors import UserError
 from privacy.policy import override_problems, parse_override
@@ -52,7 +53,6 @@ def set_(
     clear_overrides: Annotated[bool, typer.Option(help="Drop all overrides first.")] = False,
 ) -> None:
     """Change the removal mode and/or overrides (only what is given changes)."""
-    from juno.cli import load_settings, run
     from juno.runtime import database
 
     tid = parse_guid(tenant_id, "--tenant-id")

@@ -23,10 +23,10 @@ from bot.http import MAX_ACTIVITY_BYTES
 from juno.api.app import MAX_BODY_BYTES
 from privacy.links import LinkRefused, redeem_export_link
 from storage.repositories import TenantRecord, TenantStore
-from tests.bot_harness import BOT_APP_ID, BOT_SECRET, ISSUER, new_key
-from tests.conftest import JUNO, base_env, free_port, wait_ready
-from tests.security.stand_ins import EntraPeers, LogFile, raw_exchange, stop
-from tests.test_bot import BotServer, Chat, accept_answer, consent_fully, offered_file
+from tests.support.bot_harness import BOT_APP_ID, BOT_SECRET, ISSUER, new_key
+from tests.support.bot_server import BotServer, Chat, accept_answer, consent_fully, offered_file
+from tests.support.processes import JUNO, base_env, free_port, wait_ready
+from tests.support.stand_ins import EntraPeers, LogFile, raw_exchange, stop
 
 TENANT = "5ec00000-0000-4000-8000-000000000001"
 VICTIM_TENANT = "5ec00000-0000-4000-8000-000000000002"

@@ -12,8 +12,8 @@ import pytest
 
 from bot.config import BotConfig
 from bot.outbound import BotTokenProvider, OutboundTokenError
-from tests.bot_harness import BOT_APP_ID, BOT_SECRET
-from tests.graph_authority import App, FakeAuthority
+from tests.support.bot_harness import BOT_APP_ID, BOT_SECRET
+from tests.support.graph_authority import App, FakeAuthority
 
 
 @pytest.fixture

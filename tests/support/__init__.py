@@ -1,0 +1,1 @@
+"""Harnesses the tests share: fake peers, servers, seeds, oracles."""

@@ -1,0 +1,184 @@
+"""Tenant isolation: a repository built for one tenant can neither see nor change another's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pymongo.asynchronous.database import AsyncDatabase
+
+from storage.collections import INDEXES, Coll, migrate
+from storage.errors import TenantScopeViolation
+from storage.keys import TKEY
+from storage.repositories import TenantStore
+from storage.scoped import TenantCollection
+from tests.support.privacy_seed import record_kpis
+
+A = "aaaaaaaa-0000-0000-0000-000000000001"
+B = "bbbbbbbb-0000-0000-0000-000000000002"
+USER = "11111111-1111-1111-1111-111111111111"  # the same object id exists in both tenants
+
+Db = AsyncDatabase[dict[str, Any]]
+
+
+async def seed(store: TenantStore, label: str) -> None:
+    await store.profiles.upsert_many(
+        [{"user_id": USER, "display_name": f"{label} person", "manager_id": "boss"}]
+    )
+    await store.sync_state.put("users", {"delta_link": f"{label}-link"})
+    await store.consents.append({"user_id": USER, "document": "notice", "version": 1})
+    await record_kpis(store.db, store.tenant_id, USER, [f"{label}-search"])
+    await store.dsr_requests.put("req1", {"user_id": USER, "type": "export"})
+    await store.conversations.put(USER, {"user_id": USER, "reference": {"t": label}})
+    await store.destruction_log.append({"subject": "psn_x", "store": label})
+    await store.audit_log.append({"actor": USER, "action": f"{label}-action"})
+    await store.bot_state.put(f"conv/{USER}", {"state": {"label": label}})
+    await store.legal_documents.put("notice:2", {"kind": "notice", "texts": {"en": label}})
+    await store.exports.put_once("x1", {"user_id": USER, "filename": f"{label}.zip"})
+    await store.destruction_runs.put("retention", {"kind": "retention", "reason": label})
+    await store.access_reviews.append({"reviewer": label, "admins": [{"user_id": USER}]})
+    await store.graph_subscriptions.put("users", {"status": "active", "subscription_id": label})
+    await store.suppressions.put(f"sup_{label}", {"token": f"sup_{label}"})
+    await store.outbox.put_once("m1", {"user_id": USER, "key": "dsr_approved", "values": {}})
+    await store.incidents.put("INC-1", {"incident_id": "INC-1", "summary": label})
+    await store.processor_notices.put("subprocessors", {"fingerprint": label})
+
+
+@pytest.fixture
+async def stores(db: Db) -> tuple[TenantStore, TenantStore]:
+    a, b = TenantStore(db, A), TenantStore(db, B)
+    await seed(a, "A")
+    await seed(b, "B")
+    return a, b
+
+
+async def test_every_read_sees_only_its_own_tenant(stores: tuple[TenantStore, TenantStore]) -> None:
+    a, b = stores
+    for store, label in ((a, "A"), (b, "B")):
+        profile = await store.profiles.get(USER)
+        assert profile is not None and profile["display_name"] == f"{label} person"
+        assert [p["tenant_id"] for p in await store.profiles.reports_of("boss")] == [
+            store.tenant_id
+        ]
+        assert await store.profiles.count() == 1
+        state = await store.sync_state.get("users")
+        assert state is not None and state["delta_link"] == f"{label}-link"
+        for log in (store.consents, store.audit_log):
+            entries = await log.for_user(USER) if log is not store.audit_log else []
+            assert all(e["tenant_id"] == store.tenant_id for e in entries)
+            recent = await log.recent()
+            assert len(recent) == 1 and recent[0]["tenant_id"] == store.tenant_id
+        # The same person id in both tenants: two buckets, each counting its own tenant's use.
+        [bucket] = await store.kpi_events.for_user(USER)
+        assert bucket["tenant_id"] == store.tenant_id
+        assert bucket["_id"].startswith(f"{store.tenant_id}:kpi:{USER}:")
+        assert bucket["counts"] == {f"{label}-search": 1}
+        assert await store.kpi_events.totals() == []
+        assert [e["store"] for e in await store.destruction_log.recent()] == [label]
+        many = await store.bot_state.get_many([f"conv/{USER}", "missing"])
+        assert list(many) == [f"conv/{USER}"]
+        assert many[f"conv/{USER}"]["state"] == {"label": label}
+        assert (await store.dsr_requests.find())[0]["tenant_id"] == store.tenant_id
+        for coll in store.collections.values():
+            # sync_state also holds the directory version the profile write bumped.
+            expected = 2 if coll.name == Coll.SYNC_STATE else 1
+            assert await coll.count() == expected
+            docs = await coll.find()
+            assert [d["tenant_id"] for d in docs] == [store.tenant_id] * expected
+            agg = await coll.aggregate([{"$project": {"tenant_id": 1}}])
+            assert [d["tenant_id"] for d in agg] == [store.tenant_id] * expected
+
+
+async def test_writes_and_deletes_stay_in_their_tenant(
+    stores: tuple[TenantStore, TenantStore],
+) -> None:
+    a, b = stores
+
+    def seeded(coll: Coll) -> int:  # sync_state also holds the directory version
+        return 2 if coll is Coll.SYNC_STATE else 1
+
+    for coll, coll_a in a.collections.items():
+        assert await coll_a.update_many({}, {"$set": {"touched": True}}) == seeded(coll)
+        assert await coll_a.delete_many({}) == seeded(coll)
+    for coll in Coll:
+        if coll is Coll.TENANTS:
+            continue
+        assert await b.collections[coll].count() == seeded(coll), coll
+        assert await b.collections[coll].count({"touched": True}) == 0, coll
+    assert await b.profiles.delete(USER) == 1
+    assert await a.profiles.get(USER) is None
+
+
+async def test_a_scoped_collection_refuses_to_reach_another_tenant(db: Db) -> None:
+    a = TenantCollection(db[Coll.PROFILES], A)
+    b = TenantCollection(db[Coll.PROFILES], B)
+    with pytest.raises(TenantScopeViolation):
+        await a.find({"tenant_id": B})
+    with pytest.raises(TenantScopeViolation):
+        await a.count({"tenant_id": B})
+    with pytest.raises(TenantScopeViolation):
+        await a.update_many({}, {"$set": {"tenant_id": B}})
+    with pytest.raises(TenantScopeViolation):
+        await a.insert({"tenant_id": B, "x": 1})
+    with pytest.raises(TenantScopeViolation):
+        await a.bulk([b.upsert_op(["u"], {"x": 1})])
+    with pytest.raises(TenantScopeViolation):
+        await a.update_each([({"user_id": USER}, {"$set": {"x": 1}}), ({"tenant_id": B}, {})])
+    with pytest.raises(TenantScopeViolation):
+        await a.update_each([({}, {"$set": {"tenant_id": B}})])
+    with pytest.raises(TenantScopeViolation):
+        await a.aggregate([{"$lookup": {"from": "profiles", "as": "x", "pipeline": []}}])
+    with pytest.raises(TenantScopeViolation):
+        await a.find({"$where": "true"})
+    with pytest.raises(TenantScopeViolation):
+        TenantCollection(db[Coll.PROFILES], "")
+
+
+async def test_keyed_documents_carry_tenant_prefixed_keys(db: Db) -> None:
+    a = TenantStore(db, A)
+    await a.profiles.upsert_many([{"user_id": USER, "display_name": "x"}])
+    raw = await db[Coll.PROFILES].find_one({})
+    assert raw is not None
+    assert raw["_id"] == raw[TKEY] == f"{A}:{USER}"
+    assert raw["tenant_id"] == A
+
+
+async def test_every_index_is_tenant_scoped(db: Db) -> None:
+    for coll, models in INDEXES.items():
+        for model in models:
+            keys = list(model.document["key"])
+            # tkey values start with "<tenant_id>:", so they are scoped too.
+            assert keys[0] in ("tenant_id", TKEY), f"{coll}: {keys} unscoped"
+        info = await db[coll].index_information()
+        for name, spec in info.items():
+            first = spec["key"][0][0]
+            assert first in ("_id", "tenant_id", TKEY), f"{coll}.{name}"
+
+
+async def test_migrate_is_idempotent(db: Db) -> None:
+    from storage import migrate
+
+    assert await migrate(db) == []
+    names = set(await db.list_collection_names())
+    assert {c.value for c in Coll} <= names
+
+
+async def test_migration_retires_the_search_prefix_index_and_field(db: Db) -> None:
+    """Profiles written before search moved into the process carry `search_prefixes` under a
+    multikey index; the next start unsets the field and drops both retired indexes."""
+    from pymongo import ASCENDING
+
+    await db["profiles"].create_index([("search_prefixes", ASCENDING)], name="search_prefixes")
+    await db["profiles"].create_index(
+        [("tenant_id", ASCENDING), ("search_keys", ASCENDING)], name="tenant_search"
+    )
+    await db["profiles"].insert_one(
+        {"_id": f"{A}:old", TKEY: f"{A}:old", "tenant_id": A, "user_id": "old",
+         "search_keys": ["ayse"], "search_prefixes": [f"{A}:ays", f"{A}:ayse"]}
+    )  # fmt: skip
+    await migrate(db)
+    await migrate(db)  # idempotent
+    names = set(await db["profiles"].index_information())
+    assert not names & {"search_prefixes", "tenant_search"}
+    doc = await db["profiles"].find_one({"_id": f"{A}:old"})
+    assert doc is not None and "search_prefixes" not in doc and doc["search_keys"] == ["ayse"]
