@@ -43,7 +43,7 @@ class Command(StrEnum):
     ADMIN_CONTROLLER = "admin_controller"
     ADMIN_CONTROLLER_SET = "admin_controller_set"
     ADMIN_ARCHIVE = "admin_archive"
-    # Processor duties (bot.processor_desk): incidents, sub-processors, security summary.
+    # Processor duties (bot.flows.processor): incidents, sub-processors, security summary.
     ADMIN_INCIDENT = "admin_incident"
     ADMIN_SUBPROCESSORS = "admin_subprocessors"
     ADMIN_SECURITY_FILE = "admin_security_file"
@@ -52,7 +52,7 @@ class Command(StrEnum):
     UNKNOWN = "unknown"
 
 
-# Commands of the admin desk (bot.admin_desk): admin rights are checked on each.
+# Commands of the admin desk (bot.flows.admin): admin rights are checked on each.
 ADMIN_COMMANDS = frozenset(
     {
         Command.ADMIN,

@@ -1,6 +1,7 @@
 """The bot's HTTP surface: POST /api/messages, behind the JWT middleware, on the SDK's
-CloudAdapter. Malformed requests are answered 400 with a reason before the SDK sees them, and a
-failure inside a turn never shows the user anything but a polite, localized message."""
+CloudAdapter and the application's routes (bot.app). Malformed requests are answered 400 with
+a reason before the SDK sees them, and a failure inside a turn never shows the user anything
+but a polite, localized message (bot.app's error handler)."""
 
 from __future__ import annotations
 
@@ -9,28 +10,27 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from microsoft_agents.activity import Activity
-from microsoft_agents.hosting.core import MessageFactory, TurnContext
+from microsoft_agents.hosting.core import AgentApplication
 from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 from yarl import URL
 
-from bot.admin_desk import SyncNow
-from bot.agent import JunoBot
+from bot.app import build_application
 from bot.auth import TokenValidator, jwt_middleware
 from bot.config import BotConfig
-from bot.i18n import pick_locale, t
+from bot.flows.admin import SyncNow
 from bot.identity import bounded, refusal, tenant_of
 from bot.kpi import KpiRecorder
 from bot.outbound import BotConnections, OutboundTokenError, close_adapter, connector_adapter
 from bot.proactive import Notifier
-from bot.throttle import ConnectorThrottled
+from bot.tasks import BackgroundTasks
+from bot.turn import JunoState
 from storage.repositories import TenantStore
 
 MAX_ACTIVITY_BYTES = 256 * 1024
-BOT = web.AppKey("juno_bot", JunoBot)
+BOT: web.AppKey[AgentApplication[JunoState]] = web.AppKey("juno_bot")
 READINESS: web.AppKey[Callable[[], Awaitable[list[str]]]] = web.AppKey("juno_bot_readiness")
 
 
@@ -100,13 +100,15 @@ def build_bot_app(
         ).setLevel(logging.ERROR)
     kpis = KpiRecorder(db, log)
     notifier = Notifier(adapter, config.app_id, db, log)
-    agent = JunoBot(
+    tasks = BackgroundTasks()
+    agent = build_application(
         db,
-        default_locale=config.default_locale,
-        log=log,
+        config,
+        log,
+        connections=connections,
         kpis=kpis,
         notifier=notifier,
-        export=config,
+        tasks=tasks,
         sync_now=sync_now,
     )
     app[BOT] = agent
@@ -115,46 +117,12 @@ def build_bot_app(
         kpis.start()
 
     async def stop_kpis(_: web.Application) -> None:
-        await agent.drain()
+        await tasks.drain()
         await kpis.stop()
         await close_adapter(adapter)  # the connection pool replies share
 
     app.on_startup.append(start_kpis)
     app.on_cleanup.append(stop_kpis)
-
-    async def on_turn_error(context: TurnContext, error: Exception) -> None:
-        delivery = aiohttp.ClientError | ConnectorThrottled | OutboundTokenError | TimeoutError
-        if isinstance(error, delivery):
-            # The connector refused a reply (after any retries), the chat is gone (deleted, a
-            # client that went away), or Entra gave no token for it: their answer or an outage,
-            # not a bug of ours; one line, no traceback.
-            log.warning(
-                "reply not delivered",
-                tenant=tenant_of(context.activity),
-                error=type(error).__name__,
-                status=getattr(error, "status", None),
-            )
-            gone = isinstance(error, aiohttp.ClientConnectionError) or (
-                getattr(error, "status", None) == 404
-            )
-            if gone:
-                return  # the chat no longer exists: telling the user would go the same way
-        else:
-            log.error(
-                "turn failed",
-                tenant=tenant_of(context.activity),
-                error=type(error).__name__,
-                exc_info=error,
-            )
-        if context.activity.type != "message":
-            return
-        locale = pick_locale(context.activity.locale, config.default_locale)
-        try:
-            await context.send_activity(MessageFactory.text(t(locale, "error")))
-        except Exception as exc:  # the connector itself may be what failed
-            log.warning("could not tell the user about the failure", error=type(exc).__name__)
-
-    adapter.on_turn_error = on_turn_error
 
     async def messages(request: web.Request) -> web.StreamResponse:
         try:

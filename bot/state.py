@@ -1,4 +1,5 @@
-"""The SDK's `Storage` interface over one tenant's `bot_state` collection.
+"""The SDK's `Storage` interface: over one tenant's `bot_state` collection, and the empty one
+the `AgentApplication` is given.
 
 Keys are the SDK's own (e.g. "msteams/users/<id>"); the tenant comes from the store this is
 built on, so one tenant's state can never be read with another tenant's key.
@@ -49,6 +50,25 @@ class MongoStorage(Storage):
     async def delete(self, keys: list[str]) -> None:
         for key in keys:
             await self._store.delete(f"state/{key}")
+
+
+class NoStorage(Storage):
+    """What the `AgentApplication` requires as its storage, holding nothing: it has no tenant to
+    scope keys by, so JUNO's state is never written there (bot.turn.JunoState loads and saves
+    nothing). The SDK's sign-in check still reads it on every message; that read finds nothing
+    and costs no round trip. A write would be a new SDK feature storing state unscoped, so it
+    fails loudly instead."""
+
+    async def read(
+        self, keys: list[str], *, target_cls: type[ItemT], **kwargs: Any
+    ) -> dict[str, ItemT]:
+        return {}
+
+    async def write(self, changes: dict[str, StoreItem]) -> None:
+        raise NotImplementedError("JUNO keeps no state in the SDK's application storage")
+
+    async def delete(self, keys: list[str]) -> None:
+        return None
 
 
 class UserState(StoreItem):

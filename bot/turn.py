@@ -1,14 +1,15 @@
 """One turn as JUNO's handlers see it: who asked, in which tenant and language, and how to
-answer. Shared by the turn logic (`bot.agent`) and the admin desk (`bot.admin_desk`)."""
+answer; and the SDK turn state that carries it from the gate (`bot.gate`) to the flows."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from microsoft_agents.activity import Attachment
-from microsoft_agents.hosting.core import MessageFactory, TurnContext
+from microsoft_agents.hosting.core import MessageFactory, TurnContext, TurnState
+from microsoft_agents.hosting.core.storage import Storage
 
-from bot import cards
+from bot.cards import blocks
 from bot.kpi import KpiRecorder
 from privacy.consent import ConsentAction, LegalDocument, record, was_shown
 from storage.repositories import TenantStore
@@ -38,9 +39,9 @@ class Turn:
     async def say(self, text: str) -> None:
         await self.context.send_activity(MessageFactory.text(text))
 
-    async def card(self, card: cards.Card) -> str | None:
+    async def card(self, card: blocks.Card) -> str | None:
         """Send a card; returns the id the channel gave the sent activity, if it gave one."""
-        attachment: Attachment = cards.attachment(card)
+        attachment: Attachment = blocks.attachment(card)
         sent = await self.context.send_activity(MessageFactory.attachment(attachment))
         return sent.id if sent is not None and sent.id else None
 
@@ -77,3 +78,30 @@ class Turn:
             conversation_id=activity.conversation.id if activity.conversation else None,
             activity_id=activity.id,
         )
+
+
+class JunoState(TurnState):
+    """The SDK's turn state without its storage: the SDK would load and save conversation and
+    user state on every turn, while JUNO keeps what it remembers in tenant-scoped MongoDB
+    stores (consents, conversation references, `bot_state`). What it carries is this turn's
+    `Turn`, set by the gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._turn: Turn | None = None
+
+    @property
+    def turn(self) -> Turn:
+        if self._turn is None:  # routes run only after the gate let the turn through
+            raise RuntimeError("no turn: the gate did not run")
+        return self._turn
+
+    @turn.setter
+    def turn(self, value: Turn) -> None:
+        self._turn = value
+
+    async def load(self, context: TurnContext, storage: Storage) -> TurnState:
+        return self
+
+    async def save(self, turn_context: TurnContext, force: bool = False) -> None:
+        return None

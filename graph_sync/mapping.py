@@ -63,7 +63,7 @@ def _value_parts(value: str) -> _Parts:
     if value.isascii():
         # `fold` on ASCII text reduces to this (no Turkish letters, nothing to decompose);
         # unique values such as employee ids take this path on every profile.
-        # tests/test_graph_mapping.py holds it equal to `search_keys`.
+        # tests/unit/graph_sync/test_mapping.py holds it equal to `search_keys`.
         folded = _ASCII_NON_WORD.sub(" ", value.lower()).strip()
         keys = {folded, *folded.split(" ")} if folded else set()
     else:

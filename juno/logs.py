@@ -118,6 +118,11 @@ def configure_logging(*, fmt: str = "json", level: str = "INFO") -> None:
     logging.getLogger("microsoft_agents.hosting.core.connector.client.connector_client").setLevel(
         logging.CRITICAL
     )
+    # And a traceback for every exception a turn raises, before it calls the application's
+    # error handler (bot.app), which logs each once: a delivery failure as one warning line.
+    logging.getLogger("microsoft_agents.hosting.core.app.agent_application").setLevel(
+        logging.CRITICAL
+    )
 
 
 def _route_server_logs(record: logging.LogRecord) -> bool:

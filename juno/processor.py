@@ -17,9 +17,9 @@ from urllib.parse import parse_qs, urlsplit
 from aiohttp import web
 from pymongo.asynchronous.database import AsyncDatabase
 
+from bot.admin_alerts import tell_incident, tell_subprocessors
 from bot.config import BotConfig
 from bot.proactive import Notifier
-from bot.processor_desk import tell_incident, tell_subprocessors
 from juno.legal import deployment_subprocessors
 from juno.settings import Settings
 from privacy.incidents import EventKind, Status, pending_incidents

@@ -2,7 +2,7 @@
 
 Every sentence a notice, an export or a record of processing prints lives there, keyed by the
 data map's store, category, legal-basis, data-subject and security-measure ids, so a missing
-translation is a missing key, which tests/test_legal.py catches.
+translation is a missing key, which tests/unit/privacy/test_facts.py catches.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ it, and what export and each removal mode do to it.
 
 This is the single declaration that export, erasure, retention and the record of processing are
 derived from. Adding a collection or a field to a document without declaring it here fails the
-test suite (tests/test_datamap.py), on purpose.
+test suite (tests/unit/privacy/test_datamap.py), on purpose.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ profiles collection bumps (storage.repositories.profiles.ProfilesCollection), er
 
 Ranking is exactly `storage.repositories.profiles.rank` (exact > prefix > contains, ties by folded
 display name then id), computed with set operations over word postings instead of per document;
-tests/test_search.py holds both equal on random directories.
+tests/unit/storage/test_search_index.py holds both equal on random directories.
 """
 
 from __future__ import annotations

@@ -155,7 +155,7 @@ def _notifier(settings: Any, db: Any) -> Any:
 async def _tell(
     notifier: Any, store: TenantStore, tenant: TenantRecord, incident: Incident, about: EventKind
 ) -> Told:
-    from bot.processor_desk import tell_incident
+    from bot.admin_alerts import tell_incident
 
     recorded = await tell_incident(notifier, store, tenant, incident, about)
     return Told(recorded, tenant.name)

@@ -460,6 +460,6 @@ def consent_url(
                 "give --client-id, set JUNO_GRAPH_APP_ID, or register the tenant with "
                 "--client-id first"
             )
-    from bot.admin import admin_consent_url  # the admin card offers the same link
+    from bot.cards.admin import admin_consent_url  # the admin card offers the same link
 
     typer.echo(admin_consent_url(settings.authority_host, tid, cid, redirect_uri))

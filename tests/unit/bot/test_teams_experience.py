@@ -214,7 +214,7 @@ async def test_a_chat_that_no_longer_exists_gets_one_attempt(bot_server: BotServ
 
 
 def test_a_notice_in_one_language_says_so_to_the_others() -> None:
-    from bot.cards import notice_card
+    from bot.cards.legal import notice_card
     from privacy.consent import Kind, LegalDocument
 
     english_only = LegalDocument(Kind.NOTICE, 2, {"en": "Notice v2: we now keep less."})

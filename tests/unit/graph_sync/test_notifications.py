@@ -373,13 +373,15 @@ def _texts(card: dict[str, Any]) -> list[str]:
 async def test_admin_desk_shows_the_subscription_its_expiry_and_last_notification(
     rig: Rig,
 ) -> None:
-    from bot.admin import home_card
+    from bot.cards.admin import home_card
+    from bot.flows.admin_home import read_desk
     from storage.repositories import TenantStore
 
     store = TenantStore(rig.db, TENANT)
 
     async def line(locale: str) -> tuple[str, dict[str, Any]]:
-        card = await home_card(store, await rig.record(), locale, authority_host="https://x")
+        facts = await read_desk(store, await rig.record())
+        card = home_card(facts, locale, authority_host="https://x")
         [found] = [b for b in card["body"] if "otifications" in b.get("text", "")
                    or "bildirim" in b.get("text", "")]  # fmt: skip
         return found["text"], found
@@ -389,7 +391,7 @@ async def test_admin_desk_shows_the_subscription_its_expiry_and_last_notificatio
         text
         == "Change notifications are off: JUNO reads changes from the directory every 30 minutes."
     )
-    card = await home_card(store, await rig.record(), "en", authority_host="https://x")
+    card = home_card(await read_desk(store, await rig.record()), "en", authority_host="https://x")
     app_line = (
         f"Directory access: JUNO's directory app (client id {CREDS.client_id}) with the "
         "Microsoft Graph application permission User.Read.All"

@@ -171,7 +171,7 @@ def test_chat_asks_for_a_cards_inputs(
 def test_chat_buttons_carry_only_the_inputs_they_take() -> None:
     """ "Sync now" on the admin desk must not ask for "Reason for a rejection": a button with
     `associatedInputs: none` sends (and asks for) no input; "Reject" still does."""
-    from bot.cards import card_of, submit
+    from bot.cards.blocks import card_of, submit
     from juno.chat.render import FORM, render_activity
 
     desk = card_of(
@@ -188,7 +188,8 @@ def test_chat_buttons_carry_only_the_inputs_they_take() -> None:
 
 
 def test_chat_lists_people_as_numbered_rows_and_capitalizes_turkish_right() -> None:
-    from bot.cards import card_of, person_row
+    from bot.cards.blocks import card_of
+    from bot.cards.people import person_row
     from juno.chat.render import render_activity
 
     people = card_of(
@@ -206,7 +207,7 @@ def test_chat_lists_people_as_numbered_rows_and_capitalizes_turkish_right() -> N
 async def test_chat_asks_in_the_chosen_language_with_readable_labels() -> None:
     import io
 
-    from bot.admin import publish_card
+    from bot.cards.admin import publish_card
     from juno.chat.client import ChatSession
     from juno.chat.render import inputs_of
 

@@ -1,94 +1,12 @@
-"""Adaptive Cards (schema 1.5, what Teams renders). Every button is an Action.Submit whose data
-carries `{"juno": <command>, ...}`, which `bot.commands` reads back."""
+"""People as cards: a person with their place in the org chart, search results, the org chart,
+the compose-box preview, and the form for correcting one's own profile."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from microsoft_agents.activity import Attachment
-
+from bot.cards.blocks import Card, card_of, row, short, submit
 from bot.i18n import t
-from privacy.consent import LegalDocument
-
-CARD_TYPE = "application/vnd.microsoft.card.adaptive"
-Card = dict[str, Any]
-
-
-def attachment(card: Card) -> Attachment:
-    return Attachment(content_type=CARD_TYPE, content=card)
-
-
-def card_of(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None) -> Card:
-    return _card(body, actions)
-
-
-def _card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None) -> Card:
-    card: Card = {
-        "type": "AdaptiveCard",
-        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-        "version": "1.5",
-        "body": body,
-    }
-    if actions:
-        card["actions"] = actions
-    return card
-
-
-# Teams shows about this many buttons in one row and hides the rest behind "…"; the
-# renderer test holds every card to it.
-MAX_ACTIONS = 6
-# A button is one line in Teams: a longer title is cut at the card's edge.
-MAX_TITLE = 40
-
-
-def text(value: str, **extra: Any) -> dict[str, Any]:
-    """A wrapping TextBlock: Teams cuts unwrapped text at the card's edge."""
-    return {"type": "TextBlock", "text": value, "wrap": True, **extra}
-
-
-def heading(value: str) -> dict[str, Any]:
-    return text(value, weight="Bolder", spacing="Medium")
-
-
-def buttons(*actions: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "ActionSet", "actions": list(actions)}
-
-
-def submit(title: str, command: str, *, inputs: bool = True, **data: Any) -> dict[str, Any]:
-    """A button. `inputs=False` sends none of the card's input fields (Adaptive Cards 1.3
-    `associatedInputs`), so e.g. "Sync now" never carries, or asks for, a rejection reason."""
-    action: dict[str, Any] = {
-        "type": "Action.Submit",
-        "title": short(title),
-        "data": {"juno": command, **data},
-    }
-    if not inputs:
-        action["associatedInputs"] = "none"
-    return action
-
-
-def short(text: str, limit: int = MAX_TITLE) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def row(title: str, subtitle: str, command: str, **data: Any) -> dict[str, Any]:
-    """One person in a list: the whole row is the button (a `selectAction`), so a list of any
-    length shows everyone, with names and titles wrapped instead of cut off."""
-    items: list[dict[str, Any]] = [
-        {"type": "TextBlock", "text": title, "wrap": True, "weight": "Bolder", "color": "Accent"}
-    ]
-    if subtitle:
-        items.append(
-            {"type": "TextBlock", "text": subtitle, "wrap": True, "isSubtle": True,
-             "spacing": "None", "size": "Small"}
-        )  # fmt: skip
-    return {
-        "type": "Container",
-        "items": items,
-        "spacing": "Small",
-        "selectAction": {"type": "Action.Submit", "title": short(title),
-                         "data": {"juno": command, **data}},
-    }  # fmt: skip
 
 
 def subtitle_of(person: dict[str, Any]) -> str:
@@ -100,139 +18,6 @@ def subtitle_of(person: dict[str, Any]) -> str:
 def person_row(person: dict[str, Any], command: str = "person") -> dict[str, Any]:
     name = str(person.get("display_name", "?"))
     return row(name, subtitle_of(person), command, user_id=person["user_id"])
-
-
-def _language_flag(shown: str, locale: str) -> list[dict[str, Any]]:
-    """A document published in one language only is shown in that language, saying so."""
-    if shown == locale:
-        return []
-    return [
-        {"type": "TextBlock", "text": t(locale, "document_not_in_language"), "wrap": True,
-         "color": "Attention", "spacing": "Small"}
-    ]  # fmt: skip
-
-
-def notice_card(doc: LegalDocument, locale: str, *, with_button: bool = True) -> Card:
-    shown = doc.locale_of(locale)
-    body = [
-        {
-            "type": "TextBlock",
-            "text": t(locale, "notice_title", version=doc.version),
-            "weight": "Bolder",
-            "size": "Medium",
-            "wrap": True,
-        },
-        *_language_flag(shown, locale),
-        {"type": "TextBlock", "text": doc.text(shown), "wrap": True},
-    ]
-    actions = (
-        [
-            submit(
-                t(locale, "notice_ack"),
-                "ack_notice",
-                version=doc.version,
-                sha256=doc.hash(shown),
-            )
-        ]
-        if with_button
-        else None
-    )
-    return _card(body, actions)
-
-
-def eula_card(doc: LegalDocument, locale: str, *, with_buttons: bool = True) -> Card:
-    shown = doc.locale_of(locale)
-    body = [
-        {
-            "type": "TextBlock",
-            "text": t(locale, "eula_title", version=doc.version),
-            "weight": "Bolder",
-            "size": "Medium",
-            "wrap": True,
-        },
-        *_language_flag(shown, locale),
-        {"type": "TextBlock", "text": doc.text(shown), "wrap": True},
-    ]
-    actions = None
-    if with_buttons:
-        extra: dict[str, Any] = {"version": doc.version, "sha256": doc.hash(shown)}
-        actions = [
-            submit(t(locale, "eula_accept"), "accept_eula", **extra),
-            submit(t(locale, "eula_decline"), "decline_eula", **extra),
-        ]
-    return _card(body, actions)
-
-
-def help_card(locale: str) -> Card:
-    return _card(
-        [
-            {"type": "TextBlock", "text": t(locale, "help_title"), "weight": "Bolder"},
-            {"type": "TextBlock", "text": t(locale, "help_body"), "wrap": True},
-        ],
-        [
-            submit(t(locale, "consents_button"), "consents"),
-            submit(t(locale, "show_notice_button"), "show_notice"),
-            submit(t(locale, "show_eula_button"), "show_eula"),
-        ],
-    )
-
-
-MAX_VERSION_BUTTONS = 6
-
-
-def consents_card(locale: str, trail: list[dict[str, Any]], *, can_withdraw: bool) -> Card:
-    rows: list[dict[str, Any]] = []
-    for entry in trail[:20]:
-        when = entry["at"].strftime("%Y-%m-%d %H:%M UTC")
-        rows.append(
-            {
-                "type": "TextBlock",
-                "text": t(
-                    locale,
-                    "consents_row",
-                    when=when,
-                    document=t(locale, f"doc_{entry['document']}"),
-                    version=entry["version"],
-                    action=t(locale, f"action_{entry['action']}"),
-                ),
-                "wrap": True,
-                "spacing": "Small",
-            }
-        )
-    if not rows:
-        rows.append({"type": "TextBlock", "text": t(locale, "consents_empty"), "wrap": True})
-    # Every version the user answered stays readable, not only the one in force.
-    versions = sorted({(e["document"], int(e["version"])) for e in trail}, reverse=True)
-    if versions:
-        rows.append(
-            {
-                "type": "ActionSet",
-                "actions": [
-                    submit(
-                        t(
-                            locale,
-                            "read_version_button",
-                            document=t(locale, f"doc_{document}"),
-                            version=version,
-                        ),
-                        "show_version",
-                        kind=document,
-                        version=version,
-                    )
-                    for document, version in versions[:MAX_VERSION_BUTTONS]
-                ],
-            }
-        )
-    actions = [
-        submit(t(locale, "show_notice_button"), "show_notice"),
-        submit(t(locale, "show_eula_button"), "show_eula"),
-    ]
-    if can_withdraw:
-        actions.insert(0, submit(t(locale, "withdraw_button"), "withdraw_eula"))
-    return _card(
-        [{"type": "TextBlock", "text": t(locale, "consents_title"), "weight": "Bolder"}, *rows],
-        actions,
-    )
 
 
 def _field(profile: dict[str, Any], name: str) -> tuple[Any, dict[str, Any] | None]:
@@ -330,7 +115,7 @@ def person_card(
         )
     if can_correct:
         actions.append(submit(t(locale, "correct_button"), "correct"))
-    return _card(body, actions or None)
+    return card_of(body, actions or None)
 
 
 def search_card(
@@ -376,7 +161,7 @@ def search_card(
         actions.append(
             submit(t(locale, "search_more"), "search", term=term, offset=offset + len(people))
         )
-    return _card(body, actions or None)
+    return card_of(body, actions or None)
 
 
 def org_chart_card(
@@ -431,11 +216,11 @@ def org_chart_card(
             submit(t(locale, "search_more"), "org_chart", user_id=user_id,
                    offset=offset + len(page))
         )  # fmt: skip
-    return _card(body, actions)
+    return card_of(body, actions)
 
 
 def search_prompt_card(locale: str) -> Card:
-    return _card(
+    return card_of(
         [
             {"type": "TextBlock", "text": t(locale, "search_prompt"), "wrap": True},
             {
@@ -467,7 +252,7 @@ FIELD_LABELS = {
 
 
 def correction_card(locale: str, fields: tuple[str, ...]) -> Card:
-    return _card(
+    return card_of(
         [
             {"type": "TextBlock", "text": t(locale, "correct_title"), "weight": "Bolder"},
             {
@@ -490,16 +275,3 @@ def correction_card(locale: str, fields: tuple[str, ...]) -> Card:
         ],
         [submit(t(locale, "correct_submit"), "propose")],
     )
-
-
-def export_ready_card(locale: str, url: str, expires: str) -> Card:
-    """The link is a button, not message text, so a link preview cannot use up the one
-    download it allows."""
-    return _card(
-        [
-            {"type": "TextBlock", "text": t(locale, "export_ready_title"), "weight": "Bolder"},
-            {"type": "TextBlock", "text": t(locale, "export_ready_body", expires=expires),
-             "wrap": True},
-        ],
-        [{"type": "Action.OpenUrl", "title": t(locale, "export_download"), "url": url}],
-    )  # fmt: skip

@@ -1,10 +1,6 @@
-"""The processor's duties on the admin desk: incidents told to the controller, the declared
-sub-processors, and the security summary.
-
-The messages that tell a tenant's admins of an incident or of a change of sub-processors are
-composed here, so every process that decides one (`juno incident`, `juno serve` at start, the
-admin desk itself) tells them the same way, in each admin's own language.
-"""
+"""The processor's duties on the admin desk, as cards: incidents as the controller reads them,
+the declared sub-processors, and the security summary (bot.flows.processor acts on them,
+bot.admin_alerts tells admins of them)."""
 
 from __future__ import annotations
 
@@ -12,25 +8,19 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from microsoft_agents.hosting.core import MessageFactory, TurnContext
-
-from bot.cards import Card, attachment, card_of, submit
-from bot.cards import buttons as _buttons
-from bot.cards import heading as _heading
-from bot.cards import text as _text
+from bot.cards.blocks import Card, card_of, submit
+from bot.cards.blocks import buttons as _buttons
+from bot.cards.blocks import heading as _heading
+from bot.cards.blocks import text as _text
 from bot.i18n import t
-from bot.proactive import Notifier
 from privacy.catalogs import catalog as privacy_catalog
 from privacy.catalogs import pick_locale
 from privacy.incidents import (
     EventKind,
     Incident,
     Status,
-    incidents_of,
-    record_notification,
 )
 from privacy.subprocessors import SubProcessor
-from storage.repositories import TenantRecord, TenantStore
 
 MAX_INCIDENT_ROWS = 5
 
@@ -108,9 +98,8 @@ def incident_card(incident: Incident, locale: str, now: datetime | None = None) 
     return card_of(body, [submit(t(locale, "admin_title_short"), "admin")])
 
 
-async def incident_rows(store: TenantStore, locale: str, now: datetime) -> list[dict[str, Any]]:
+def incident_rows(found: list[Incident], locale: str, now: datetime) -> list[dict[str, Any]]:
     """The incident section of the admin home card."""
-    found = await incidents_of(store)
     open_count = sum(1 for i in found if i.status is Status.OPEN)
     rows: list[dict[str, Any]] = [_heading(t(locale, "admin_incidents", count=open_count))]
     if not found:
@@ -142,46 +131,6 @@ async def incident_rows(store: TenantStore, locale: str, now: datetime) -> list[
             ),
         ]
     return rows
-
-
-async def tell_incident(
-    notifier: Notifier | None,
-    store: TenantStore,
-    tenant: TenantRecord,
-    incident: Incident,
-    about: EventKind,
-    *,
-    now: datetime | None = None,
-    record_failure: bool = True,
-) -> Incident:
-    """Tell every admin of the tenant, in their language, and record the notification (the
-    first one that reaches somebody starts the controller's 72 hours); a notice that reached
-    nobody is left pending for `juno serve` to retry (a retry that fails again records
-    nothing, with `record_failure=False`). Returns the incident as recorded afterwards."""
-    at = now or datetime.now(UTC)
-    admins = tenant.admin_ids
-    shown = incident.told_at(at, told=len(admins), admins=len(admins), about=about)
-    key = {
-        EventKind.OPENED: "incident_told_opened",
-        EventKind.UPDATED: "incident_told_updated",
-        EventKind.CLOSED: "incident_told_closed",
-    }[about]
-
-    async def compose(context: TurnContext, locale: str) -> None:
-        await context.send_activity(MessageFactory.text(t(locale, key, id=incident.id)))
-        card = incident_card(shown, locale, at)
-        await context.send_activity(MessageFactory.attachment(attachment(card)))
-
-    told = 0
-    if notifier is not None:
-        for admin_id in admins:
-            if await notifier.send(store.tenant_id, admin_id, compose):
-                told += 1
-    if not told and not record_failure:
-        return incident
-    return await record_notification(
-        store, incident.id, about=about, told=told, admins=len(admins), now=at
-    )
 
 
 # Sub-processors ---------------------------------------------------------------------------
@@ -230,37 +179,6 @@ def subprocessors_card(subprocessors: Sequence[SubProcessor], locale: str) -> Ca
             },
         ]
     return card_of(body, [submit(t(locale, "admin_title_short"), "admin")])
-
-
-async def tell_subprocessors(
-    notifier: Notifier,
-    tenant: TenantRecord,
-    subprocessors: Sequence[SubProcessor],
-    previous: Sequence[str] | None = None,
-) -> int:
-    """Tell the tenant's admins the list changed (what is new, what went, given the names they
-    were told before; None: they were never told, so this is the list itself), with the list;
-    returns how many were told."""
-    names = [s.name for s in subprocessors]
-    added = [n for n in names if previous is not None and n not in previous]
-    removed = [n for n in previous or () if n not in names]
-
-    async def compose(context: TurnContext, locale: str) -> None:
-        first = previous is None
-        lines = [t(locale, "subprocessors_first" if first else "subprocessors_changed")]
-        if added:
-            lines.append(t(locale, "subprocessors_added", names="; ".join(added)))
-        if removed:
-            lines.append(t(locale, "subprocessors_removed", names="; ".join(removed)))
-        await context.send_activity(MessageFactory.text(" ".join(lines)))
-        card = subprocessors_card(subprocessors, locale)
-        await context.send_activity(MessageFactory.attachment(attachment(card)))
-
-    told = 0
-    for admin_id in tenant.admin_ids:
-        if await notifier.send(tenant.tenant_id, admin_id, compose):
-            told += 1
-    return told
 
 
 # Security summary -------------------------------------------------------------------------

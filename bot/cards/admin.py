@@ -2,38 +2,37 @@
 
 Our customers' admins never get a shell on our servers, so what the controller decides or does
 (requests, removal mode, access reviews, notice versions, the record of processing, getting all
-their data back) is on these cards. The decisions themselves are in `bot.admin_desk`.
+their data back) is on these cards. The decisions themselves are in `bot.flows.admin`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from bot import processor_desk
-from bot.cards import FIELD_LABELS, Card, card_of, submit
-from bot.cards import buttons as _buttons
-from bot.cards import heading as _heading
-from bot.cards import text as _text
+from bot.cards import processor
+from bot.cards.blocks import Card, card_of, submit
+from bot.cards.blocks import buttons as _buttons
+from bot.cards.blocks import heading as _heading
+from bot.cards.blocks import text as _text
+from bot.cards.people import FIELD_LABELS
 from bot.i18n import t
-from privacy.access import last_review, review_overdue
+from privacy.access import Review, review_overdue
 from privacy.catalogs import catalog
-from privacy.consent import Kind, current_documents
+from privacy.consent import Kind, LegalDocument
 from privacy.datamap import DATA_MAP, LEGAL, TENANT_DAYS_MAX, Dataset, Legal
-from privacy.dsr import CLOSED, DsrError, DsrRequest, DsrStatus, DsrType, list_requests
+from privacy.dsr import DsrError, DsrRequest, DsrStatus, DsrType
 from privacy.facts import basis_facts, missing_controller, texts
+from privacy.incidents import Incident
 from privacy.mode_effects import mode_effects
 from privacy.rectification import Proposal
 from privacy.removal_modes import RemovalMode
 from privacy.ropa import record_for_tenant
 from privacy.security_summary import Deployment
-from privacy.strategies import is_pseudonym
-from privacy.suppression import count as suppression_count
-from storage.repositories import TenantRecord, TenantStore
+from storage.repositories import TenantRecord
 
-SYNC_STATE_KEY = "graph"  # graph_sync's state document (graph_sync/state.py)
-SUBSCRIPTION_KEY = "users"  # graph_sync's subscription document (graph_sync/subscriptions.py)
 MAX_ROWS = 8
 
 
@@ -58,32 +57,54 @@ def consent_url(tenant: TenantRecord, authority_host: str) -> str | None:
     return admin_consent_url(authority_host, tenant.tenant_id, tenant.graph.client_id)
 
 
-async def home_card(
-    store: TenantStore,
-    tenant: TenantRecord,
+@dataclass(frozen=True)
+class DeskFacts:
+    """What the admin home card shows, read in one place (bot.flows.admin_home) so the card
+    is built from data alone."""
+
+    tenant: TenantRecord
+    now: datetime
+    sync_state: dict[str, Any]
+    # The admins' stored conversations (first_at, updated_at): who can be told of requests.
+    reached: list[dict[str, Any]]
+    subscription: dict[str, Any] | None
+    pending: list[DsrRequest]
+    suppressed: int
+    incidents: list[Incident]
+    review: Review | None
+    documents: dict[Kind, LegalDocument]
+    # A person a record names by id, as the desk shows them: their directory name, or what the
+    # record holds (an operator's name); None once only a pseudonym is left.
+    names: dict[str, str | None] = field(default_factory=dict)
+
+    def name(self, who: str | None, locale: str) -> str:
+        return (self.names.get(who) if who else None) or t(locale, "admin_erased_person")
+
+
+def home_card(
+    facts: DeskFacts,
     locale: str,
     *,
     authority_host: str,
     deployment: Deployment | None = None,
 ) -> Card:
-    now = datetime.now(UTC)
+    tenant, now, state = facts.tenant, facts.now, facts.sync_state
     body: list[dict[str, Any]] = [
         _text(t(locale, "admin_title", tenant=tenant.name), weight="Bolder", size="Medium")
     ]
-    state = await store.sync_state.get(SYNC_STATE_KEY) or {}
-    body += await _onboarding(store, tenant, state, locale, consent_url(tenant, authority_host))
+    body += _onboarding(facts, locale, consent_url(tenant, authority_host))
     body += _sync(tenant, state, locale, now)
-    body += await _requests(store, locale, now)
-    body += await _suppressions(store, locale)
-    body += await processor_desk.incident_rows(store, locale, now)
+    body += _requests(facts, locale)
+    body += _suppressions(facts.suppressed, locale)
+    body += processor.incident_rows(facts.incidents, locale, now)
     body += [
         _heading(t(locale, "admin_removal_heading")),
         _text(t(locale, "admin_removal", mode=t(locale, f"removal_{tenant.removal_mode}"))),
         _removal_effects(tenant.removal_mode, locale),
         _buttons(submit(t(locale, "admin_removal_button"), "admin_removal", inputs=False)),
     ]
-    body += await _review(store, locale, now)
-    documents = await current_documents(store)
+    body += _review(facts, locale)
+    documents = facts.documents
     body += [
         _heading(t(locale, "admin_documents")),
         _text(
@@ -106,35 +127,27 @@ async def home_card(
         _buttons(submit(t(locale, "admin_archive_button"), "admin_archive", inputs=False)),
     ]
     if deployment is not None:
-        body += processor_desk.subprocessor_rows(deployment.subprocessors, locale)
-        body += processor_desk.security_rows(locale)
+        body += processor.subprocessor_rows(deployment.subprocessors, locale)
+        body += processor.security_rows(locale)
     return card_of(body)
 
 
-async def _onboarding(
-    store: TenantStore,
-    tenant: TenantRecord,
-    state: dict[str, Any],
-    locale: str,
-    grant_url: str | None,
-) -> list[dict[str, Any]]:
+def _onboarding(facts: DeskFacts, locale: str, grant_url: str | None) -> list[dict[str, Any]]:
     """Setting up: does the directory permission work, and can the admins be reached (only
     admins who have talked to JUNO get told about new requests)."""
-    first_sync = state.get("first_success_at")
+    tenant = facts.tenant
+    first_sync = facts.sync_state.get("first_success_at")
     sync_line = (
         t(locale, "admin_setup_synced", when=_when(first_sync))
         if first_sync
         else t(locale, "admin_setup_not_synced")
     )
-    talked = await store.conversations.find(
-        {"user_id": {"$in": tenant.admin_ids}}, projection={"first_at": 1, "updated_at": 1}
-    )
-    firsts = [d.get("first_at") or d.get("updated_at") for d in talked]
+    firsts = [d.get("first_at") or d.get("updated_at") for d in facts.reached]
     first = min((f for f in firsts if isinstance(f, datetime)), default=None)
     reach_line = t(
         locale,
         "admin_setup_reachable",
-        reached=len(talked),
+        reached=len(facts.reached),
         admins=len(tenant.admin_ids),
         since=_when(first) if first else "-",
     )
@@ -148,16 +161,16 @@ async def _onboarding(
             "url": grant_url,
         }
         rows.append(_buttons(grant))
-    return [*rows, _text(reach_line), await _notifications(store, tenant, locale)]
+    return [*rows, _text(reach_line), _notifications(facts, locale)]
 
 
-async def _notifications(store: TenantStore, tenant: TenantRecord, locale: str) -> dict[str, Any]:
+def _notifications(facts: DeskFacts, locale: str) -> dict[str, Any]:
     """Whether Graph tells JUNO of directory changes (near real time) or JUNO only polls."""
-    doc = await store.graph_subscriptions.get(SUBSCRIPTION_KEY)
+    doc = facts.subscription
     status = str((doc or {}).get("status") or "none")
-    minutes = tenant.sync_interval_minutes
+    minutes = facts.tenant.sync_interval_minutes
     expires = (doc or {}).get("expires_at")
-    healthy = isinstance(expires, datetime) and expires > datetime.now(UTC)
+    healthy = isinstance(expires, datetime) and expires > facts.now
     if doc is not None and status == "active" and healthy:
         last = doc.get("last_notification_at")
         text = t(
@@ -214,15 +227,15 @@ def sync_summary(last: dict[str, Any], locale: str) -> str:
     )
 
 
-async def _requests(store: TenantStore, locale: str, now: datetime) -> list[dict[str, Any]]:
+def _requests(facts: DeskFacts, locale: str) -> list[dict[str, Any]]:
     """Open requests, and approved ones not finished yet (an access request waiting for its
     answer, an erasure a crash cut short), each with who asked and a way to move it on."""
-    pending = [r for r in await list_requests(store, now=now) if r.status not in CLOSED]
+    pending = facts.pending
     rows = [_heading(t(locale, "admin_requests", count=len(pending)))]
     if not pending:
         rows.append(_text(t(locale, "admin_requests_none")))
     for request in pending[:MAX_ROWS]:
-        rows += await _request_rows(store, request, locale, now)
+        rows += _request_rows(facts, request, locale)
     if any(r.status is DsrStatus.OPEN for r in pending):
         rows.append(
             {
@@ -235,10 +248,9 @@ async def _requests(store: TenantStore, locale: str, now: datetime) -> list[dict
     return rows
 
 
-async def _suppressions(store: TenantStore, locale: str) -> list[dict[str, Any]]:
+def _suppressions(held: int, locale: str) -> list[dict[str, Any]]:
     """People erased on request stay out of the directory sync until the controller lifts
     the suppression; shown only when there is any."""
-    held = await suppression_count(store)
     if not held:
         return []
     return [
@@ -254,8 +266,8 @@ async def _suppressions(store: TenantStore, locale: str) -> list[dict[str, Any]]
     ]
 
 
-async def _review(store: TenantStore, locale: str, now: datetime) -> list[dict[str, Any]]:
-    review = await last_review(store)
+def _review(facts: DeskFacts, locale: str) -> list[dict[str, Any]]:
+    review = facts.review
     rows = [_heading(t(locale, "admin_review_heading"))]
     if review is None:
         rows.append(_text(t(locale, "admin_review_never")))
@@ -266,23 +278,14 @@ async def _review(store: TenantStore, locale: str, now: datetime) -> list[dict[s
                     locale,
                     "admin_review_last",
                     when=_when(review.reviewed_at),
-                    reviewer=await person_name(store, review.reviewer, locale),
+                    reviewer=facts.name(review.reviewer, locale),
                 )
             )
         )
-    if review_overdue(review, now):
+    if review_overdue(review, facts.now):
         rows.append(_text(t(locale, "admin_review_overdue"), color="Attention"))
     rows.append(_buttons(submit(t(locale, "admin_review_button"), "admin_review", inputs=False)))
     return rows
-
-
-async def person_name(store: TenantStore, who: str | None, locale: str) -> str:
-    """A person a record names by id, as the desk shows them: their directory name, "erased
-    person" once only a pseudonym is left, else what the record holds (an operator's name)."""
-    if not who or is_pseudonym(who):
-        return t(locale, "admin_erased_person")
-    profile = await store.profiles.get(who)
-    return str((profile or {}).get("display_name") or who)
 
 
 def _details(request: DsrRequest, locale: str) -> str:
@@ -298,19 +301,17 @@ def _details(request: DsrRequest, locale: str) -> str:
     return (request.details or "").replace("\n", " ")[:80]
 
 
-async def _request_rows(
-    store: TenantStore, request: DsrRequest, locale: str, now: datetime
-) -> list[dict[str, Any]]:
+def _request_rows(facts: DeskFacts, request: DsrRequest, locale: str) -> list[dict[str, Any]]:
     details = _details(request, locale)
     row = t(
         locale,
         "admin_request_row",
         id=request.id,
-        who=await person_name(store, request.user_id, locale),
+        who=facts.name(request.user_id, locale),
         type=t(locale, f"dsr_type_{request.type.value}"),
         status=t(locale, f"dsr_status_{request.status.value}"),
         due=request.due_at.strftime("%Y-%m-%d"),
-        overdue=t(locale, "admin_overdue") if request.overdue(now) else "",
+        overdue=t(locale, "admin_overdue") if request.overdue(facts.now) else "",
         details=details or "-",
     )
     # Only "Reject" takes the card's reason field.

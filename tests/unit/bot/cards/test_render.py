@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from bot import admin, cards, processor_desk
+from bot.cards import admin, blocks, export, legal, people, processor
+from bot.flows.admin_home import SYNC_STATE_KEY, read_desk
 from bot.i18n import catalog
 from privacy import rectification
 from privacy.consent import Kind, LegalDocument, builtin
@@ -41,7 +42,7 @@ from privacy.security_summary import Deployment
 from privacy.subprocessors import declared
 from storage.repositories import TenantRecord, TenantStore
 
-CHECKER = Path(__file__).resolve().parents[2] / "support" / "adaptive_cards_check.js"
+CHECKER = Path(__file__).resolve().parents[3] / "support" / "adaptive_cards_check.js"
 NPM_SPECS = ("adaptivecards@3", "jsdom@26")
 LONG = "Çağlayan-Şükrüoğlu İnceoğlu-Abdülkadiroğlu Gültekin"  # a long, all-Turkish name
 LONG_TITLE = "Kıdemli Kurumsal Bilgi Güvenliği ve Uyum Programları Müdür Yardımcısı"
@@ -67,13 +68,13 @@ def renderer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "node_modules"
 
 
-def check(renderer: Path, tmp_path: Path, named: list[tuple[str, cards.Card]]) -> list[Any]:
+def check(renderer: Path, tmp_path: Path, named: list[tuple[str, blocks.Card]]) -> list[Any]:
     source = tmp_path / "cards.json"
     source.write_text(json.dumps([{"name": n, "card": c} for n, c in named], default=str))
     report = tmp_path / "report.json"
     node = shutil.which("node") or "node"
     subprocess.run(
-        [node, str(CHECKER), str(renderer), str(source), str(report), str(cards.MAX_ACTIONS)],
+        [node, str(CHECKER), str(renderer), str(source), str(report), str(blocks.MAX_ACTIONS)],
         check=True,
         timeout=120,
         capture_output=True,
@@ -96,7 +97,7 @@ def person(n: int, *, long: bool = False, **extra: Any) -> dict[str, Any]:
     }
 
 
-def pure_cards(locale: str) -> list[tuple[str, cards.Card]]:
+def pure_cards(locale: str) -> list[tuple[str, blocks.Card]]:
     """Every card that needs no database, with long and many values."""
     now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     trail = [
@@ -118,35 +119,35 @@ def pure_cards(locale: str) -> list[tuple[str, cards.Card]]:
         id="r0123abcd", user_id="u1", type=DsrType.ERASURE, status=DsrStatus.OPEN,
         created_at=now, due_at=now + timedelta(days=30), channel="bot",
     )  # fmt: skip
-    built: list[tuple[str, cards.Card]] = [
-        ("notice", cards.notice_card(builtin(Kind.NOTICE), locale)),
-        ("notice read-only", cards.notice_card(builtin(Kind.NOTICE), locale, with_button=False)),
-        ("notice one language", cards.notice_card(one_language, locale)),
-        ("eula", cards.eula_card(builtin(Kind.EULA), locale)),
-        ("eula read-only", cards.eula_card(builtin(Kind.EULA), locale, with_buttons=False)),
-        ("help", cards.help_card(locale)),
-        ("consents", cards.consents_card(locale, trail, can_withdraw=True)),
-        ("consents empty", cards.consents_card(locale, [], can_withdraw=False)),
-        ("person", cards.person_card(me, locale, manager=chain[-1], chain=chain, reports=reports,
+    built: list[tuple[str, blocks.Card]] = [
+        ("notice", legal.notice_card(builtin(Kind.NOTICE), locale)),
+        ("notice read-only", legal.notice_card(builtin(Kind.NOTICE), locale, with_button=False)),
+        ("notice one language", legal.notice_card(one_language, locale)),
+        ("eula", legal.eula_card(builtin(Kind.EULA), locale)),
+        ("eula read-only", legal.eula_card(builtin(Kind.EULA), locale, with_buttons=False)),
+        ("help", legal.help_card(locale)),
+        ("consents", legal.consents_card(locale, trail, can_withdraw=True)),
+        ("consents empty", legal.consents_card(locale, [], can_withdraw=False)),
+        ("person", people.person_card(me, locale, manager=chain[-1], chain=chain, reports=reports,
                                      provenance=True, title="Profil", can_correct=True)),
-        ("person alone", cards.person_card(person(1), locale, manager=None, chain=[], reports=[])),
-        ("search", cards.search_card(locale, LONG, reports[8:16], total=30, offset=8,
+        ("person alone", people.person_card(person(1), locale, manager=None, chain=[], reports=[])),
+        ("search", people.search_card(locale, LONG, reports[8:16], total=30, offset=8,
                                      capped=True)),
-        ("org chart", cards.org_chart_card(me, locale, chain=chain, reports=reports, offset=10)),
-        ("org chart alone", cards.org_chart_card(person(2), locale, chain=[], reports=[])),
-        ("search prompt", cards.search_prompt_card(locale)),
-        ("correction", cards.correction_card(locale, rectification.CORRECTABLE)),
-        ("export ready", cards.export_ready_card(locale, "https://juno.example.com/x", "2026")),
+        ("org chart", people.org_chart_card(me, locale, chain=chain, reports=reports, offset=10)),
+        ("org chart alone", people.org_chart_card(person(2), locale, chain=[], reports=[])),
+        ("search prompt", people.search_prompt_card(locale)),
+        ("correction", people.correction_card(locale, rectification.CORRECTABLE)),
+        ("export ready", export.export_ready_card(locale, "https://juno.example.com/x", "2026")),
         ("removal", admin.removal_card(tenant, locale)),
         ("publish", admin.publish_card(locale)),
         ("ropa", admin.ropa_card(tenant, locale)),
         ("controller", admin.controller_card(tenant, locale)),
         ("erasure", admin.erasure_card(erasure, LONG, tenant, locale)),
         ("erasure, name gone", admin.erasure_card(erasure, None, tenant, locale)),
-        ("incident", processor_desk.incident_card(incident(now), locale, now)),
-        ("incident closed", processor_desk.incident_card(
+        ("incident", processor.incident_card(incident(now), locale, now)),
+        ("incident closed", processor.incident_card(
             incident(now, status=Status.CLOSED), locale, now + timedelta(days=5))),
-        ("subprocessors", processor_desk.subprocessors_card(EVERY_SUBPROCESSOR, locale)),
+        ("subprocessors", processor.subprocessors_card(EVERY_SUBPROCESSOR, locale)),
     ]  # fmt: skip
     return built
 
@@ -179,7 +180,7 @@ def incident(now: datetime, status: Status = Status.OPEN) -> Incident:
     )  # fmt: skip
 
 
-async def admin_home(db: AsyncDatabase[dict[str, Any]], locale: str) -> cards.Card:
+async def admin_home(db: AsyncDatabase[dict[str, Any]], locale: str) -> blocks.Card:
     """The admin desk with many open requests of every kind and a finished sync."""
     tenant = TenantRecord(tenant_id=str(uuid.uuid4()), name=LONG, admins=["a1", "a2"])
     store = TenantStore(db, tenant.tenant_id)
@@ -191,7 +192,7 @@ async def admin_home(db: AsyncDatabase[dict[str, Any]], locale: str) -> cards.Ca
             await open_request(store, f"u{n}", kind, details="ayrıntı " * 30)
     finished = datetime.now(UTC) - timedelta(minutes=5)
     await store.sync_state.put(
-        admin.SYNC_STATE_KEY,
+        SYNC_STATE_KEY,
         {"last_run": {"status": "ok", "finished_at": finished, "created": 1200, "updated": 3,
                       "removed": 1}, "first_success_at": finished},
     )  # fmt: skip
@@ -207,9 +208,8 @@ async def admin_home(db: AsyncDatabase[dict[str, Any]], locale: str) -> cards.Ca
         signing_key_configured=True, retention_job=True, retention_interval_hours=24,
         soft_delete_grace_days=30, export_link_hours=24, subprocessors=EVERY_SUBPROCESSOR,
     )  # fmt: skip
-    return await admin.home_card(
-        store, tenant, locale, authority_host="https://login.test", deployment=deployment
-    )
+    desk = await read_desk(store, tenant)
+    return admin.home_card(desk, locale, authority_host="https://login.test", deployment=deployment)
 
 
 def _titles(node: Any) -> Iterator[str]:
@@ -236,19 +236,19 @@ async def test_every_card_renders_cleanly_in_both_languages(
     problems = {r["name"]: r["events"] for r in report if r["events"]}
     assert problems == {}
     assert all(r["rendered"] for r in report), [r["name"] for r in report if not r["rendered"]]
-    crowded = {r["name"]: r["largestRow"] for r in report if r["largestRow"] > cards.MAX_ACTIONS}
+    crowded = {r["name"]: r["largestRow"] for r in report if r["largestRow"] > blocks.MAX_ACTIONS}
     assert crowded == {}
-    long_titles = {n: t for n, c in named for t in _titles(c) if len(t) > cards.MAX_TITLE}
+    long_titles = {n: t for n, c in named for t in _titles(c) if len(t) > blocks.MAX_TITLE}
     assert long_titles == {}
 
 
 async def test_the_check_catches_what_teams_would_hide(renderer: Path, tmp_path: Path) -> None:
     """The checker is not a rubber stamp: the two faults Teams showed are reported."""
-    crowded = cards.card_of(
+    crowded = blocks.card_of(
         [{"type": "TextBlock", "text": "x"}],
-        [cards.submit(f"b{i}", "help") for i in range(cards.MAX_ACTIONS + 1)],
+        [blocks.submit(f"b{i}", "help") for i in range(blocks.MAX_ACTIONS + 1)],
     )
-    required = cards.card_of(
+    required = blocks.card_of(
         [{"type": "Input.Text", "id": "v", "label": "Value", "isRequired": True}]
     )
     report = check(renderer, tmp_path, [("crowded", crowded), ("required", required)])

@@ -1,0 +1,1 @@
+"""Card builders: pure functions from data to Adaptive Card dicts (bot.cards.blocks)."""
