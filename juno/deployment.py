@@ -49,8 +49,8 @@ def bot_identity_problem(settings: Settings) -> str | None:
     return None
 
 
-# The settings docs/install.md walks the operator through (tests/unit/juno/test_deployment.py holds the
-# page to them, and to naming no setting that does not exist).
+# The settings docs/install.md walks the operator through (tests/unit/juno/test_deployment.py
+# holds the page to them, and to naming no setting that does not exist).
 INSTALL_SETTINGS: tuple[str, ...] = (
     "JUNO_PUBLIC_BASE_URL",
     "JUNO_HOST",

@@ -24,7 +24,8 @@ from storage.scoped import KeyedUpsert, TenantCollection
 
 def _kpi_rollup() -> Rollup:
     rollup = DATA_MAP[Coll.KPI_EVENTS].rollup
-    if rollup is None:  # pragma: no cover - the shipped map declares it (tests/unit/privacy/test_datamap.py)
+    # The shipped map declares it (tests/unit/privacy/test_datamap.py).
+    if rollup is None:  # pragma: no cover
         raise RuntimeError("the KPI store declares no rollup")
     return rollup
 

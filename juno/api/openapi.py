@@ -1,8 +1,8 @@
 """The API's OpenAPI 3.1 description, served at /api/v1/openapi.json.
 
 Hand-written rather than generated: the API is four operations, and a literal document is the
-easiest to keep exact. tests/unit/juno/test_api.py checks that every route is described and that real
-responses validate against these schemas, so the two cannot drift apart silently.
+easiest to keep exact. tests/unit/juno/test_api.py checks that every route is described and
+that real responses validate against these schemas, so the two cannot drift apart silently.
 """
 
 from __future__ import annotations
