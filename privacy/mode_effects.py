@@ -35,6 +35,16 @@ def mode_effects_text(mode: RemovalMode, locale: str, sep: str = "\n") -> str:
     return sep.join(f"{what}: {', '.join(stores)}" for what, stores in mode_effects(mode, locale))
 
 
+def mode_name(mode: RemovalMode | str, locale: str, *, capitalized: bool = False) -> str:
+    """What the mode does, in a few words: the one name every surface (admin desk, records,
+    CLI) shows for it. `capitalized` for a text that starts with it (Turkish-aware: i -> İ)."""
+    name: str = catalog(locale)["modes"][RemovalMode(mode).value]
+    if not capitalized or not name:
+        return name
+    first = "İ" if locale == "tr" and name[0] == "i" else name[0].upper()
+    return first + name[1:]
+
+
 def mode_summary(mode: RemovalMode, locale: str) -> str:
     """The mode's name and everything it does, on one line (records, CLI output)."""
-    return f"{catalog(locale)['modes'][mode.value]}. {mode_effects_text(mode, locale, '; ')}"
+    return f"{mode_name(mode, locale)}. {mode_effects_text(mode, locale, '; ')}"

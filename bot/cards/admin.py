@@ -26,7 +26,7 @@ from privacy.datamap import DATA_MAP, LEGAL, TENANT_DAYS_MAX, Dataset, Legal
 from privacy.dsr import DsrError, DsrRequest, DsrStatus, DsrType
 from privacy.facts import basis_facts, missing_controller, texts
 from privacy.incidents import Incident
-from privacy.mode_effects import mode_effects
+from privacy.mode_effects import mode_effects, mode_name
 from privacy.rectification import Proposal
 from privacy.removal_modes import RemovalMode
 from privacy.ropa import record_for_tenant
@@ -99,7 +99,13 @@ def home_card(
     body += processor.incident_rows(facts.incidents, locale, now)
     body += [
         _heading(t(locale, "admin_removal_heading")),
-        _text(t(locale, "admin_removal", mode=t(locale, f"removal_{tenant.removal_mode}"))),
+        _text(
+            t(
+                locale,
+                "admin_removal",
+                mode=mode_name(tenant.removal_mode, locale, capitalized=True),
+            )
+        ),
         _removal_effects(tenant.removal_mode, locale),
         _buttons(submit(t(locale, "admin_removal_button"), "admin_removal", inputs=False)),
     ]
@@ -368,7 +374,7 @@ def erasure_card(request: DsrRequest, name: str | None, tenant: TenantRecord, lo
                 "admin_erasure_text",
                 id=request.id,
                 due=request.due_at.strftime("%Y-%m-%d"),
-                mode=t(locale, f"removal_{tenant.removal_mode}"),
+                mode=mode_name(tenant.removal_mode, locale, capitalized=True),
             )
         ),
         {
@@ -393,10 +399,19 @@ def _removal_effects(mode: str, locale: str) -> dict[str, Any]:
 def removal_card(tenant: TenantRecord, locale: str) -> Card:
     """Changing what removing a person does needs the organization's name typed out: it
     decides what happens to every departing employee's data from then on."""
-    choices = [{"title": t(locale, f"removal_{m.value}"), "value": m.value} for m in RemovalMode]
+    choices = [
+        {"title": mode_name(m.value, locale, capitalized=True), "value": m.value}
+        for m in RemovalMode
+    ]
     body = [
         _text(t(locale, "admin_removal_title"), weight="Bolder", size="Medium"),
-        _text(t(locale, "admin_removal", mode=t(locale, f"removal_{tenant.removal_mode}"))),
+        _text(
+            t(
+                locale,
+                "admin_removal",
+                mode=mode_name(tenant.removal_mode, locale, capitalized=True),
+            )
+        ),
         _removal_effects(tenant.removal_mode, locale),
         {
             "type": "Input.ChoiceSet",
@@ -451,7 +466,13 @@ def ropa_card(tenant: TenantRecord, locale: str) -> Card:
     data = record_for_tenant(tenant, locale=locale)
     body: list[dict[str, Any]] = [
         _text(t(locale, "admin_ropa_title", tenant=tenant.name), weight="Bolder", size="Medium"),
-        _text(t(locale, "admin_removal", mode=t(locale, f"removal_{tenant.removal_mode}"))),
+        _text(
+            t(
+                locale,
+                "admin_removal",
+                mode=mode_name(tenant.removal_mode, locale, capitalized=True),
+            )
+        ),
     ]
     for store in data["stores"]:
         facts = [

@@ -36,6 +36,7 @@ from bot.turn import Turn
 from privacy.access import record_review
 from privacy.consent import Kind, LegalDocument, publish
 from privacy.datamap import TENANT_DAYS_MAX
+from privacy.mode_effects import mode_name
 from privacy.notice import check_change, republish_if_changed
 from privacy.removal_modes import RemovalMode
 from privacy.ropa import tenant_record_as_markdown
@@ -182,7 +183,13 @@ class AdminDesk:
         await self._registry.update(tenant.tenant_id, {"removal_mode": mode.value})
         self._tenants.forget(tenant.tenant_id)
         await audit(turn, "removal_mode", f"changed {tenant.removal_mode} -> {mode.value}")
-        await turn.say(t(turn.locale, "admin_removal_done", mode=t(turn.locale, f"removal_{mode}")))
+        await turn.say(
+            t(
+                turn.locale,
+                "admin_removal_done",
+                mode=mode_name(mode, turn.locale, capitalized=True),
+            )
+        )
 
     # Notice and terms ---------------------------------------------------------------------
 

@@ -24,4 +24,6 @@ def test_the_text_follows_the_declared_strategy() -> None:
     assert "Audit log" in anonymize["Kept with the person replaced by a keyed pseudonym"]
     only = dict(mode_effects(RemovalMode.DIRECTORY_ONLY, "tr"))
     assert "Kullanım göstergeleri" in only["Değiştirilmeden saklanır"]
-    assert mode_summary(RemovalMode.DELETE_ALL, "tr").startswith("kişinin tüm verilerini sil. ")
+    assert mode_summary(RemovalMode.DELETE_ALL, "tr").startswith(
+        "kişinin JUNO'daki tüm verilerini sil. "
+    )
