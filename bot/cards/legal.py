@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.cards.blocks import Card, card_of, submit
+from bot.cards.blocks import Card, card_of, submit, text
 from bot.i18n import t
 from privacy.consent import LegalDocument
 
@@ -20,19 +20,19 @@ def _language_flag(shown: str, locale: str) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def _document_body(doc: LegalDocument, shown: str, locale: str, title: str) -> list[dict[str, Any]]:
+    """A published text as Teams shows it: its title, a note when it is not in the reader's
+    language, then the text itself (in `shown`, the language it is shown in)."""
+    return [
+        text(title, weight="Bolder", size="Medium"),
+        *_language_flag(shown, locale),
+        text(doc.text(shown)),
+    ]
+
+
 def notice_card(doc: LegalDocument, locale: str, *, with_button: bool = True) -> Card:
     shown = doc.locale_of(locale)
-    body = [
-        {
-            "type": "TextBlock",
-            "text": t(locale, "notice_title", version=doc.version),
-            "weight": "Bolder",
-            "size": "Medium",
-            "wrap": True,
-        },
-        *_language_flag(shown, locale),
-        {"type": "TextBlock", "text": doc.text(shown), "wrap": True},
-    ]
+    body = _document_body(doc, shown, locale, t(locale, "notice_title", version=doc.version))
     actions = (
         [
             submit(
@@ -50,17 +50,7 @@ def notice_card(doc: LegalDocument, locale: str, *, with_button: bool = True) ->
 
 def eula_card(doc: LegalDocument, locale: str, *, with_buttons: bool = True) -> Card:
     shown = doc.locale_of(locale)
-    body = [
-        {
-            "type": "TextBlock",
-            "text": t(locale, "eula_title", version=doc.version),
-            "weight": "Bolder",
-            "size": "Medium",
-            "wrap": True,
-        },
-        *_language_flag(shown, locale),
-        {"type": "TextBlock", "text": doc.text(shown), "wrap": True},
-    ]
+    body = _document_body(doc, shown, locale, t(locale, "eula_title", version=doc.version))
     actions = None
     if with_buttons:
         extra: dict[str, Any] = {"version": doc.version, "sha256": doc.hash(shown)}
