@@ -50,7 +50,11 @@ from storage.repositories import TenantRecord, TenantStore  # noqa: E402
 from storage.search_keys import search_keys  # noqa: E402
 from tests.support.bot_harness import Peers, activity  # noqa: E402
 
-TENANT = "10ad0000-0000-4000-8000-000000000001"
+
+def tenant_id(n: int) -> str:
+    return f"10ad0000-0000-4000-8000-{n + 1:012d}"
+
+
 GIVEN = ["Ayşe", "Mehmet", "Fatma", "Mustafa", "Emine", "Ahmet", "Hatice", "Ali",
          "Zeynep", "Hüseyin", "Elif", "Hasan", "Işık", "İsmail", "Özge", "Çağla", "Şule",
          "Gül", "Can"]  # fmt: skip
@@ -73,6 +77,7 @@ class Plan:
     token: str
     service_url: str
     users: list[str]
+    tenant_of: dict[str, str]  # each sending user's tenant (--tenants spreads them)
     people: list[str]
     terms: list[str]
     kinds: list[str]
@@ -101,7 +106,7 @@ def body(plan: Plan, rng: random.Random, kind: str) -> dict[str, Any]:
         case _:
             text = "export my data"
     return activity(
-        tenant=TENANT,
+        tenant=plan.tenant_of[user],
         user=user,
         conversation=f"a:{user}",
         service_url=plan.service_url,
@@ -168,9 +173,11 @@ def person(user_id: str, rng: random.Random, manager: str | None) -> dict[str, A
     return doc
 
 
-async def seed(uri: str, db_name: str, people: int, users: Sequence[str]) -> list[str]:
-    """A tenant with a directory of `people` (each reporting to an earlier one) and the
-    sending users' consents given; returns the people's ids."""
+async def seed(
+    uri: str, db_name: str, people: int, users: Sequence[str], tenant_of: dict[str, str]
+) -> list[str]:
+    """Each tenant with the same directory of `people` (each reporting to an earlier one) and
+    its sending users' consents given; returns the people's ids."""
     rng = random.Random(11)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         uri, connectTimeoutMS=60_000, tz_aware=True
@@ -178,15 +185,18 @@ async def seed(uri: str, db_name: str, people: int, users: Sequence[str]) -> lis
     try:
         db = client[db_name]
         await migrate(db)
-        record_ = TenantRecord(tenant_id=TENANT, name="Load", default_locale="en")
-        await db["tenants"].insert_one(record_.to_document())
-        store = TenantStore(db, TENANT)
         ids = [str(uuid.uuid4()) for _ in range(people)]
         docs = [person(u, rng, ids[rng.randrange(i)] if i else None) for i, u in enumerate(ids)]
-        docs += [person(u, rng, rng.choice(ids)) for u in users]  # senders are staff too
-        for start in range(0, len(docs), 500):
-            await store.profiles.upsert_many(docs[start : start + 500])
+        for tenant in sorted(set(tenant_of.values())):
+            record_ = TenantRecord(tenant_id=tenant, name="Load", default_locale="en")
+            await db["tenants"].insert_one(record_.to_document())
+            store = TenantStore(db, tenant)
+            mine = [u for u in users if tenant_of[u] == tenant]
+            staff = docs + [person(u, rng, rng.choice(ids)) for u in mine]  # senders are staff
+            for start in range(0, len(staff), 500):
+                await store.profiles.upsert_many(staff[start : start + 500])
         for user in users:
+            store = TenantStore(db, tenant_of[user])
             for kind, action in ((Kind.NOTICE, ConsentAction.ACKNOWLEDGED),
                                  (Kind.EULA, ConsentAction.ACCEPTED)):  # fmt: skip
                 await record(
@@ -264,6 +274,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--people", type=int, default=2_000, help="directory size")
     parser.add_argument("--users", type=int, default=200, help="distinct sending users")
+    parser.add_argument(
+        "--tenants",
+        type=int,
+        default=1,
+        help="spread the users over this many tenants (Teams allows a bot 50 requests/s per "
+        "tenant, so one tenant's replies cannot pass 50/s)",
+    )
     parser.add_argument("--warmup", type=int, default=200, help="activities before RSS start")
     parser.add_argument("--drain-seconds", type=float, default=300)
     parser.add_argument("--mongodb-uri", default=None)
@@ -282,6 +299,7 @@ def main() -> None:
 
     rng = random.Random(3)
     users = [str(uuid.uuid4()) for _ in range(args.users)]
+    tenant_of = {u: tenant_id(i % max(1, args.tenants)) for i, u in enumerate(users)}
     peers = Peers()
     peers.start()
     db_proc = None
@@ -289,19 +307,20 @@ def main() -> None:
     if uri is None:
         db_proc, uri = start_embedded_db()
     db_name = f"load_{uuid.uuid4().hex[:8]}"
-    people = asyncio.run(seed(uri, db_name, args.people, users))
+    people = asyncio.run(seed(uri, db_name, args.people, users, tenant_of))
     terms = sorted({p[:4].lower() for p in GIVEN + SURNAMES + DEPARTMENTS})
     server = EMBEDDED_NAME if db_proc else "MongoDB at --mongodb-uri"
     try:
         with juno_serve(peers, uri, db_name) as (base, serve):
             print(f"JUNO load benchmark — database: {server}")
-            print(f"directory {args.people} people; {args.users} users with consents given; "
+            print(f"{len(set(tenant_of.values()))} tenant(s), each a directory of {args.people} "
+                  f"people; {args.users} users with consents given; "
                   f"mix {', '.join(f'{k} {v}%' for k, v in MIX.items())}")  # fmt: skip
             rss_ready = rss_mb(serve.pid)
 
             def plan(kinds: list[str]) -> Plan:
-                return Plan(base, peers.token(), peers.service_url, users, people, terms, kinds,
-                            args.concurrency)  # fmt: skip
+                return Plan(base, peers.token(), peers.service_url, users, tenant_of, people,
+                            terms, kinds, args.concurrency)  # fmt: skip
 
             ctx = multiprocessing.get_context("spawn")
             warm_kinds = kinds_for(args.warmup, rng)

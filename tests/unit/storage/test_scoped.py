@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -182,3 +183,22 @@ async def test_migration_retires_the_search_prefix_index_and_field(db: Db) -> No
     assert not names & {"search_prefixes", "tenant_search"}
     doc = await db["profiles"].find_one({"_id": f"{A}:old"})
     assert doc is not None and "search_prefixes" not in doc and doc["search_keys"] == ["ayse"]
+
+
+async def test_insert_once_creates_exactly_once_even_when_raced(db: Db) -> None:
+    """The de-duplication of redelivered activities rests on this: of many concurrent calls
+    for one key exactly one is told it created the document, and the document is what that
+    call wrote; the same key in another tenant is another document."""
+    a, b = TenantStore(db, A), TenantStore(db, B)
+    results = await asyncio.gather(
+        *(a.bot_state.put_once("activity/1", {"n": i}) for i in range(20))
+    )
+    assert results.count(True) == 1
+    stored = await a.bot_state.get("activity/1")
+    assert stored is not None and stored["n"] == results.index(True)
+    assert stored["_id"] == stored[TKEY] == f"{A}:activity/1" and stored["tenant_id"] == A
+    assert await a.bot_state.put_once("activity/1", {"n": 99}) is False
+    assert (await a.bot_state.get("activity/1") or {})["n"] == stored["n"]  # not overwritten
+    assert await b.bot_state.put_once("activity/1", {"n": 7}) is True
+    both = {"_id": {"$in": [f"{A}:activity/1", f"{B}:activity/1"]}}
+    assert await db[Coll.BOT_STATE].count_documents(both) == 2
