@@ -20,11 +20,7 @@ from tests.support.bot_harness import BOT_APP_ID, BOT_SECRET, Peers, activity
 from tests.support.processes import JUNO, base_env, free_port, wait_ready
 
 TENANT = "c0ffee00-0000-4000-8000-000000000001"
-
-
 DISABLED = "c0ffee00-0000-4000-8000-000000000002"
-
-
 UNKNOWN = "c0ffee00-0000-4000-8000-00000000dead"
 
 

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-
-
 JUNO = str(Path(sys.executable).with_name("juno"))
 
 

@@ -22,11 +22,7 @@ Db = AsyncDatabase[dict[str, Any]]
 
 
 CLIENT = "0d5f4d0a-3b3c-4a53-9d39-6f7d7a6f6c11"
-
-
 SECRET = "cli-s3cret-value"
-
-
 SYNC = [JUNO, "sync"]
 
 
