@@ -24,7 +24,14 @@ from juno.api.app import MAX_BODY_BYTES
 from privacy.links import LinkRefused, redeem_export_link
 from storage.repositories import TenantRecord, TenantStore
 from tests.support.bot_harness import BOT_APP_ID, BOT_SECRET, ISSUER, new_key
-from tests.support.bot_server import BotServer, Chat, accept_answer, consent_fully, offered_file
+from tests.support.bot_server import (
+    BotServer,
+    Chat,
+    accept_answer,
+    bot_env,
+    consent_fully,
+    offered_file,
+)
 from tests.support.processes import JUNO, base_env, free_port, wait_ready
 from tests.support.stand_ins import EntraPeers, LogFile, raw_exchange, stop
 
@@ -66,21 +73,18 @@ def server(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     tmp = tmp_path_factory.mktemp("sec")
     port = free_port()
     ca = peers.ca_file(str(tmp / "ca.pem"))
-    env = base_env(
-        MONGODB_URI=mongo_uri,
-        JUNO_DB_NAME=db_name,
-        JUNO_PORT=str(port),
-        JUNO_BOT_APP_ID=BOT_APP_ID,
-        JUNO_BOT_APP_SECRET=BOT_SECRET,
-        JUNO_BOT_OPENID_METADATA_URL=peers.metadata_url,
-        JUNO_BOT_VALIDATE_SERVICE_URL="0",  # the fake connector is on loopback
-        JUNO_AUTHORITY_HOST=peers.authority_host,
+    env = bot_env(
+        mongo_uri,
+        db_name,
+        port,
+        metadata_url=peers.metadata_url,
+        authority_host=peers.authority_host,
+        ca_file=ca,
         JUNO_SIGNING_KEY=SIGNING_KEY,
         JUNO_METRICS_TOKEN=METRICS_TOKEN,
         JUNO_HEADER_TIMEOUT_SECONDS=str(TIMEOUT),
         JUNO_BODY_TIMEOUT_SECONDS=str(TIMEOUT),
         JUNO_RETENTION_JOB="0",
-        REQUESTS_CA_BUNDLE=ca,  # msal (the bot's outbound token)
         SSL_CERT_FILE=ca,  # aiohttp (the API's Entra metadata)
     )
     log = LogFile(tmp / "serve.log")

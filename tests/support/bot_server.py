@@ -24,6 +24,32 @@ DISABLED = "c0ffee00-0000-4000-8000-000000000002"
 UNKNOWN = "c0ffee00-0000-4000-8000-00000000dead"
 
 
+def bot_env(
+    mongo_uri: str,
+    db_name: str,
+    port: int,
+    *,
+    metadata_url: str,
+    authority_host: str,
+    ca_file: str,
+    **extra: str,
+) -> dict[str, str]:
+    """The environment of a `juno serve` whose bot talks to local stand-ins: the test's JWKS
+    (metadata_url), token authority and connector, trusted through `ca_file`."""
+    return base_env(
+        MONGODB_URI=mongo_uri,
+        JUNO_DB_NAME=db_name,
+        JUNO_PORT=str(port),
+        JUNO_BOT_APP_ID=BOT_APP_ID,
+        JUNO_BOT_APP_SECRET=BOT_SECRET,
+        JUNO_BOT_OPENID_METADATA_URL=metadata_url,
+        JUNO_BOT_VALIDATE_SERVICE_URL="0",  # the fake connector is on loopback
+        JUNO_AUTHORITY_HOST=authority_host,
+        REQUESTS_CA_BUNDLE=ca_file,  # msal (the bot's outbound token)
+        **extra,
+    )
+
+
 @dataclass
 class BotServer:
     url: str
@@ -48,16 +74,13 @@ def bot_server(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         )
     tmp = tmp_path_factory.mktemp("bot")
     port = free_port()
-    env = base_env(
-        MONGODB_URI=mongo_uri,
-        JUNO_DB_NAME=db_name,
-        JUNO_PORT=str(port),
-        JUNO_BOT_APP_ID=BOT_APP_ID,
-        JUNO_BOT_APP_SECRET=BOT_SECRET,
-        JUNO_BOT_OPENID_METADATA_URL=peers.metadata_url,
-        JUNO_BOT_VALIDATE_SERVICE_URL="0",
-        JUNO_AUTHORITY_HOST=peers.authority_host,
-        REQUESTS_CA_BUNDLE=peers.ca_file(str(tmp / "ca.pem")),
+    env = bot_env(
+        mongo_uri,
+        db_name,
+        port,
+        metadata_url=peers.metadata_url,
+        authority_host=peers.authority_host,
+        ca_file=peers.ca_file(str(tmp / "ca.pem")),
     )
     proc = subprocess.Popen(
         [JUNO, "serve"], env=env, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -21,8 +21,8 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from storage.repositories import GraphCredentials, TenantStore
-from tests.support.bot_harness import BOT_APP_ID, BOT_SECRET, Peers
-from tests.support.bot_server import BotServer, Chat, action, card, consent_fully
+from tests.support.bot_harness import Peers
+from tests.support.bot_server import BotServer, Chat, action, bot_env, card, consent_fully
 from tests.support.datamap_checks import undeclared
 from tests.support.fake_graph import FakeGraph, make_user
 from tests.support.graph_authority import App, FakeAuthority
@@ -109,19 +109,16 @@ async def test_an_erasure_approved_in_teams_survives_a_full_resync(
     peers = Peers()
     peers.start()
     port = free_port()
-    serve_env = base_env(
-        MONGODB_URI=mongo_uri,
-        JUNO_DB_NAME=db_name,
-        JUNO_PORT=str(port),
-        JUNO_BOT_APP_ID=BOT_APP_ID,
-        JUNO_BOT_APP_SECRET=BOT_SECRET,
-        JUNO_BOT_OPENID_METADATA_URL=peers.metadata_url,
-        JUNO_BOT_VALIDATE_SERVICE_URL="0",
-        JUNO_AUTHORITY_HOST=peers.authority_host,
+    serve_env = bot_env(
+        mongo_uri,
+        db_name,
+        port,
+        metadata_url=peers.metadata_url,
+        authority_host=peers.authority_host,
+        ca_file=peers.ca_file(str(tmp_path / "bot-ca.pem")),
         # The scheduler finds the tenant synced a moment ago; should it run anyway, it may
         # only ever reach the fake Graph.
         JUNO_GRAPH_BASE_URL=fake.base,
-        REQUESTS_CA_BUNDLE=peers.ca_file(str(tmp_path / "bot-ca.pem")),
     )
     proc = start_serve(serve_env, tmp_path)
     try:

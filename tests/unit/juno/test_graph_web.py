@@ -22,7 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from graph_sync.subscriptions import SubscriptionStore
 from storage.repositories import GraphCredentials
 from tests.support.bot_harness import BOT_APP_ID, BOT_SECRET, Peers
-from tests.support.bot_server import BotServer, Chat, consent_fully
+from tests.support.bot_server import BotServer, Chat, bot_env, consent_fully
 from tests.support.fake_graph import FakeGraph, make_user, populate
 from tests.support.graph_authority import App, FakeAuthority
 from tests.support.graph_helpers import TENANT, register
@@ -86,20 +86,17 @@ async def served(db: Db, db_name: str, mongo_uri: str, tmp_path: Path) -> AsyncI
     peers.start()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = base_env(
-        MONGODB_URI=mongo_uri,
-        JUNO_DB_NAME=db_name,
-        JUNO_PORT=str(port),
+    env = bot_env(
+        mongo_uri,
+        db_name,
+        port,
+        metadata_url=peers.metadata_url,
+        authority_host=authority.base,
+        ca_file=str(authority.write_ca(tmp_path / "ca.pem")),
         JUNO_PUBLIC_BASE_URL=url,
-        JUNO_BOT_APP_ID=BOT_APP_ID,
-        JUNO_BOT_APP_SECRET=BOT_SECRET,
-        JUNO_BOT_OPENID_METADATA_URL=peers.metadata_url,
-        JUNO_BOT_VALIDATE_SERVICE_URL="0",
-        JUNO_AUTHORITY_HOST=authority.base,
         JUNO_GRAPH_BASE_URL=graph.base,
         JUNO_PSEUDONYM_KEY="notify-test-key",
         GRAPH_SECRET=SECRET,
-        REQUESTS_CA_BUNDLE=str(authority.write_ca(tmp_path / "ca.pem")),
         PYTHONPATH=str(REPO),
     )
     proc = await asyncio.create_subprocess_exec(
