@@ -8,6 +8,7 @@ a user's standing is whatever their latest record for the current version says.
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -91,14 +92,62 @@ def builtin(kind: Kind) -> LegalDocument:
     return LegalDocument(kind, 1, texts)
 
 
+# Texts are kept by the hashes stored beside them, so a turn reads only which versions are
+# current and their hashes, not the ~30 KB of notice and terms in both languages it used to
+# fetch every time; what a hash names cannot be another text, whatever tenant or database it
+# came from.
+_TEXTS: OrderedDict[tuple[str, ...], dict[str, str]] = OrderedDict()
+_TEXTS_KEPT = 256
+
+
+def _content_key(doc: dict[str, Any]) -> tuple[str, ...] | None:
+    hashes = doc.get("hashes")
+    if not isinstance(hashes, dict) or not hashes:
+        return None
+    return tuple(f"{loc}={digest}" for loc, digest in sorted(hashes.items()))
+
+
 async def current_documents(store: TenantStore) -> dict[Kind, LegalDocument]:
-    """Both current documents in one round trip (a tenant has a handful of versions at most)."""
-    published = await store.legal_documents.find({}, projection={"hashes": 0})
+    """Both current documents: one small read of the versions and hashes, and the texts only
+    when this process has not read them before."""
+    published = await store.legal_documents.find(
+        {}, projection={"kind": 1, "version": 1, "hashes": 1}
+    )
     current = {kind: builtin(kind) for kind in Kind}
+    latest: dict[Kind, dict[str, Any]] = {}
     for doc in published:
         kind = Kind(doc["kind"])
-        if int(doc["version"]) >= current[kind].version:
-            current[kind] = LegalDocument(kind, int(doc["version"]), dict(doc["texts"]))
+        version = int(doc["version"])
+        if version >= current[kind].version and version >= int(
+            latest.get(kind, {}).get("version", 0)
+        ):
+            latest[kind] = doc
+    texts: dict[Kind, dict[str, str]] = {}
+    missing: list[str] = []
+    for kind, doc in latest.items():
+        key = _content_key(doc)
+        if key is not None and key in _TEXTS:
+            _TEXTS.move_to_end(key)
+            texts[kind] = _TEXTS[key]
+        else:
+            missing.append(f"{kind.value}:{int(doc['version'])}")
+    if missing:
+        fetched = await store.legal_documents.get_many(missing)
+        for kind, doc in latest.items():
+            full = fetched.get(f"{kind.value}:{int(doc['version'])}")
+            if full is None:
+                continue  # deleted between the two reads (a tenant purge): the built-in stays
+            texts[kind] = dict(full["texts"])
+            key = _content_key(full)
+            if key is not None and all(
+                sha256(t) == full["hashes"].get(loc) for loc, t in texts[kind].items()
+            ):
+                _TEXTS[key] = texts[kind]
+                while len(_TEXTS) > _TEXTS_KEPT:
+                    _TEXTS.popitem(last=False)
+    for kind, doc in latest.items():
+        if kind in texts:
+            current[kind] = LegalDocument(kind, int(doc["version"]), texts[kind])
     return current
 
 

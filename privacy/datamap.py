@@ -19,7 +19,7 @@ from privacy.rollup import Hook, Rollup
 from privacy.strategies import ANONYMIZING, STRATEGIES, Target, subject_selector
 from privacy.taxonomy import is_known, is_personal
 from storage.collections import ALL_COLLECTIONS, Coll
-from storage.keys import TKEY
+from storage.keys import TKEY, TUSER
 from storage.repositories import TenantRecord, TenantStore
 from storage.scoped import TenantCollection
 
@@ -223,6 +223,7 @@ class Dataset:
 SYSTEM_FIELDS: dict[str, str] = {
     "_id": "system.key",
     TKEY: "system.key",
+    TUSER: "system.key",
     "tenant_id": "system.tenant",
 }
 _OUR_STAFF = "JUNO operators (processor), for support and security only"

@@ -6,17 +6,23 @@ query can only ever be answered inside one tenant. Documents with a natural key 
 the embedded engine answers upserts of *new* documents by scanning the collection unless a
 single-field equality index matches the filter (measured: ~70 upserts/s at 3k documents without
 it, ~2,500 upserts/s flat with it); on a real MongoDB it costs one small index.
+
+For the same reason, documents of the collections in `SUBJECT_FIELDS` carry `tuser`:
+`<tenant_id>:<subject>`, mirroring the field that names the person (storage.scoped keeps it in
+step on every write and adds it to every equality filter on that field). Without it the consent
+gate's read of a user's trail, and an export's read of each store, scanned the collection
+(11 ms at 10,000 activity records, growing with them; bench/load.py).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
-from storage.keys import TKEY
+from storage.keys import TKEY, TUSER, person_key
 
 
 class Coll(StrEnum):
@@ -48,6 +54,23 @@ _INDEX_NOT_FOUND = 27
 
 T = ("tenant_id", ASCENDING)
 _TKEY = IndexModel([(TKEY, ASCENDING)], name="tkey")
+_TUSER = IndexModel([(TUSER, ASCENDING)], name="tuser")
+
+# The field naming the person a document is about, where it is read by person on a hot path or
+# in an export (the data map's `subject_key`; a test holds the two together). Profiles are not
+# here: they are keyed by person already, and a full sync would pay for one more index on each
+# of 100,000 writes.
+SUBJECT_FIELDS: dict[Coll, str] = {
+    Coll.CONSENTS: "user_id",
+    Coll.KPI_EVENTS: "user_id",
+    Coll.DSR_REQUESTS: "user_id",
+    Coll.CONVERSATIONS: "user_id",
+    Coll.AUDIT_LOG: "actor",
+    Coll.BOT_STATE: "user_id",
+    Coll.EXPORTS: "user_id",
+    Coll.DESTRUCTION_RUNS: "user_id",
+    Coll.OUTBOX: "user_id",
+}
 
 INDEXES: dict[Coll, list[IndexModel]] = {
     # The registry is keyed by tenant id itself (`_id`), so it needs no further index.
@@ -99,6 +122,9 @@ INDEXES: dict[Coll, list[IndexModel]] = {
     Coll.PROCESSOR_NOTICES: [_TKEY],
 }
 
+for _coll in SUBJECT_FIELDS:
+    INDEXES[_coll].append(_TUSER)
+
 
 # Indexes (and the fields only they served) that earlier versions created: dropped at start.
 # Profiles stored tenant-scoped search prefixes under a multikey index until search moved into
@@ -147,4 +173,26 @@ async def migrate(db: AsyncDatabase[dict[str, object]]) -> list[str]:
         indexes = INDEXES[coll]
         if indexes:
             await db[coll.value].create_indexes(indexes)
+    for coll, field in SUBJECT_FIELDS.items():
+        await _backfill_person_keys(db, coll, field)
     return created
+
+
+async def _backfill_person_keys(
+    db: AsyncDatabase[dict[str, object]], coll: Coll, field: str
+) -> None:
+    """Give `tuser` to documents written before it existed, so a read by person still finds
+    them; a no-op read once every document has it."""
+    missing = {field: {"$type": "string"}, TUSER: {"$exists": False}}
+    projection = {"tenant_id": 1, field: 1}
+    while batch := await db[coll.value].find(missing, projection, limit=1000).to_list(None):
+        await db[coll.value].bulk_write(
+            [
+                UpdateOne(
+                    {"_id": doc["_id"], field: doc[field]},
+                    {"$set": {TUSER: person_key(str(doc["tenant_id"]), str(doc[field]))}},
+                )
+                for doc in batch
+            ],
+            ordered=False,
+        )

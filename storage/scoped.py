@@ -3,6 +3,10 @@
 Every read filter, update and aggregation gets `tenant_id` forced in here, so tenant isolation is
 a property of this one class rather than of each query someone writes later. Callers pass plain
 field/value filters; a filter naming another tenant raises instead of silently widening.
+
+The person key `tuser` (storage.collections.SUBJECT_FIELDS) is kept here too, for the same
+reason: every write that sets or removes the subject field sets or removes it, and every
+equality filter on the subject field is narrowed by it, so no caller can forget either half.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from pymongo import ReplaceOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from storage.collections import SUBJECT_FIELDS
 from storage.errors import TenantScopeViolation
-from storage.keys import TKEY, scoped_key
+from storage.keys import TKEY, TUSER, person_key, scoped_key
 
 Document = dict[str, Any]
 _DUPLICATE_KEY = 11000
+_SUBJECTS: dict[str, str] = {coll.value: field for coll, field in SUBJECT_FIELDS.items()}
 # Operators that run JavaScript on the server: never, at any depth of a filter or pipeline.
 _CODE_OPERATORS = frozenset({"$where", "$function", "$accumulator"})
 
@@ -76,6 +82,7 @@ class TenantCollection:
             raise TenantScopeViolation("a tenant-scoped collection needs a tenant id")
         self._coll = collection
         self.tenant_id = tenant_id
+        self._subject: str | None = _SUBJECTS.get(collection.name)
 
     @property
     def name(self) -> str:
@@ -92,7 +99,45 @@ class TenantCollection:
         if found is not None:
             raise TenantScopeViolation(f"{found} is never allowed")
         scoped["tenant_id"] = self.tenant_id
+        subject = self._subject
+        if subject is not None and isinstance(scoped.get(subject), str) and TUSER not in scoped:
+            scoped[TUSER] = person_key(self.tenant_id, scoped[subject])
         return scoped
+
+    def _with_person(self, document: Document) -> Document:
+        """A document to store, with `tuser` matching its subject field (or without it)."""
+        subject = self._subject
+        if subject is None:
+            return document
+        document.pop(TUSER, None)
+        if isinstance(document.get(subject), str):
+            document[TUSER] = person_key(self.tenant_id, document[subject])
+        return document
+
+    def _mirror(self, update: Mapping[str, Any]) -> Document:
+        """`update` with `tuser` following whatever it does to the subject field."""
+        mirrored: Document = {
+            op: dict(v) if isinstance(v, Mapping) else v for op, v in update.items()
+        }
+        subject = self._subject
+        if subject is None:
+            return mirrored
+        if (
+            subject in mirrored.get("$rename", {})
+            or subject in mirrored.get("$rename", {}).values()
+        ):
+            raise TenantScopeViolation(f"an update may not rename {subject} in {self.name}")
+        for op in ("$set", "$setOnInsert"):
+            fields = mirrored.get(op)
+            if not fields or subject not in fields:
+                continue
+            if isinstance(fields[subject], str):
+                fields[TUSER] = person_key(self.tenant_id, fields[subject])
+            elif op == "$set":
+                mirrored.setdefault("$unset", {})[TUSER] = ""
+        if subject in mirrored.get("$unset", {}):
+            mirrored["$unset"][TUSER] = ""
+        return mirrored
 
     def _guard_update(self, update: Mapping[str, Any]) -> None:
         if not isinstance(update, Mapping):
@@ -109,6 +154,8 @@ class TenantCollection:
             ):
                 raise TenantScopeViolation(f"an update may not rename tenant_id in {self.name}")
             for path in fields:
+                if path == TUSER or (isinstance(path, str) and path.startswith(f"{TUSER}.")):
+                    raise TenantScopeViolation(f"{TUSER} is kept by the store in {self.name}")
                 if not _names_tenant(path):
                     continue
                 if op == "$set" and path == "tenant_id" and fields[path] == self.tenant_id:
@@ -156,7 +203,7 @@ class TenantCollection:
         if doc.get("tenant_id", self.tenant_id) != self.tenant_id:
             raise TenantScopeViolation(f"document names another tenant in {self.name}")
         doc["tenant_id"] = self.tenant_id
-        result = await self._coll.insert_one(doc)
+        result = await self._coll.insert_one(self._with_person(doc))
         return result.inserted_id
 
     async def insert_once(self, key_parts: Sequence[str], fields: Mapping[str, Any]) -> bool:
@@ -169,7 +216,7 @@ class TenantCollection:
         largest part of a turn's database time under load), while this upsert finds its
         candidate through the `tkey` index (under 1 ms flat; bench/load.py)."""
         key = self.key(*key_parts)
-        doc = {**fields, TKEY: key, "tenant_id": self.tenant_id}
+        doc = self._with_person({**fields, TKEY: key, "tenant_id": self.tenant_id})
         try:
             result = await self._coll.update_one(
                 {"_id": key, TKEY: key}, {"$setOnInsert": doc}, upsert=True
@@ -202,7 +249,9 @@ class TenantCollection:
         if once is not None:
             update["$push"] = {once[0]: once[1]}
         self._guard_update(update)
-        return KeyedUpsert(tenant_id=self.tenant_id, key=key, update=update, once=once)
+        return KeyedUpsert(
+            tenant_id=self.tenant_id, key=key, update=self._mirror(update), once=once
+        )
 
     async def upsert(
         self,
@@ -225,7 +274,7 @@ class TenantCollection:
         never both hold it."""
         self._guard_update(update)
         found: Document | None = await self._coll.find_one_and_update(
-            self.scope(filter_), dict(update), return_document=ReturnDocument.AFTER
+            self.scope(filter_), self._mirror(update), return_document=ReturnDocument.AFTER
         )
         return found
 
@@ -295,18 +344,18 @@ class TenantCollection:
         ops: list[UpdateOne] = []
         for filter_, update in requests:
             self._guard_update(update)
-            ops.append(UpdateOne(self.scope(filter_), dict(update)))
+            ops.append(UpdateOne(self.scope(filter_), self._mirror(update)))
         result = await self._coll.bulk_write(ops, ordered=False)
         return result.modified_count
 
     async def update_many(self, filter_: Mapping[str, Any], update: Mapping[str, Any]) -> int:
         self._guard_update(update)
-        result = await self._coll.update_many(self.scope(filter_), dict(update))
+        result = await self._coll.update_many(self.scope(filter_), self._mirror(update))
         return result.modified_count
 
     async def update_one(self, filter_: Mapping[str, Any], update: Mapping[str, Any]) -> int:
         self._guard_update(update)
-        result = await self._coll.update_one(self.scope(filter_), dict(update))
+        result = await self._coll.update_one(self.scope(filter_), self._mirror(update))
         return result.modified_count
 
     async def delete_many(self, filter_: Mapping[str, Any] | None = None) -> int:

@@ -21,7 +21,8 @@ from privacy.removal_modes import RemovalMode
 from privacy.rollup import day_of
 from privacy.strategies import Pseudonymizer
 from privacy.usage import bucket_update
-from storage.collections import Coll
+from storage.collections import SUBJECT_FIELDS, Coll
+from storage.keys import TUSER
 from storage.repositories import TenantStore
 from tests.support.privacy_seed import sample_doc, seeded_stores
 
@@ -159,6 +160,18 @@ def expected_after(
     raise AssertionError(f"no oracle for strategy {action.strategy!r}: add one here")
 
 
+def with_person_key(coll: str, doc: Doc | None) -> Doc | None:
+    """A record as storage keeps it: `tuser` names its tenant and whatever its subject field
+    now holds, and is absent when that field no longer holds an id (storage.scoped)."""
+    field = SUBJECT_FIELDS.get(Coll(coll)) if coll in {c.value for c in Coll} else None
+    if doc is None or field is None:
+        return doc
+    out = {k: v for k, v in doc.items() if k != TUSER}
+    if isinstance(out.get(field), str):
+        out[TUSER] = f"{out['tenant_id']}:{out[field]}"
+    return out
+
+
 def is_total(key: Key, doc: Mapping[str, Any]) -> bool:
     """An anonymous daily total of a count store (names nobody, grows when buckets merge)."""
     rollup = DATA_MAP[Coll(key[0])].rollup if key[0] in {c.value for c in Coll} else None
@@ -201,6 +214,7 @@ def check_subject(
             subject_key=decl.subject_key,
             flag=decl.anonymized_flag,
         )
+        want = with_person_key(coll, want)
         assert after.get(key) == want, f"{mode}: {key} is {after.get(key)}, expected {want}"
     # Other people's records that named the person: the field is nullified or pseudonymized.
     for store, name, strategy in references(mode).values():
@@ -212,6 +226,7 @@ def check_subject(
             out = {k: v for k, v in doc.items() if k != name}
             if strategy == "pseudonymize":
                 out[name] = pseudonym(user)
+            out = with_person_key(store, out) or out
             assert after.get(key) == out, f"{mode}: {key} is {after.get(key)}, expected {out}"
     for key, doc in after.items():
         coll = key[0]

@@ -12,7 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from privacy.datamap import DATA_MAP, Action, DataMapError, Dataset, Reference, validate
 from privacy.removal_modes import RemovalMode
 from privacy.ropa import record_as_dict, record_as_markdown
-from storage.collections import ALL_COLLECTIONS, Coll
+from storage.collections import ALL_COLLECTIONS, SUBJECT_FIELDS, Coll
 from storage.repositories import GraphCredentials, TenantRecord, TenantRegistry
 from tests.support.datamap_checks import undeclared
 
@@ -183,3 +183,11 @@ def test_record_of_processing_says_what_removal_does_to_references() -> None:
         "- **Names another person in `decided_by`:** when that person is removed, replace "
         "identifiers with a keyed hash: decided_by" in record_as_markdown()
     )
+
+
+def test_the_person_key_mirrors_the_subject_the_data_map_names() -> None:
+    """Storage keeps `tuser` from its own list of subject fields (it may not import the data
+    map); if the two disagreed, an export or erasure would read one field while the index
+    followed another."""
+    for coll, field in SUBJECT_FIELDS.items():
+        assert DATA_MAP[coll].subject_key == field, coll

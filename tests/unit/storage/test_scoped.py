@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from storage.collections import INDEXES, Coll, migrate
+from storage.collections import INDEXES, SUBJECT_FIELDS, Coll, migrate
 from storage.errors import TenantScopeViolation
-from storage.keys import TKEY
+from storage.keys import TKEY, TUSER
 from storage.repositories import TenantStore
 from storage.scoped import TenantCollection
 from tests.support.privacy_seed import record_kpis
@@ -148,12 +148,13 @@ async def test_every_index_is_tenant_scoped(db: Db) -> None:
     for coll, models in INDEXES.items():
         for model in models:
             keys = list(model.document["key"])
-            # tkey values start with "<tenant_id>:", so they are scoped too.
-            assert keys[0] in ("tenant_id", TKEY), f"{coll}: {keys} unscoped"
+            # tkey and tuser values start with "<tenant_id>:", so they are scoped too (the
+            # tuser tests below hold the store to that).
+            assert keys[0] in ("tenant_id", TKEY, TUSER), f"{coll}: {keys} unscoped"
         info = await db[coll].index_information()
         for name, spec in info.items():
             first = spec["key"][0][0]
-            assert first in ("_id", "tenant_id", TKEY), f"{coll}.{name}"
+            assert first in ("_id", "tenant_id", TKEY, TUSER), f"{coll}.{name}"
 
 
 async def test_migrate_is_idempotent(db: Db) -> None:
@@ -202,3 +203,71 @@ async def test_insert_once_creates_exactly_once_even_when_raced(db: Db) -> None:
     assert await b.bot_state.put_once("activity/1", {"n": 7}) is True
     both = {"_id": {"$in": [f"{A}:activity/1", f"{B}:activity/1"]}}
     assert await db[Coll.BOT_STATE].count_documents(both) == 2
+
+
+async def _person_keys_agree(db: Db) -> None:
+    """Every stored document of a person-keyed collection has `tuser` exactly when its subject
+    field holds an id, and then it is `<its own tenant>:<that id>`."""
+    for coll, field in SUBJECT_FIELDS.items():
+        async for doc in db[coll].find({}):
+            subject = doc.get(field)
+            if isinstance(subject, str):
+                assert doc.get(TUSER) == f"{doc['tenant_id']}:{subject}", (coll, doc)
+            else:
+                assert TUSER not in doc, (coll, doc)
+
+
+async def test_the_person_key_follows_every_kind_of_write(
+    db: Db, stores: tuple[TenantStore, TenantStore]
+) -> None:
+    """Reads by person go through `tuser` (the embedded engine scans without it), so a write
+    path that left it stale would hide a person's records from their own export and erasure.
+    Each kind of write below sets, changes or removes the subject field."""
+    a, _ = stores
+    await _person_keys_agree(db)
+    consents = a.collections[Coll.CONSENTS]
+    kpis = a.collections[Coll.KPI_EVENTS]
+    await consents.update_many({"user_id": USER}, {"$set": {"user_id": "psn_1"}})  # pseudonymized
+    assert await consents.count({"user_id": USER}) == 0
+    assert await consents.count({"user_id": "psn_1"}) == 1
+    await consents.update_one({"user_id": "psn_1"}, {"$set": {"user_id": None}})  # nullified
+    await a.dsr_requests.update("req1", {"$unset": {"user_id": ""}})
+    await a.conversations.put(USER, {"user_id": "other", "reference": {}})
+    await a.collections[Coll.EXPORTS].update_each([({"user_id": USER}, {"$set": {"user_id": "x"}})])
+    await a.collections[Coll.OUTBOX].claim({"user_id": USER}, {"$set": {"user_id": "y"}})
+    await a.outbox.put_once("m2", {"user_id": "z", "key": "k", "values": {}})
+    await kpis.bulk([kpis.upsert_op(["kpi", "w"], {"user_id": "w", "day": "2026-12-01"})])
+    await _person_keys_agree(db)
+    assert await a.collections[Coll.OUTBOX].count({"user_id": "y"}) == 1
+    assert await kpis.count({"user_id": "w"}) == 1
+
+
+async def test_a_read_by_person_stays_in_its_tenant_and_finds_records_from_before_the_key(
+    db: Db, stores: tuple[TenantStore, TenantStore]
+) -> None:
+    """The same object id in two tenants is two people; and records written before `tuser`
+    existed are given it at the next start, so a read by person still finds them."""
+    a, b = stores
+    assert [d["actor"] for d in await a.collections[Coll.AUDIT_LOG].find({"actor": USER})] == [USER]
+    assert {d["action"] for d in await b.collections[Coll.AUDIT_LOG].find({"actor": USER})} == {
+        "B-action"
+    }
+    await db[Coll.CONSENTS].insert_one({"tenant_id": A, "user_id": "legacy", "document": "eula"})
+    assert await a.collections[Coll.CONSENTS].count({"user_id": "legacy"}) == 0  # not yet
+    await migrate(db)
+    assert await a.collections[Coll.CONSENTS].count({"user_id": "legacy"}) == 1
+    await _person_keys_agree(db)
+
+
+async def test_callers_cannot_write_the_person_key_themselves(
+    stores: tuple[TenantStore, TenantStore],
+) -> None:
+    a, _ = stores
+    consents = a.collections[Coll.CONSENTS]
+    with pytest.raises(TenantScopeViolation):
+        await consents.update_many({"user_id": USER}, {"$set": {TUSER: f"{A}:someone"}})
+    with pytest.raises(TenantScopeViolation):
+        await consents.update_many({}, {"$rename": {"user_id": "who"}})
+    stored = await consents.insert({"user_id": USER, TUSER: f"{B}:{USER}", "document": "x"})
+    found = await consents.find_one({"_id": stored})
+    assert found is not None and found[TUSER] == f"{A}:{USER}"
