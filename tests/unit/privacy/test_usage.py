@@ -86,7 +86,10 @@ async def test_the_recorder_keeps_one_bucket_per_person_and_day(db: Db) -> None:
     assert bucket["counts"] == {"search": 2} and bucket["day"] == TODAY
     assert bucket["_id"] == bucket["tkey"] == f"{TENANT}:kpi:{ANN}:2026-11-25"
     # Nothing about when in the day: only the day and when the bucket was last written.
-    assert set(bucket) == {"_id", "tkey", "tenant_id", "user_id", "day", "counts", "updated_at"}
+    assert bucket["tuser"] == f"{TENANT}:{ANN}"  # the person key (storage.scoped)
+    assert set(bucket) == {
+        "_id", "tkey", "tuser", "tenant_id", "user_id", "day", "counts", "updated_at"
+    }  # fmt: skip
 
     # Later flushes add to the same bucket; a new UTC day starts a new one.
     recorder.record(TENANT, ANN, "search")
