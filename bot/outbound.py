@@ -26,6 +26,7 @@ from microsoft_agents.hosting.core import (
     OutboundHostValidator,
     RestChannelServiceClientFactory,
     TurnContext,
+    UserTokenClient,
 )
 from microsoft_agents.hosting.core.authorization import (
     AccessTokenProviderBase,
@@ -48,6 +49,24 @@ class OutboundTokenError(Exception):
 
 _TOKEN_ATTEMPTS = (0.0, 0.5, 2.0)  # delays before each try: a blip costs a reply seconds
 _PROBE_EVERY = 10.0
+# A token is handed out from memory until this long before it expires; msal itself renews
+# about five minutes early, so past this point the next call goes to msal again.
+_TOKEN_MARGIN = 300.0
+
+
+class _UnusedUserTokenClient(UserTokenClient):
+    """The user-token client the SDK puts in every turn for OAuth sign-in, which JUNO never
+    does (it has no OAuth connection; identity is the Teams token's). In a pooled host one
+    client without a token serves every turn and is closed with the factory, instead of the
+    SDK's fetching a bot token and building a client with its own HTTP session per turn (~0.2 ms
+    of the bot's CPU per activity, profiled under bench/load.py). Were it ever used, the token
+    service would refuse it (it carries no token): it cannot act for anyone."""
+
+    async def close(self) -> None:  # the SDK closes it at the end of each turn: keep it
+        return None
+
+    async def dispose(self) -> None:
+        await super().close()
 
 
 class BotTokenProvider(AnonymousTokenProvider):
@@ -79,6 +98,7 @@ class BotTokenProvider(AnonymousTokenProvider):
         self._lock = asyncio.Lock()
         self.last_error: str | None = None
         self._probed_at = 0.0
+        self._token: tuple[str, float] | None = None  # (token, monotonic expiry)
         self._auth_config = AgentAuthConfiguration(
             client_id=config.app_id, tenant_id=config.tenant_id
         )
@@ -90,6 +110,11 @@ class BotTokenProvider(AnonymousTokenProvider):
     async def get_access_token(
         self, resource_url: str, scopes: list[str], force_refresh: bool = False
     ) -> str:
+        """The token for every reply; from memory while it has more than five minutes left
+        (the msal call behind it runs in a thread: a hop per reply otherwise)."""
+        held = self._token
+        if held is not None and not force_refresh and held[1] - time.monotonic() > _TOKEN_MARGIN:
+            return held[0]
         error = "unknown"
         for delay in _TOKEN_ATTEMPTS:
             if delay:
@@ -125,6 +150,11 @@ class BotTokenProvider(AnonymousTokenProvider):
             raise OutboundTokenError(
                 str(result.get("error", "unknown")) if isinstance(result, dict) else "unknown"
             )
+        try:
+            lifetime = float(result.get("expires_in", 0))
+        except (TypeError, ValueError):
+            lifetime = 0.0
+        self._token = (str(token), time.monotonic() + lifetime)
         return str(token)
 
     async def problem(self) -> str | None:
@@ -198,6 +228,24 @@ class PacedClientFactory(RestChannelServiceClientFactory):
         self.pacer = pacer
         self._pooled = pooled
         self._pool: aiohttp.TCPConnector | None = None
+        self._user_tokens: _UnusedUserTokenClient | None = None
+
+    async def create_user_token_client(
+        self,
+        context: TurnContext,
+        claims_identity: ClaimsIdentity,
+        use_anonymous: bool = False,
+    ) -> UserTokenClient:
+        if context.activity.is_agentic_request():
+            return await super().create_user_token_client(context, claims_identity, use_anonymous)
+        app_id = claims_identity.get_app_id() or "juno"
+        if not self._pooled:  # a host that never closes the factory: one per turn, tokenless
+            return UserTokenClient(app_id=app_id, endpoint=self._token_service_endpoint, token="")
+        if self._user_tokens is None:
+            self._user_tokens = _UnusedUserTokenClient(
+                app_id=app_id, endpoint=self._token_service_endpoint, token=""
+            )
+        return self._user_tokens
 
     def _connector(self) -> aiohttp.TCPConnector | None:
         """With `pooled`, one connection pool for every turn's client: the SDK builds and closes
@@ -211,6 +259,9 @@ class PacedClientFactory(RestChannelServiceClientFactory):
         return self._pool
 
     async def close(self) -> None:
+        if self._user_tokens is not None:
+            await self._user_tokens.dispose()
+            self._user_tokens = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None

@@ -52,6 +52,23 @@ async def test_a_reply_token_survives_an_authority_blip(authority: FakeAuthority
     assert await tokens.problem() is None
 
 
+async def test_a_reply_token_is_reused_until_shortly_before_it_expires(
+    authority: FakeAuthority,
+) -> None:
+    """Every reply needs the token: it comes from memory, not a thread hop into msal, while it
+    has more than five minutes left; after that each reply asks again and gets a new one."""
+    authority.tenants.add("botframework.com")
+    tokens = provider(authority)
+    first = await tokens.get_access_token("https://api.botframework.com", [])
+    assert await tokens.get_access_token("https://api.botframework.com", []) == first
+    assert authority.token_requests == 1
+    authority.token_lifetime = 200  # under the margin: neither we nor msal keep it
+    brief = provider(authority)
+    short = await brief.get_access_token("https://api.botframework.com", [])
+    assert await brief.get_access_token("https://api.botframework.com", []) != short
+    assert authority.token_requests == 3
+
+
 async def test_an_authority_that_stays_down_is_one_error_not_a_crash(
     authority: FakeAuthority,
 ) -> None:

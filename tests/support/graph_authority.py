@@ -36,6 +36,7 @@ class FakeAuthority:
     apps: dict[str, App] = field(default_factory=dict)
     issued: set[str] = field(default_factory=set)
     token_requests: int = 0
+    token_lifetime: int = 3599  # seconds, the expires_in of every token issued
     base: str = ""
     ca: trustme.CA = field(default_factory=trustme.CA)
     _runner: web.AppRunner | None = None
@@ -152,5 +153,5 @@ class FakeAuthority:
         token = f"fake-at-{uuid.uuid4().hex}"
         self.issued.add(token)
         return web.json_response(
-            {"token_type": "Bearer", "expires_in": 3599, "access_token": token}
+            {"token_type": "Bearer", "expires_in": self.token_lifetime, "access_token": token}
         )

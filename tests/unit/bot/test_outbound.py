@@ -1,0 +1,55 @@
+"""The client factory's per-turn costs: JUNO signs nobody in, so the user-token client the SDK
+asks for on every turn holds no token, and a pooled host shares one across turns."""
+
+from __future__ import annotations
+
+import structlog
+from microsoft_agents.activity import Activity, ChannelAccount, ConversationAccount
+from microsoft_agents.hosting.core import TurnContext
+from microsoft_agents.hosting.core.authorization import ClaimsIdentity
+
+from bot.config import BotConfig
+from bot.outbound import BotConnections, PacedClientFactory, connector_adapter
+from bot.throttle import ConnectorPacer
+
+LOG = structlog.get_logger("tests.outbound")
+
+
+def _turn() -> tuple[TurnContext, ClaimsIdentity]:
+    config = BotConfig(app_id="", app_secret="", dev_mode=True)
+    adapter = connector_adapter(config, LOG)
+    activity = Activity(
+        type="message",
+        channel_id="msteams",
+        service_url="https://smba.trafficmanager.net/emea/",
+        from_property=ChannelAccount(id="29:user"),
+        recipient=ChannelAccount(id="28:bot"),
+        conversation=ConversationAccount(id="a:1", tenant_id="t1"),
+    )
+    identity = ClaimsIdentity({"aud": "app", "appid": "app"}, authentication_type="Bearer")
+    return TurnContext(adapter, activity), identity
+
+
+async def test_a_pooled_factory_shares_one_tokenless_user_token_client() -> None:
+    context, identity = _turn()
+    config = BotConfig(app_id="", app_secret="", dev_mode=True)
+    factory = PacedClientFactory(BotConnections(config), ConnectorPacer(LOG), pooled=True)
+    first = await factory.create_user_token_client(context, identity)
+    await first.close()  # what the SDK does at the end of each turn
+    second = await factory.create_user_token_client(context, identity)
+    assert second is first and not first.client.closed
+    assert "Authorization" not in first.client.headers  # it can act for no one
+    await factory.close()
+    assert first.client.closed
+
+
+async def test_an_unpooled_factory_gives_each_turn_its_own_tokenless_client() -> None:
+    context, identity = _turn()
+    config = BotConfig(app_id="", app_secret="", dev_mode=True)
+    factory = PacedClientFactory(BotConnections(config), ConnectorPacer(LOG))
+    first = await factory.create_user_token_client(context, identity)
+    second = await factory.create_user_token_client(context, identity)
+    assert first is not second and "Authorization" not in first.client.headers
+    await first.close()
+    await second.close()
+    assert first.client.closed and second.client.closed
