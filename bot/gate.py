@@ -8,6 +8,7 @@ and has refreshed the user's conversation reference for proactive messages.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from bot.turn import JunoState, Turn
 from storage.repositories import TenantStore
 
 _DEDUPE_HOURS = 24
+_STORES_KEPT = 1024  # tenants whose store handles a process keeps built
 
 
 def is_personal(activity: Activity) -> bool:
@@ -55,6 +57,19 @@ class TurnGate:
         self._default_locale = default_locale
         self._log = log
         self._references: dict[tuple[str, str], tuple[str, str]] = {}
+        self._stores: OrderedDict[str, TenantStore] = OrderedDict()
+
+    def _store(self, tenant_id: str) -> TenantStore:
+        """The tenant's store, built once: it is only handles, and building its twenty
+        collections took ~0.05 ms of every turn."""
+        store = self._stores.get(tenant_id)
+        if store is None:
+            store = self._stores[tenant_id] = TenantStore(self._db, tenant_id)
+            while len(self._stores) > _STORES_KEPT:
+                self._stores.popitem(last=False)
+        else:
+            self._stores.move_to_end(tenant_id)
+        return store
 
     async def __call__(self, context: TurnContext, state: JunoState) -> bool:
         activity = context.activity
@@ -67,7 +82,7 @@ class TurnGate:
         if tenant is None or not tenant.enabled:
             await self._refuse(context, tenant_id)
             return False
-        store = TenantStore(self._db, tenant.tenant_id)
+        store = self._store(tenant.tenant_id)
         if activity.id:
             expires = datetime.now(UTC) + timedelta(hours=_DEDUPE_HOURS)
             fresh = await store.bot_state.put_once(
