@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from storage import Coll, migrate
 from storage.embedded import EmbeddedProcess, EngineName
 from storage.repositories import TenantStore
-from storage.search_keys import search_keys
+from storage.search_keys import pack_keys, search_keys
 
 TENANT = "aaaaaaaa-0000-0000-0000-000000000001"
 NAMES = ["Ayşe", "Mehmet", "Işık", "Oliver", "Zeynep", "Çağrı", "Emma", "Hüseyin"]
@@ -44,7 +44,9 @@ def profile(i: int) -> dict[str, Any]:
         "job_title": "Uzman",
         "employee_id": f"E{i:06d}",
         "manager_id": f"user-{i // 10}",
-        "search_keys": search_keys([given, surname, display, "Finans", "Uzman", f"E{i:06d}"]),
+        "search_keys": pack_keys(
+            search_keys([given, surname, display, "Finans", "Uzman", f"E{i:06d}"])
+        ),
     }
 
 

@@ -47,7 +47,7 @@ from bench._shared import (  # noqa: E402
 from privacy.consent import ConsentAction, Kind, builtin, record  # noqa: E402
 from storage import migrate  # noqa: E402
 from storage.repositories import TenantRecord, TenantStore  # noqa: E402
-from storage.search_keys import search_keys  # noqa: E402
+from storage.search_keys import pack_keys, search_keys  # noqa: E402
 from tests.support.bot_harness import Peers, activity  # noqa: E402
 
 
@@ -166,7 +166,9 @@ def person(user_id: str, rng: random.Random, manager: str | None) -> dict[str, A
         "job_title": "Uzman",
         "department": department,
         "mail": f"{user_id[:8]}@example.com",
-        "search_keys": search_keys([given, surname, f"{given} {surname}", "Uzman", department]),
+        "search_keys": pack_keys(
+            search_keys([given, surname, f"{given} {surname}", "Uzman", department])
+        ),
     }
     if manager:
         doc["manager_id"] = manager

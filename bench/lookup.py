@@ -28,7 +28,7 @@ from bench._shared import EMBEDDED_NAME, start_embedded_db
 from storage import migrate
 from storage.repositories import TenantStore
 from storage.search_index import index_for
-from storage.search_keys import fold, search_keys
+from storage.search_keys import fold, pack_keys, search_keys
 
 TENANT = "10040000-0000-4000-8000-000000000001"
 GIVEN = ["Ayşe", "Mehmet", "Fatma", "Mustafa", "Emine", "Ahmet", "Hatice", "Ali", "Zeynep",
@@ -78,7 +78,7 @@ def people(count: int, rng: random.Random) -> list[dict[str, Any]]:
                 "department": department,
                 "job_title": title,
                 "employee_id": f"E{i:06d}",
-                "search_keys": search_keys([given, surname, display, department, title]),
+                "search_keys": pack_keys(search_keys([given, surname, display, department, title])),
             }
         )
     return out

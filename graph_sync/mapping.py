@@ -21,7 +21,7 @@ from msgspec import UNSET
 from graph_sync.models import GraphUser, ManagerRef
 from storage.repositories import ProfilesRepo
 from storage.scoped import KeyedUpsert
-from storage.search_keys import fold, search_keys
+from storage.search_keys import fold, pack_keys, search_keys
 
 
 @contextmanager
@@ -164,7 +164,7 @@ def profile_fields(user: GraphUser, tenant_id: str) -> dict[str, Any]:
         "account_enabled": user.account_enabled,
         "user_type": user.user_type,
         "hidden": is_hidden(user),
-        "search_keys": keys,
+        "search_keys": pack_keys(keys),
     }
 
 

@@ -223,9 +223,10 @@ class Dataset:
 SYSTEM_FIELDS: dict[str, str] = {
     "_id": "system.key",
     TKEY: "system.key",
-    TUSER: "system.key",
     "tenant_id": "system.tenant",
 }
+# Stores read by person also carry the tenant-scoped person key (storage.collections).
+PERSON_KEYED_FIELDS: dict[str, str] = {**SYSTEM_FIELDS, TUSER: "system.key"}
 _OUR_STAFF = "JUNO operators (processor), for support and security only"
 _ADMINS = "the customer's tenant admins"
 _COWORKERS = "colleagues in the same tenant, through directory lookups"
@@ -402,7 +403,7 @@ DATA_MAP: dict[Coll, Dataset] = {
             collection=Coll.CONSENTS,
             title="Consent trail (privacy notice acknowledgements, EULA decisions)",
             fields={
-                **SYSTEM_FIELDS,
+                **PERSON_KEYED_FIELDS,
                 "user_id": "user.unique_id",
                 "document": "user.consent",
                 "version": "user.consent",
@@ -448,7 +449,7 @@ DATA_MAP: dict[Coll, Dataset] = {
             collection=Coll.KPI_EVENTS,
             title="Usage KPIs",
             fields={
-                **SYSTEM_FIELDS,
+                **PERSON_KEYED_FIELDS,
                 "user_id": "user.unique_id",
                 "day": "system.time",
                 "counts": "user.behavior",
@@ -505,7 +506,7 @@ DATA_MAP: dict[Coll, Dataset] = {
             collection=Coll.DSR_REQUESTS,
             title="Data-subject requests",
             fields={
-                **SYSTEM_FIELDS,
+                **PERSON_KEYED_FIELDS,
                 "user_id": "user.unique_id",
                 "type": "user.request",
                 "status": "user.request",
@@ -560,7 +561,7 @@ DATA_MAP: dict[Coll, Dataset] = {
             collection=Coll.CONVERSATIONS,
             title="Conversation references",
             fields={
-                **SYSTEM_FIELDS,
+                **PERSON_KEYED_FIELDS,
                 "user_id": "user.unique_id",
                 "reference": "user.communication",
                 "locale": "user.preference.locale",
@@ -615,7 +616,7 @@ DATA_MAP: dict[Coll, Dataset] = {
             collection=Coll.AUDIT_LOG,
             title="Audit log",
             fields={
-                **SYSTEM_FIELDS,
+                **PERSON_KEYED_FIELDS,
                 "actor": "user.unique_id",
                 "action": "system.operations",
                 "target": "system.operations",
@@ -639,7 +640,7 @@ DATA_MAP: dict[Coll, Dataset] = {
             collection=Coll.BOT_STATE,
             title="Bot dialog state",
             fields={
-                **SYSTEM_FIELDS,
+                **PERSON_KEYED_FIELDS,
                 "user_id": "user.unique_id",
                 "state": "user.communication",
                 "etag": "system.operations",
@@ -699,7 +700,7 @@ DATA_MAP: dict[Coll, Dataset] = {
             collection=Coll.EXPORTS,
             title="Prepared exports awaiting download",
             fields={
-                **SYSTEM_FIELDS,
+                **PERSON_KEYED_FIELDS,
                 "user_id": "user.unique_id",
                 "zip": "user.export",
                 "filename": "system.operations",
@@ -727,7 +728,7 @@ DATA_MAP: dict[Coll, Dataset] = {
             collection=Coll.DESTRUCTION_RUNS,
             title="Erasure and retention runs in progress",
             fields={
-                **SYSTEM_FIELDS,
+                **PERSON_KEYED_FIELDS,
                 "run_id": "system.operations",
                 "kind": "system.operations",
                 "user_id": "user.unique_id",
@@ -800,7 +801,7 @@ DATA_MAP: dict[Coll, Dataset] = {
             collection=Coll.OUTBOX,
             title="Messages to requesters waiting for delivery",
             fields={
-                **SYSTEM_FIELDS,
+                **PERSON_KEYED_FIELDS,
                 "user_id": "user.unique_id",
                 "key": "system.operations",
                 "values": "user.request",

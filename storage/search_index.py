@@ -42,7 +42,7 @@ from bson.raw_bson import RawBSONDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
 from storage.keys import TKEY
-from storage.search_keys import MAX_PREFIX, MIN_PREFIX, fold, query_tokens
+from storage.search_keys import MAX_PREFIX, MIN_PREFIX, fold, query_tokens, stored_keys
 
 Document = dict[str, Any]
 CHECK_INTERVAL = 1.0
@@ -291,13 +291,12 @@ class TenantIndex:
         async for raw in cursor:
             user_id = raw.get("user_id")
             if isinstance(user_id, str):
-                keys = raw.get("search_keys") or []
                 name = raw.get("display_name")
                 card = raw.raw
                 manager = raw.get("manager_id")
-                if isinstance(keys, list) and isinstance(card, bytes):
+                if isinstance(card, bytes):
                     folded = fold(name if isinstance(name, str) else "")
-                    words = [k for k in keys if isinstance(k, str)]
+                    words = stored_keys(raw.get("search_keys"))
                     boss = manager if isinstance(manager, str) else None
                     rows.append((user_id, folded, words, card, boss))
         self.snapshot = _Snapshot.build(rows)

@@ -1,8 +1,8 @@
 """Turkish-aware folding for people search, shared by whoever writes profiles and whoever reads.
 
-The embedded server has no `tr` collation, so profiles store folded keys and queries fold their
-input the same way: "İSMAİL", "ismail", "Ismail" and "ısmaıl" all become "ismail". Folding also
-strips other diacritics (é -> e) so non-Turkish names behave too.
+The embedded server has no `tr` collation, so profiles store folded keys (`pack_keys`) and
+queries fold their input the same way: "İSMAİL", "ismail", "Ismail" and "ısmaıl" all become
+"ismail". Folding also strips other diacritics (é -> e) so non-Turkish names behave too.
 """
 
 from __future__ import annotations
@@ -52,6 +52,26 @@ def search_keys(values: Iterable[str | None]) -> list[str]:
         keys.add(folded)
         keys.update(folded.split(" "))
     return sorted(keys)
+
+
+# Profiles store their keys as one string, joined by a character folding never leaves in a
+# key: the embedded engine's cost of a write grows with every value in the document, and a
+# list of ~16 keys was ~17% of a profile write in a full sync (bench/sync.py). Profiles
+# written before hold a list; both forms are read.
+KEY_SEPARATOR = "|"
+
+
+def pack_keys(keys: Iterable[str]) -> str:
+    return KEY_SEPARATOR.join(sorted(set(keys)))
+
+
+def stored_keys(value: object) -> list[str]:
+    """The keys a profile holds, in either stored form."""
+    if isinstance(value, str):
+        return [k for k in value.split(KEY_SEPARATOR) if k]
+    if isinstance(value, list):
+        return [k for k in value if isinstance(k, str)]
+    return []
 
 
 MIN_PREFIX = 3

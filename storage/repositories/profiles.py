@@ -15,7 +15,7 @@ from typing import Any
 from storage.keys import TKEY
 from storage.scoped import BulkOutcome, KeyedUpsert, TenantCollection
 from storage.search_index import bump_version, index_for
-from storage.search_keys import search_keys
+from storage.search_keys import pack_keys, search_keys, stored_keys
 
 Document = dict[str, Any]
 VISIBLE = {"hidden": {"$ne": True}}
@@ -240,7 +240,10 @@ class ProfilesRepo:
         folded = search_keys([str(override.get("value", ""))])
         update: Document = {"$set": {f"overrides.{field}": dict(override)}}
         if folded:
-            update["$addToSet"] = {"search_keys": {"$each": folded}}
+            held = await self._c.find_one({"user_id": user_id}, projection={"search_keys": 1})
+            if held is not None:
+                keys = stored_keys(held.get("search_keys"))
+                update["$set"]["search_keys"] = pack_keys([*keys, *folded])
         return await self._c.update_one({"user_id": user_id}, update)
 
     async def count(self) -> int:

@@ -9,7 +9,7 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from storage.repositories import TenantRecord, TenantStore
-from storage.search_keys import search_keys
+from storage.search_keys import pack_keys, search_keys
 from tests.support.bot_server import (
     BotServer,
     Chat,
@@ -27,7 +27,7 @@ def profile(user_id: str, given: str, surname: str, **extra: Any) -> dict[str, A
         "given_name": given,
         "surname": surname,
         "display_name": display,
-        "search_keys": search_keys(values),
+        "search_keys": pack_keys(search_keys(values)),  # as the sync stores them
         **extra,
     }
 

@@ -191,3 +191,8 @@ def test_the_person_key_mirrors_the_subject_the_data_map_names() -> None:
     followed another."""
     for coll, field in SUBJECT_FIELDS.items():
         assert DATA_MAP[coll].subject_key == field, coll
+
+
+def test_only_the_stores_storage_keys_by_person_declare_the_person_key() -> None:
+    for coll, dataset in DATA_MAP.items():
+        assert ("tuser" in dataset.fields) == (coll in SUBJECT_FIELDS), coll
