@@ -271,3 +271,24 @@ async def test_callers_cannot_write_the_person_key_themselves(
     stored = await consents.insert({"user_id": USER, TUSER: f"{B}:{USER}", "document": "x"})
     found = await consents.find_one({"_id": stored})
     assert found is not None and found[TUSER] == f"{A}:{USER}"
+
+
+async def test_a_profile_read_by_person_is_a_point_read_and_its_key_cannot_drift(
+    db: Db, stores: tuple[TenantStore, TenantStore]
+) -> None:
+    """Reads of profiles by `user_id` are narrowed to the `_id` every write keeps equal to
+    `<tenant>:<user_id>`: so the write paths must not let the two part."""
+    a, b = stores
+    profiles = a.collections[Coll.PROFILES]
+    assert profiles.scope({"user_id": USER})["_id"] == f"{A}:{USER}"
+    [found] = await profiles.find({"user_id": USER})
+    assert found["display_name"] == "A person"
+    await profiles.insert({"user_id": "new-person", "display_name": "New"})
+    assert (await a.profiles.get("new-person") or {}).get("display_name") == "New"
+    with pytest.raises(TenantScopeViolation):
+        await profiles.insert({"_id": f"{A}:elsewhere", "user_id": "other-person"})
+    with pytest.raises(TenantScopeViolation):
+        await profiles.update_one({"user_id": USER}, {"$set": {"user_id": "someone-else"}})
+    with pytest.raises(TenantScopeViolation):
+        await profiles.update_many({}, {"$rename": {"display_name": "user_id"}})
+    assert await b.collections[Coll.PROFILES].count({"user_id": "new-person"}) == 0
