@@ -14,6 +14,7 @@ Every connector client gets an aiohttp session carrying the pacing and retry mid
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import weakref
 from typing import Any
@@ -35,12 +36,24 @@ from microsoft_agents.hosting.core.authorization import (
     ClaimsIdentity,
 )
 from microsoft_agents.hosting.core.connector import ConnectorClientBase
+from microsoft_agents.hosting.core.connector.client import connector_client as _sdk_connector_client
 from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 
 from bot.config import BOT_FRAMEWORK_SCOPE, BotConfig
 from bot.managed_identity import ManagedIdentityTokenProvider
 from bot.throttle import ConnectorPacer
 from entra.msal_clients import Credential, certificate_credential, confidential_client
+
+# The SDK builds a connector client per turn, and each one computes its User-Agent by reading
+# the package's metadata from disk (importlib.metadata scans sys.path: 6.5% of the bot's CPU
+# under bench/load.py). The value cannot change while the process runs, so the SDK module's
+# lookup is memoized; the header is the SDK's own, unchanged (tests/unit/bot/test_outbound.py).
+_PRODUCT_INFO = "get_product_info"
+setattr(
+    _sdk_connector_client,
+    _PRODUCT_INFO,
+    functools.cache(getattr(_sdk_connector_client, _PRODUCT_INFO)),
+)
 
 
 class OutboundTokenError(Exception):

@@ -3,10 +3,14 @@ asks for on every turn holds no token, and a pooled host shares one across turns
 
 from __future__ import annotations
 
+import importlib.metadata
+
+import pytest
 import structlog
 from microsoft_agents.activity import Activity, ChannelAccount, ConversationAccount
 from microsoft_agents.hosting.core import TurnContext
 from microsoft_agents.hosting.core.authorization import ClaimsIdentity
+from microsoft_agents.hosting.core.connector import get_product_info
 
 from bot.config import BotConfig
 from bot.outbound import BotConnections, PacedClientFactory, connector_adapter
@@ -53,3 +57,29 @@ async def test_an_unpooled_factory_gives_each_turn_its_own_tokenless_client() ->
     await first.close()
     await second.close()
     assert first.client.closed and second.client.closed
+
+
+async def test_connector_clients_carry_the_sdk_user_agent_without_rereading_metadata(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each turn's connector client used to read the package metadata from disk for its
+    User-Agent; the value is the SDK's own and is computed once per process."""
+    context, identity = _turn()
+    config = BotConfig(app_id="", app_secret="", dev_mode=True)
+    factory = PacedClientFactory(BotConnections(config), ConnectorPacer(LOG), pooled=True)
+    service = "https://smba.trafficmanager.net/emea/"
+    first = await factory.create_connector_client(context, identity, service, "aud")
+    reads: list[str] = []
+    real_version = importlib.metadata.version
+    monkeypatch.setattr(
+        importlib.metadata, "version", lambda name: reads.append(name) or real_version(name)
+    )
+    clients = [
+        await factory.create_connector_client(context, identity, service, "aud") for _ in range(3)
+    ]
+    expected = get_product_info()  # the SDK's own function, unmemoized
+    assert reads == ["microsoft-agents-connector"]  # only that call above read it
+    for client in (first, *clients):
+        assert client.client.headers["User-Agent"] == expected
+        await client.close()
+    await factory.close()
