@@ -11,6 +11,7 @@ from microsoft_agents.activity import Activity, ChannelAccount, ConversationAcco
 from microsoft_agents.hosting.core import TurnContext
 from microsoft_agents.hosting.core.authorization import ClaimsIdentity
 from microsoft_agents.hosting.core.connector import get_product_info
+from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 
 from bot.config import BotConfig
 from bot.outbound import BotConnections, PacedClientFactory, connector_adapter
@@ -71,15 +72,19 @@ async def test_connector_clients_carry_the_sdk_user_agent_without_rereading_meta
     first = await factory.create_connector_client(context, identity, service, "aud")
     reads: list[str] = []
     real_version = importlib.metadata.version
-    monkeypatch.setattr(
-        importlib.metadata, "version", lambda name: reads.append(name) or real_version(name)
-    )
+
+    def counted(name: str) -> str:
+        reads.append(name)
+        return real_version(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", counted)
     clients = [
         await factory.create_connector_client(context, identity, service, "aud") for _ in range(3)
     ]
     expected = get_product_info()  # the SDK's own function, unmemoized
     assert reads == ["microsoft-agents-connector"]  # only that call above read it
     for client in (first, *clients):
+        assert isinstance(client, TeamsConnectorClient)
         assert client.client.headers["User-Agent"] == expected
         await client.close()
     await factory.close()
