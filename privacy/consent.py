@@ -92,10 +92,10 @@ def builtin(kind: Kind) -> LegalDocument:
     return LegalDocument(kind, 1, texts)
 
 
-# Texts are kept by the hashes stored beside them, so a turn reads only which versions are
-# current and their hashes, not the ~30 KB of notice and terms in both languages it used to
-# fetch every time; what a hash names cannot be another text, whatever tenant or database it
-# came from.
+# Texts are kept by document, version and the hashes stored beside them (and only once the
+# texts are checked against those hashes), so a turn reads only which versions are current and
+# their hashes, not the ~30 KB of notice and terms in both languages it used to fetch every
+# time; what the hashes name cannot be another text, whatever tenant or database it came from.
 _TEXTS: OrderedDict[tuple[str, ...], dict[str, str]] = OrderedDict()
 _TEXTS_KEPT = 256
 
@@ -104,7 +104,8 @@ def _content_key(doc: dict[str, Any]) -> tuple[str, ...] | None:
     hashes = doc.get("hashes")
     if not isinstance(hashes, dict) or not hashes:
         return None
-    return tuple(f"{loc}={digest}" for loc, digest in sorted(hashes.items()))
+    named = tuple(f"{loc}={digest}" for loc, digest in sorted(hashes.items()))
+    return (str(doc.get("kind")), str(doc.get("version")), *named)
 
 
 async def current_documents(store: TenantStore) -> dict[Kind, LegalDocument]:

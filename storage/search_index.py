@@ -42,7 +42,14 @@ from bson.raw_bson import RawBSONDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
 from storage.keys import TKEY
-from storage.search_keys import MAX_PREFIX, MIN_PREFIX, fold, query_tokens, stored_keys
+from storage.search_keys import (
+    MAX_PREFIX,
+    MIN_PREFIX,
+    fold,
+    query_tokens,
+    search_keys,
+    stored_keys,
+)
 
 Document = dict[str, Any]
 CHECK_INTERVAL = 1.0
@@ -86,6 +93,15 @@ def _has_digit(word: str) -> bool:
 
 # (user id, folded display name, search keys, card as raw BSON, manager id)
 _Row = tuple[str, str, Sequence[str], bytes, str | None]
+
+
+def _override_words(overrides: object) -> list[str]:
+    """An approved correction's words: searchable from the override itself, which every sync
+    keeps, rather than from stored keys the next sync rewrites from Graph's values."""
+    if not isinstance(overrides, Mapping):
+        return []
+    values = [o.get("value") for o in overrides.values() if isinstance(o, Mapping)]
+    return search_keys([v for v in values if isinstance(v, str)])
 
 
 @dataclass(slots=True)
@@ -285,7 +301,14 @@ class TenantIndex:
         rows: list[_Row] = []
         cursor = coll.with_options(codec_options=_RAW).find(
             {"tenant_id": self.tenant_id, "hidden": {"$ne": True}},
-            {**projection, "search_keys": 1, "display_name": 1, "user_id": 1, "manager_id": 1},
+            {
+                **projection,
+                "search_keys": 1,
+                "overrides": 1,
+                "display_name": 1,
+                "user_id": 1,
+                "manager_id": 1,
+            },
             batch_size=_LOAD_BATCH,
         )
         async for raw in cursor:
@@ -297,6 +320,9 @@ class TenantIndex:
                 if isinstance(card, bytes):
                     folded = fold(name if isinstance(name, str) else "")
                     words = stored_keys(raw.get("search_keys"))
+                    corrected = _override_words(raw.get("overrides"))
+                    if corrected:
+                        words = sorted({*words, *corrected})
                     boss = manager if isinstance(manager, str) else None
                     rows.append((user_id, folded, words, card, boss))
         self.snapshot = _Snapshot.build(rows)

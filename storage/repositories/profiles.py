@@ -16,7 +16,6 @@ from storage.errors import TenantScopeViolation
 from storage.keys import TKEY
 from storage.scoped import BulkOutcome, KeyedUpsert, TenantCollection
 from storage.search_index import bump_version, index_for
-from storage.search_keys import pack_keys, search_keys, stored_keys
 
 Document = dict[str, Any]
 VISIBLE = {"hidden": {"$ne": True}}
@@ -267,14 +266,10 @@ class ProfilesRepo:
 
     async def set_override(self, user_id: str, field: str, override: Mapping[str, Any]) -> int:
         """An approved correction, kept beside (never instead of) the synced value. The value's
-        words become searchable too."""
-        folded = search_keys([str(override.get("value", ""))])
+        words become searchable too: the search index reads them from the override
+        (storage.search_index), so the next sync, which rewrites the stored keys from Graph,
+        cannot drop them."""
         update: Document = {"$set": {f"overrides.{field}": dict(override)}}
-        if folded:
-            held = await self._c.find_one({"user_id": user_id}, projection={"search_keys": 1})
-            if held is not None:
-                keys = stored_keys(held.get("search_keys"))
-                update["$set"]["search_keys"] = pack_keys([*keys, *folded])
         return await self._c.update_one({"user_id": user_id}, update)
 
     async def count(self) -> int:

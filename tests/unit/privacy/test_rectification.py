@@ -55,6 +55,9 @@ async def test_approved_correction_survives_a_resync(store: TenantStore, db: Db)
     assert profile["department"] == "Finance & Accounting"
     override = profile["overrides"]["office_location"]
     assert override["value"] == "İstanbul HQ" and override["request_id"] == request.id
+    # The sync rewrote the stored search keys from Graph's values: the correction's words
+    # are still found, read from the override.
+    assert [p["user_id"] for p in (await store.profiles.search("istanbul")).items] == [USER]
     assert await undeclared(db) == []
 
 
