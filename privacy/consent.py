@@ -124,20 +124,18 @@ async def current_documents(store: TenantStore) -> dict[Kind, LegalDocument]:
         ):
             latest[kind] = doc
     texts: dict[Kind, dict[str, str]] = {}
-    missing: list[str] = []
+    missing: dict[str, Kind] = {}  # stored key -> kind, for the texts not yet kept
     for kind, doc in latest.items():
         key = _content_key(doc)
         if key is not None and key in _TEXTS:
             _TEXTS.move_to_end(key)
             texts[kind] = _TEXTS[key]
         else:
-            missing.append(f"{kind.value}:{int(doc['version'])}")
+            missing[f"{kind.value}:{int(doc['version'])}"] = kind
     if missing:
-        fetched = await store.legal_documents.get_many(missing)
-        for kind, doc in latest.items():
-            full = fetched.get(f"{kind.value}:{int(doc['version'])}")
-            if full is None:
-                continue  # deleted between the two reads (a tenant purge): the built-in stays
+        fetched = await store.legal_documents.get_many(list(missing))
+        for stored_key, full in fetched.items():
+            kind = missing[stored_key]
             texts[kind] = dict(full["texts"])
             key = _content_key(full)
             if key is not None and all(
@@ -146,6 +144,7 @@ async def current_documents(store: TenantStore) -> dict[Kind, LegalDocument]:
                 _TEXTS[key] = texts[kind]
                 while len(_TEXTS) > _TEXTS_KEPT:
                     _TEXTS.popitem(last=False)
+    # A version deleted between the two reads (a tenant purge) leaves the built-in in place.
     for kind, doc in latest.items():
         if kind in texts:
             current[kind] = LegalDocument(kind, int(doc["version"]), texts[kind])

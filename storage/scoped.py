@@ -46,6 +46,12 @@ def _code_operator(value: Any) -> str | None:
     return None
 
 
+def renames(update: Mapping[str, Any], field: str) -> bool:
+    """Whether `update` moves `field` away or another field onto it."""
+    moved = update.get("$rename")
+    return isinstance(moved, Mapping) and (field in moved or field in moved.values())
+
+
 def _names_tenant(path: Any) -> bool:
     return isinstance(path, str) and (path == "tenant_id" or path.startswith("tenant_id."))
 
@@ -122,11 +128,6 @@ class TenantCollection:
         subject = self._subject
         if subject is None:
             return mirrored
-        if (
-            subject in mirrored.get("$rename", {})
-            or subject in mirrored.get("$rename", {}).values()
-        ):
-            raise TenantScopeViolation(f"an update may not rename {subject} in {self.name}")
         for op in ("$set", "$setOnInsert"):
             fields = mirrored.get(op)
             if not fields or subject not in fields:
@@ -153,6 +154,9 @@ class TenantCollection:
                 _names_tenant(src) or _names_tenant(dst) for src, dst in fields.items()
             ):
                 raise TenantScopeViolation(f"an update may not rename tenant_id in {self.name}")
+            if op == "$rename" and self._subject is not None and renames(update, self._subject):
+                # `tuser` follows the subject field's value, not a field moved under its name.
+                raise TenantScopeViolation(f"an update may not rename {self._subject}")
             for path in fields:
                 if path == TUSER or (isinstance(path, str) and path.startswith(f"{TUSER}.")):
                     raise TenantScopeViolation(f"{TUSER} is kept by the store in {self.name}")

@@ -14,7 +14,7 @@ from typing import Any
 
 from storage.errors import TenantScopeViolation
 from storage.keys import TKEY
-from storage.scoped import BulkOutcome, KeyedUpsert, TenantCollection
+from storage.scoped import BulkOutcome, KeyedUpsert, TenantCollection, renames
 from storage.search_index import bump_version, index_for
 
 Document = dict[str, Any]
@@ -88,12 +88,10 @@ class ProfilesCollection(TenantCollection):
 
     def _guard_update(self, update: Mapping[str, Any]) -> None:
         super()._guard_update(update)
-        for op, fields in update.items():
-            renamed_to = (
-                op == "$rename" and isinstance(fields, Mapping) and ("user_id" in fields.values())
-            )
-            if isinstance(fields, Mapping) and ("user_id" in fields or renamed_to):
-                raise TenantScopeViolation("a profile's user id is its key: it never changes")
+        if renames(update, "user_id") or any(
+            isinstance(fields, Mapping) and "user_id" in fields for fields in update.values()
+        ):
+            raise TenantScopeViolation("a profile's user id is its key: it never changes")
 
     async def _changed(self) -> None:
         await bump_version(self._coll, self.tenant_id)
